@@ -1,0 +1,1 @@
+"""Agents that act over learned macro-actions (stable-baselines3)."""

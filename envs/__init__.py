@@ -1,0 +1,1 @@
+"""Environments with scripted demonstrators, registered under the ``macroact/`` namespace."""

@@ -1,0 +1,1 @@
+"""Sequence-VAE baselines (DSAE, FHVAE) sharing FAVAE's trainer, data and metrics."""
