@@ -63,7 +63,7 @@ def versions() -> dict[str, str]:
     """Versions of the libraries that a saved model depends on."""
     from macroact import __version__
 
-    return {"macroact": __version__, "torch": torch.__version__, "numpy": np.__version__}
+    return {"macroact": str(__version__), "torch": str(torch.__version__), "numpy": str(np.__version__)}
 
 
 def check_sequences(x: Any, n_features: int | None = None, seq_len: int | None = None,

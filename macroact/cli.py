@@ -1,0 +1,329 @@
+"""The ``macroact`` command line.
+
+Sub-commands: ``train``, ``evaluate``, ``traverse`` (FAVAE on sequences or demonstrations),
+``collect`` (scripted demonstrations), ``encode`` (offline latent codes), ``ppo`` and
+``rollout`` (agents over macro-actions), ``pipeline`` (the end-to-end main job). Every
+command has ``--help``; bad arguments end with one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def command(name: str, help: str):
+    """Register a sub-command: the decorated function adds its arguments, ``run`` runs it."""
+    def wrap(add_args):
+        def register(run):
+            COMMANDS[name] = (help, add_args, run)
+            return run
+        return register
+    return wrap
+
+
+class CLIError(ValueError):
+    """A user error that the CLI reports as one line."""
+
+
+def _parse_tuple(kind: type) -> Callable[[str], tuple]:
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(v) for v in text.split(",") if v.strip() != "")
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {kind.__name__} values like 1,2,3, got {text!r}")
+    return parse
+
+
+def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = (),
+                       group: str | None = None) -> None:
+    """Expose every field of a config dataclass as ``--field-name`` (defaults from the class).
+
+    Tuples are comma-separated lists; booleans take ``--field`` / ``--no-field``.
+    Values left unset stay ``None`` so the dataclass default applies.
+    """
+    target = parser.add_argument_group(group) if group else parser
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        hint = hints[f.name]
+        default = f.default if f.default is not dataclasses.MISSING else None
+        text = str(hint)
+        if hint is bool:
+            target.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                                default=None, help=f"(default {default})")
+        elif "tuple" in text:
+            kind = float if "float" in text else int
+            target.add_argument(flag, dest=f.name, type=_parse_tuple(kind), default=None,
+                                metavar="V1,V2,...", help=f"(default {default})")
+        else:
+            kind = int if hint is int else float if hint is float else str
+            target.add_argument(flag, dest=f.name, type=kind, default=None,
+                                help=f"(default {default})")
+
+
+def dataclass_from_args(cls: type, args: argparse.Namespace, **overrides: Any):
+    kwargs = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+              if getattr(args, f.name, None) is not None}
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**kwargs)
+
+
+# -- data --------------------------------------------------------------------------------------
+def load_data(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None]:
+    """Sequences, factors and factor names described by a run's data spec."""
+    from macroact import datasets
+
+    if "demos" in spec:
+        from macroact.demos import EpisodeData, chunk_actions
+
+        demos = EpisodeData.load(spec["demos"])
+        chunks = chunk_actions(demos, spec["horizon"], spec.get("stride"), spec.get("tail", "drop"))
+        if len(chunks.actions) == 0:
+            raise CLIError(f"no action chunk of length {spec['horizon']} in {spec['demos']}; "
+                           "lower --horizon or collect longer episodes")
+        return chunks.actions, chunks.factors, tuple(demos.factor_names)
+    name = spec["dataset"]
+    x, y = datasets.load_dataset(name, spec.get("length", 100))
+    return x, y, datasets.FACTOR_NAMES.get(name)
+
+
+def _read_run(run_dir: str) -> dict[str, Any]:
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        raise CLIError(f"{run_dir!r} is not a run directory (no run.json); "
+                       "pass the --out directory of `macroact train`")
+    return json.loads(path.read_text())
+
+
+# -- train ---------------------------------------------------------------------------------------
+def _add_train(p: argparse.ArgumentParser) -> None:
+    from macroact.favae import FAVAEConfig
+    from macroact.trainer import TrainConfig
+
+    src = p.add_argument_group("data")
+    src.add_argument("--dataset", default=None,
+                     help="reaching2d, wavy_reaching2d, or FILE.npz with 'sequences' (N,T,D) "
+                          "and optional 'factors' (N,K)")
+    src.add_argument("--length", type=int, default=None,
+                     help="sequence length for the 2D data sets (100 or 1000; default 100)")
+    src.add_argument("--demos", default=None,
+                     help="demonstrations .npz from `macroact collect`: train on action chunks")
+    src.add_argument("--horizon", type=int, default=None, help="action chunk length H (with --demos)")
+    src.add_argument("--stride", type=int, default=None, help="chunk stride (default H)")
+    src.add_argument("--tail", default="drop", choices=("drop", "pad_last", "pad_zero"),
+                     help="what to do with an episode's last partial chunk (default drop)")
+    p.add_argument("--model", default="favae", choices=("favae", "dsae", "fhvae"),
+                   help="model type (default favae)")
+    p.add_argument("--label-factor", type=int, default=0,
+                   help="factor column used as the sequence label by FHVAE (default 0, the goal)")
+    p.add_argument("--out", required=True, help="run directory (created)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--no-ladder", dest="ladder", action="store_false", default=None,
+                   help="the no-ladder FAVAE (six convolutions, one latent of 14)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_dataclass_args(p, FAVAEConfig, skip=("seq_len", "ladder"), group="FAVAE")
+    add_dataclass_args(p, TrainConfig, group="training")
+
+
+def _build_model(args: argparse.Namespace, seq_len: int, n_features: int, n_labels: int | None):
+    from macroact.base import MODEL_REGISTRY
+    from macroact.favae import FAVAE, FAVAEConfig
+
+    if args.model == "favae":
+        return FAVAE(dataclass_from_args(FAVAEConfig, args, seq_len=seq_len), n_features)
+    import macroact.baselines  # noqa: F401  (registers the baselines)
+
+    cls = MODEL_REGISTRY[args.model]
+    cfg_cls = cls.config_class
+    names = {f.name for f in dataclasses.fields(cfg_cls)}
+    kw = {"seq_len": seq_len}
+    if args.beta is not None and "beta" in names:
+        kw["beta"] = args.beta
+    if "n_labels" in names and n_labels is not None:
+        kw["n_labels"] = n_labels
+    return cls(cfg_cls(**kw), n_features)
+
+
+@command("train", "train FAVAE (or a baseline) on a data set or on demonstrations")
+def _train_args(p):
+    _add_train(p)
+
+
+@_train_args
+def run_train(args: argparse.Namespace) -> int:
+    from macroact.trainer import TrainConfig, train
+
+    if args.resume:
+        run = _read_run(args.out)
+        spec = run["data"]
+    elif args.demos is not None:
+        if args.dataset is not None:
+            raise CLIError("give either --dataset or --demos, not both")
+        if args.horizon is None:
+            raise CLIError("--demos needs --horizon H (the action chunk length)")
+        spec = {"demos": str(Path(args.demos).resolve()), "horizon": args.horizon,
+                "stride": args.stride, "tail": args.tail}
+    elif args.dataset is not None:
+        name = args.dataset
+        spec = {"dataset": str(Path(name).resolve()) if name.endswith(".npz") else name,
+                "length": args.length or 100}
+    else:
+        raise CLIError("say what to train on: --dataset NAME|FILE.npz or --demos FILE.npz")
+    x, factors, _ = load_data(spec)
+    labels = None
+    n_labels = None
+    if args.model == "fhvae":
+        if factors is None:
+            raise CLIError("FHVAE needs sequence labels: the data have no 'factors'")
+        labels = factors[:, args.label_factor]
+        n_labels = int(labels.max()) + 1
+    if args.resume:
+        from macroact.base import MODEL_REGISTRY
+        import macroact.baselines  # noqa: F401
+
+        cls = MODEL_REGISTRY[run["model"]]
+        model = cls(cls.config_class.from_dict(run["model_config"]), run["n_features"])
+        tcfg = TrainConfig.from_dict(run["train_config"])
+        if args.steps is not None:
+            tcfg = dataclasses.replace(tcfg, steps=args.steps)
+    else:
+        model = _build_model(args, x.shape[1], x.shape[2], n_labels)
+        if "demos" in spec:
+            from macroact.demos import EpisodeData
+
+            demos = EpisodeData.load(spec["demos"])
+            model.normalizer.set_bounds(demos.low, demos.high)
+        tcfg = dataclass_from_args(TrainConfig, args)
+    print(f"training {model.name} on {len(x)} sequences of shape {x.shape[1:]} "
+          f"for {tcfg.steps} steps -> {args.out}")
+    train(model, x, tcfg, out_dir=args.out, factors=None, labels=labels, resume=args.resume,
+          progress_bar=not args.no_progress, data_spec=spec)
+    print(f"saved {Path(args.out) / 'model.pt'}; next: macroact evaluate {args.out}")
+    return 0
+
+
+# -- evaluate ------------------------------------------------------------------------------------
+@command("evaluate", "print Rec, both MIG estimates and the per-factor table of a run")
+def _eval_args(p):
+    p.add_argument("run_dir", help="run directory written by `macroact train`")
+    p.add_argument("--mig-samples", type=int, default=10000,
+                   help="samples of q(z|x) for the sampling MIG estimator (default 10000)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+@_eval_args
+def run_evaluate(args: argparse.Namespace) -> int:
+    from macroact import metrics
+    from macroact.base import SequenceModel
+    from macroact.trainer import evaluate
+    import macroact.baselines  # noqa: F401
+
+    run = _read_run(args.run_dir)
+    model = SequenceModel.load(Path(args.run_dir) / "model.pt")
+    x, factors, names = load_data(run["data"])
+    res = evaluate(model, x, factors, mig_samples=args.mig_samples, seed=args.seed)
+    summary = {"rec": res["rec"], "mse": res["mse"]}
+    print(f"Rec  {res['rec']:.5f}  (squared error summed over time and features in [-1,1] "
+          f"units, mean over {len(x)} sequences)")
+    print(f"MSE  {res['mse']:.3g}  (per element, data units)")
+    if factors is None:
+        print("no factor labels in the data: MIG is not computed")
+    else:
+        ladders = getattr(model.config, "latent_dims", None)
+        for key, label in (("mig_discrete", "histogram estimator, disentanglement_lib, 20 bins"),
+                           ("mig_sampled", f"sampling estimator, Chen et al., {args.mig_samples} samples")):
+            print(f"MIG  {res[key]:.4f}  ({label})")
+            summary[key] = res[key]
+        for key in ("mig_discrete_details", "mig_sampled_details"):
+            print(f"\n{key.replace('_details', '')} per factor:")
+            print(metrics.format_mig_table(res[key], factor_names=names, ladder_sizes=ladders))
+            summary[key.replace("_details", "_per_factor")] = [float(g) for g in res[key].gap]
+            if ladders is not None and len(ladders) > 1:
+                summary[key.replace("_details", "_ladder")] = [
+                    int(v) for v in metrics.ladder_attribution(res[key].top_latent, ladders)]
+    from macroact.base import atomic_write_text
+
+    atomic_write_text(json.dumps(summary, indent=2), Path(args.run_dir) / "metrics.json")
+    return 0
+
+
+# -- traverse ------------------------------------------------------------------------------------
+@command("traverse", "write latent-traversal PNGs of a run (the paper's Fig. 3 and 4)")
+def _trav_args(p):
+    p.add_argument("run_dir", help="run directory written by `macroact train`")
+    p.add_argument("--out", default=None, help="folder for the PNGs (default RUN_DIR)")
+    p.add_argument("--values", type=_parse_tuple(float), default=None,
+                   help="comma-separated values of the traversed latent (default -3..3, 9 steps)")
+    p.add_argument("--base", choices=("mean", "zero"), default="mean",
+                   help="value of the other latents: mean posterior code or zero")
+
+
+@_trav_args
+def run_traverse(args: argparse.Namespace) -> int:
+    from macroact.base import SequenceModel
+    from macroact.traverse import save_traversals
+
+    run = _read_run(args.run_dir)
+    model = SequenceModel.load(Path(args.run_dir) / "model.pt")
+    if not hasattr(model, "decode"):
+        raise CLIError(f"traversals need a model with decode(z); {model.name} has none")
+    x, _, _ = load_data(run["data"])
+    values = np.asarray(args.values) if args.values else None
+    for path in save_traversals(model, x, args.out or args.run_dir, values=values, base=args.base):
+        print(f"wrote {path}")
+    return 0
+
+
+def _load_extra_commands() -> None:
+    # Commands that live in their own modules register themselves on import.
+    import importlib
+
+    for module in ("macroact.demos_cli", "macroact.agents.cli"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_extra_commands()
+    parser = argparse.ArgumentParser(
+        prog="macroact", description="Learned macro-actions: FAVAE over demonstrations, "
+                                     "PPO over its latents.")
+    from macroact import __version__
+
+    parser.add_argument("--version", action="version", version=f"macroact {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (help_text, add_args, _) in COMMANDS.items():
+        add_args(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command][2](args) or 0
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"macroact {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
