@@ -80,8 +80,6 @@ def evaluate(model: SequenceModel, sequences: np.ndarray, factors: np.ndarray | 
     ``mig_sampled`` (Chen et al.'s estimator over samples of q(z|x)), each with its
     per-factor breakdown.
     """
-    from macroact import metrics
-
     was_training = model.training
     model.eval()
     mus, logvars, sq_norm, sq_data = [], [], 0.0, 0.0
@@ -101,6 +99,8 @@ def evaluate(model: SequenceModel, sequences: np.ndarray, factors: np.ndarray | 
     mu, logvar = np.concatenate(mus), np.concatenate(logvars)
     out["mu"], out["logvar"] = mu, logvar
     if factors is not None:
+        from macroact import metrics
+
         d = metrics.mig_details(mu, factors)
         s = metrics.mig_sampled(mu, logvar, factors, n_samples=mig_samples, seed=seed)
         out["mig_discrete"], out["mig_sampled"] = d.score, s.score
