@@ -287,11 +287,53 @@ def run_traverse(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- collect -------------------------------------------------------------------------------------
+@command("collect", "record scripted demonstrations (Minari's episode shape) into an .npz")
+def _collect_args(p):
+    p.add_argument("env_id", help="e.g. macroact/Reaching2D-v0, macroact/ReacherSparse-v0")
+    p.add_argument("--episodes", type=int, default=200, help="number of episodes (default 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .npz")
+
+
+@_collect_args
+def run_collect(args: argparse.Namespace) -> int:
+    from macroact.demos import collect
+
+    data = collect(args.env_id, args.episodes, seed=args.seed)
+    data.save(args.out)
+    print(f"wrote {len(data)} episodes of {args.env_id} to {args.out} "
+          f"(success rate {data.success_rate:.2f})")
+    return 0
+
+
+# -- encode --------------------------------------------------------------------------------------
+@command("encode", "encode every action chunk of a demonstrations file into latent codes")
+def _encode_args(p):
+    p.add_argument("run_dir", help="run directory (or model.pt) of a FAVAE trained on demonstrations")
+    p.add_argument("demos", help="demonstrations .npz from `macroact collect`, or FILE.npz "
+                                 "with 'sequences'")
+    p.add_argument("--out", required=True, help="output .npz of codes")
+    p.add_argument("--stride", type=int, default=None, help="chunk stride (default: the horizon)")
+    p.add_argument("--tail", default="drop", choices=("drop", "pad_last", "pad_zero"))
+    p.add_argument("--batch-size", type=int, default=1024)
+
+
+@_encode_args
+def run_encode(args: argparse.Namespace) -> int:
+    from macroact.encode import encode_file
+
+    path = encode_file(args.run_dir, args.demos, args.out, stride=args.stride, tail=args.tail,
+                       batch_size=args.batch_size)
+    print(f"wrote {path}")
+    return 0
+
+
 def _load_extra_commands() -> None:
     # Commands that live in their own modules register themselves on import.
     import importlib
 
-    for module in ("macroact.demos_cli", "macroact.agents.cli"):
+    for module in ("macroact.agents.cli",):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as e:

@@ -1,0 +1,160 @@
+"""``macroact ppo``, ``macroact rollout`` and ``macroact pipeline``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from macroact.cli import CLIError, _parse_tuple, command
+
+
+def _latents(text: str):
+    """``all``, ``active``, ``ladders:1,2`` or a comma list of dims ``0,3,9``."""
+    if text in ("all", "active") or text.startswith("ladders:"):
+        return text
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--latents must be all, active, ladders:I,J or dims like 0,3,9; got {text!r}")
+
+
+@command("ppo", "train SB3 PPO over a FAVAE's latents (or --flat on primitive actions)")
+def _ppo_args(p):
+    p.add_argument("env_id", help="e.g. macroact/Reaching2D-v0")
+    p.add_argument("--model", default=None, help="FAVAE run directory (not needed with --flat)")
+    p.add_argument("--flat", action="store_true", help="PPO on primitive actions, for comparison")
+    p.add_argument("--timesteps", type=int, default=50_000, help="budget in primitive env steps")
+    p.add_argument("--latents", type=_latents, default="all",
+                   help="all | active | ladders:I,J | dims 0,3,9 (default all)")
+    p.add_argument("--scale", type=float, default=3.0, help="latent = scale * action (default 3)")
+    p.add_argument("--demos", default=None, help="demonstrations .npz (needed by --latents active)")
+    p.add_argument("--n-envs", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-episodes", type=int, default=100)
+    p.add_argument("--out", required=True, help="agent directory")
+
+
+@_ppo_args
+def run_ppo(args: argparse.Namespace) -> int:
+    from macroact.agents.ppo import PPORunConfig, train_ppo
+
+    if not args.flat and args.model is None:
+        raise CLIError("latent PPO needs --model RUN_DIR (a FAVAE trained on demonstrations); "
+                       "or pass --flat")
+    cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=args.seed,
+                       flat=args.flat, model=args.model, latents=args.latents, scale=args.scale,
+                       n_envs=args.n_envs, data=args.demos)
+    res = train_ppo(cfg, args.out, eval_episodes=args.eval_episodes)
+    kind = "flat PPO" if args.flat else "latent PPO"
+    print(f"{kind} on {args.env_id}: success {res['success_rate']:.2f}, return "
+          f"{res['mean_return']:.3f} over {res['eval_episodes']} episodes after "
+          f"{res['primitive_steps']} primitive steps ({res['wall_seconds']:.0f} s) -> {args.out}")
+    return 0
+
+
+@command("rollout", "evaluate a saved agent: success rate, return, optional trajectory plot")
+def _rollout_args(p):
+    p.add_argument("agent_dir", help="directory written by `macroact ppo`")
+    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--stochastic", action="store_true", help="sample actions instead of the mean")
+    p.add_argument("--plot", default=None, help="PNG of the first episodes' 2D trajectories "
+                                                "(observation features 0 and 1)")
+
+
+@_rollout_args
+def run_rollout(args: argparse.Namespace) -> int:
+    from macroact.agents.ppo import evaluate_agent, load_agent
+
+    agent, cfg, model = load_agent(args.agent_dir)
+    res = evaluate_agent(agent, cfg, model, episodes=args.episodes,
+                         deterministic=not args.stochastic, record=args.plot is not None)
+    print(f"{cfg.env_id}: success {res['success_rate']:.2f}, return {res['mean_return']:.3f}, "
+          f"{res['mean_primitive_steps']:.1f} primitive steps per episode "
+          f"({args.episodes} episodes)")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(4, 4))
+        for traj in res["trajectories"][:20]:
+            ax.plot(traj[:, 0], traj[:, 1], marker=".", ms=3, lw=1)
+        ax.set_title(f"{cfg.env_id} rollouts (observation dims 0, 1)", fontsize=8)
+        fig.savefig(args.plot, dpi=110)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+@command("pipeline", "end to end: demonstrations -> FAVAE -> wrapped env -> PPO over latents "
+                     "vs flat PPO -> report")
+def _pipeline_args(p):
+    p.add_argument("--env", default="macroact/Reaching2D-v0", dest="env_id")
+    p.add_argument("--episodes", type=int, default=200, help="demonstration episodes")
+    p.add_argument("--horizon", type=int, default=100, help="macro length H")
+    p.add_argument("--tail", default="pad_zero", choices=("drop", "pad_last", "pad_zero"))
+    p.add_argument("--beta", type=float, default=0.01)
+    p.add_argument("--capacity", type=_parse_tuple(float), default=(0.0, 0.0, 0.99))
+    p.add_argument("--favae-steps", type=int, default=3000)
+    p.add_argument("--timesteps", type=int, default=50_000, help="PPO budget, primitive env steps")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--latents", type=_latents, default="all")
+    p.add_argument("--out", default="runs/pipeline")
+
+
+@_pipeline_args
+def run_pipeline(args: argparse.Namespace) -> int:
+    from macroact.agents.ppo import PPORunConfig, train_ppo
+    from macroact.cli import main as cli_main
+
+    out = Path(args.out)
+    demos = out / "demos.npz"
+    favae = out / "favae"
+    t0 = time.perf_counter()
+    steps = [
+        ["collect", args.env_id, "--episodes", str(args.episodes), "--out", str(demos)],
+        ["train", "--demos", str(demos), "--horizon", str(args.horizon), "--tail", args.tail,
+         "--beta", str(args.beta), "--capacity", ",".join(map(str, args.capacity)),
+         "--steps", str(args.favae_steps), "--device", "auto", "--out", str(favae)],
+    ]
+    for argv in steps:
+        print("$ macroact " + " ".join(argv), flush=True)
+        if cli_main(argv) != 0:
+            raise CLIError(f"step `macroact {' '.join(argv)}` failed")
+    rows = []
+    for seed in args.seeds:
+        for flat in (False, True):
+            kind = "flat" if flat else "latent"
+            print(f"$ macroact ppo {args.env_id} {'--flat' if flat else '--model ' + str(favae)} "
+                  f"--timesteps {args.timesteps} --seed {seed} --out {out / f'{kind}_s{seed}'}",
+                  flush=True)
+            cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=seed,
+                               flat=flat, model=None if flat else str(favae),
+                               latents=args.latents, data=str(demos))
+            res = train_ppo(cfg, out / f"{kind}_s{seed}")
+            rows.append((kind, seed, res))
+            print(f"  {kind} PPO seed {seed}: success {res['success_rate']:.2f} after "
+                  f"{res['primitive_steps']} primitive steps", flush=True)
+    lines = [f"# macroact pipeline on {args.env_id}", "",
+             f"{args.episodes} demonstrations, FAVAE H={args.horizon} ({args.favae_steps} steps, "
+             f"beta {args.beta}, C {args.capacity}), PPO budget {args.timesteps} primitive env "
+             f"steps, seeds {args.seeds}; total wall time {time.perf_counter() - t0:.0f} s.", "",
+             "| agent | seed | eval success (100 episodes, deterministic) | mean return | "
+             "primitive steps used | wall s |", "|---|---|---|---|---|---|"]
+    for kind, seed, res in rows:
+        lines.append(f"| {kind} PPO | {seed} | {res['success_rate']:.2f} | {res['mean_return']:.3f} "
+                     f"| {res['primitive_steps']} | {res['wall_seconds']:.0f} |")
+    for kind in ("latent", "flat"):
+        vals = [r["success_rate"] for k, _, r in rows if k == kind]
+        lines.append(f"| **{kind} PPO, mean** | | {np.mean(vals):.2f} ({np.std(vals):.2f}) | | | |")
+    report = "\n".join(lines) + "\n"
+    from macroact.base import atomic_write_text
+
+    atomic_write_text(report, out / "report.md")
+    print("\n" + report + f"\nreport: {out / 'report.md'}")
+    return 0

@@ -1,0 +1,240 @@
+"""stable-baselines3 PPO over learned macro-actions, and flat PPO on the same env.
+
+The budget is counted in *primitive* env steps, so latent and flat agents are compared at
+equal interaction: a macro step that executes ``n`` primitive steps costs ``n``. Training
+logs to TensorBoard the primitive steps, the episode success rate and return
+(``primitive/...`` scalars indexed by primitive steps), and writes ``episodes.csv``
+(one row per finished training episode) for plots.
+
+An agent directory holds ``agent.zip`` (SB3 PPO), ``agent.json`` (env id, settings, and the
+path of its FAVAE, also copied to ``favae.pt``), ``episodes.csv``, ``eval.json`` and ``tb/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from macroact.base import atomic_write_text
+
+# PPO settings. Flat PPO uses rl-zoo3's tuned MuJoCo defaults scaled to small budgets; latent
+# PPO makes few, long decisions, so it collects fewer transitions per update.
+FLAT_PPO = dict(n_steps=512, batch_size=64, n_epochs=10, learning_rate=3e-4, gamma=0.99,
+                gae_lambda=0.95, clip_range=0.2, ent_coef=0.0)
+LATENT_PPO = dict(n_steps=64, batch_size=32, n_epochs=10, learning_rate=3e-4, gamma=0.99,
+                  gae_lambda=0.95, clip_range=0.2, ent_coef=0.0)
+
+
+@dataclasses.dataclass
+class PPORunConfig:
+    """One PPO run over latents (``flat=False``) or primitive actions (``flat=True``)."""
+
+    env_id: str
+    timesteps: int = 50_000
+    seed: int = 0
+    flat: bool = False
+    model: str | None = None
+    latents: Any = "all"
+    scale: float = 3.0
+    n_envs: int = 4
+    ppo: dict = dataclasses.field(default_factory=dict)
+    data: str | None = None  # demos file, for latents="active"
+
+    def __post_init__(self):
+        if self.timesteps < 1:
+            raise ValueError(f"timesteps (primitive env steps) must be >= 1, got {self.timesteps}")
+        if not self.flat and self.model is None:
+            raise ValueError("latent PPO needs a FAVAE: pass model=RUN_DIR (or flat=True)")
+        if self.n_envs < 1:
+            raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
+
+
+def _load_favae(path: str | Path):
+    from macroact.favae import FAVAE
+
+    return FAVAE.load(path)
+
+
+def _active_data(cfg: PPORunConfig, model) -> np.ndarray | None:
+    if cfg.latents != "active":
+        return None
+    if cfg.data is None:
+        raise ValueError("latents='active' needs the demonstrations the FAVAE was trained on: "
+                         "pass data=DEMOS.npz (--demos)")
+    from macroact.demos import EpisodeData, chunk_actions
+
+    return chunk_actions(EpisodeData.load(cfg.data), model.config.seq_len, tail="pad_zero").actions
+
+
+def make_env(cfg: PPORunConfig, model=None, chunks: np.ndarray | None = None):
+    """The (vectorised, monitored) env an agent of ``cfg`` trains on."""
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    def make(rank: int):
+        def thunk():
+            env = gym.make(cfg.env_id)
+            if not cfg.flat:
+                from macroact.wrapper import MacroActionWrapper
+
+                env = MacroActionWrapper(env, model, latents=cfg.latents, scale=cfg.scale,
+                                         data=chunks)
+            env = Monitor(env, info_keywords=("is_success",))
+            env.reset(seed=cfg.seed * 1000 + rank)
+            env.action_space.seed(cfg.seed * 1000 + rank)
+            return env
+        return thunk
+
+    venv = DummyVecEnv([make(i) for i in range(cfg.n_envs)])
+    venv.seed(cfg.seed * 1000)
+    return venv
+
+
+class PrimitiveStepCallback:
+    """Counts primitive env steps, logs success and return by them, stops at the budget."""
+
+    def __new__(cls, *args, **kwargs):
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        class _Callback(BaseCallback):
+            def __init__(self, budget: int, flat: bool, writer, window: int = 100):
+                super().__init__()
+                self.budget, self.flat, self.writer, self.window = budget, flat, writer, window
+                self.primitive = 0
+                self.rows: list[tuple[int, int, float, int]] = []
+
+            def _on_step(self) -> bool:
+                infos, dones = self.locals["infos"], self.locals["dones"]
+                for info, done in zip(infos, dones):
+                    self.primitive += 1 if self.flat else int(info.get("macro_steps", 1))
+                    if done and "episode" in info:
+                        success = int(bool(info.get("is_success", False)))
+                        self.rows.append((self.primitive, success, float(info["episode"]["r"]),
+                                          int(info["episode"]["l"])))
+                        recent = self.rows[-self.window:]
+                        if self.writer is not None:
+                            self.writer.add_scalar("primitive/success_rate",
+                                                   np.mean([r[1] for r in recent]), self.primitive)
+                            self.writer.add_scalar("primitive/return",
+                                                   np.mean([r[2] for r in recent]), self.primitive)
+                self.logger.record("rollout/primitive_steps", self.primitive)
+                return self.primitive < self.budget
+
+        return _Callback(*args, **kwargs)
+
+
+def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episodes: int = 100,
+              verbose: int = 0) -> dict[str, Any]:
+    """Train PPO for ``cfg.timesteps`` primitive env steps, evaluate, and save.
+
+    Returns a summary dict: ``success_rate`` and ``mean_return`` of ``eval_episodes``
+    deterministic evaluation episodes, ``primitive_steps`` used, ``wall_seconds``, and
+    ``curve`` (primitive steps, rolling training success) points.
+    """
+    import torch
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(1)
+    model = None if cfg.flat else _load_favae(cfg.model)
+    chunks = None if cfg.flat else _active_data(cfg, model)
+    venv = make_env(cfg, model, chunks)
+    params = dict(FLAT_PPO if cfg.flat else LATENT_PPO)
+    params.update(cfg.ppo)
+    out = Path(out_dir) if out_dir is not None else None
+    writer = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(out / "tb"))
+    agent = PPO("MlpPolicy", venv, seed=cfg.seed, verbose=verbose, device="cpu",
+                tensorboard_log=str(out / "tb") if out is not None else None, **params)
+    callback = PrimitiveStepCallback(cfg.timesteps, cfg.flat, writer)
+    t0 = time.perf_counter()
+    # learn() counts macro steps; the callback stops it at the primitive-step budget.
+    agent.learn(total_timesteps=cfg.timesteps, callback=callback, progress_bar=False)
+    wall = time.perf_counter() - t0
+    result = evaluate_agent(agent, cfg, model, chunks, episodes=eval_episodes)
+    result.update(primitive_steps=callback.primitive, wall_seconds=wall,
+                  train_episodes=len(callback.rows),
+                  final_train_success=float(np.mean([r[1] for r in callback.rows[-100:]]))
+                  if callback.rows else 0.0)
+    if out is not None:
+        agent.save(out / "agent.zip")
+        meta = {"env_id": cfg.env_id, "flat": cfg.flat, "latents": cfg.latents,
+                "scale": cfg.scale, "seed": cfg.seed, "timesteps": cfg.timesteps,
+                "ppo": params, "data": cfg.data}
+        if not cfg.flat:
+            src = Path(cfg.model)
+            src = src / "model.pt" if src.is_dir() else src
+            shutil.copyfile(src, out / "favae.pt")
+            meta["favae"] = "favae.pt"
+            meta["favae_source"] = str(src.resolve())
+        atomic_write_text(json.dumps(meta, indent=2), out / "agent.json")
+        with open(out / "episodes.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["primitive_steps", "success", "return", "macro_length"])
+            w.writerows(callback.rows)
+        atomic_write_text(json.dumps(result, indent=2), out / "eval.json")
+        writer.close()
+    result["episodes"] = callback.rows
+    return result
+
+
+def evaluate_agent(agent, cfg: PPORunConfig, model=None, chunks=None, episodes: int = 100,
+                   deterministic: bool = True, record: bool = False) -> dict[str, Any]:
+    """Success rate, mean return and mean primitive steps over ``episodes`` fresh episodes."""
+    env = gym.make(cfg.env_id)
+    if not cfg.flat:
+        from macroact.wrapper import MacroActionWrapper
+
+        env = MacroActionWrapper(env, model, latents=cfg.latents, scale=cfg.scale, data=chunks,
+                                 record_actions=record)
+    successes, returns, lengths, trajectories = [], [], [], []
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=10_000 + cfg.seed * 1000 + ep)
+        done, ret, steps, success = False, 0.0, 0, False
+        traj = [np.asarray(obs)]
+        while not done:
+            action, _ = agent.predict(obs, deterministic=deterministic)
+            obs, r, term, trunc, info = env.step(action)
+            ret += float(r)
+            steps += 1 if cfg.flat else int(info.get("macro_steps", 1))
+            success = success or bool(info.get("is_success", False))
+            done = term or trunc
+            traj.append(np.asarray(obs))
+        successes.append(success)
+        returns.append(ret)
+        lengths.append(steps)
+        trajectories.append(np.stack(traj))
+    env.close()
+    out = {"success_rate": float(np.mean(successes)), "mean_return": float(np.mean(returns)),
+           "mean_primitive_steps": float(np.mean(lengths)), "eval_episodes": episodes}
+    if record:
+        out["trajectories"] = trajectories
+    return out
+
+
+def load_agent(agent_dir: str | Path):
+    """An agent directory's PPO, its run config and its FAVAE (None for flat agents)."""
+    from stable_baselines3 import PPO
+
+    agent_dir = Path(agent_dir)
+    meta_path = agent_dir / "agent.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{str(agent_dir)!r} is not an agent directory (no agent.json); "
+                                "pass the --out of `macroact ppo`")
+    meta = json.loads(meta_path.read_text())
+    cfg = PPORunConfig(env_id=meta["env_id"], timesteps=meta["timesteps"], seed=meta["seed"],
+                       flat=meta["flat"], model=str(agent_dir / meta["favae"]) if not meta["flat"] else None,
+                       latents=meta["latents"], scale=meta["scale"], data=meta.get("data"))
+    model = None if cfg.flat else _load_favae(cfg.model)
+    return PPO.load(agent_dir / "agent.zip", device="cpu"), cfg, model

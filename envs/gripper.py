@@ -1,0 +1,514 @@
+"""Gripper: pick the ball of the target colour and put it into the basket of that colour.
+
+The supplement's robot experiment (there in PyBullet), rebuilt in MuJoCo in a vertical x-z
+plane: an end-effector with two parallel fingers, a red and a blue ball on a table, and a red
+and a blue open-top basket. The four objects sit in four slots along the table, a random
+permutation per episode, and a target colour is drawn per episode. ``GripperDemonstrator``
+scripts the task from goal positions with the supplement's three plan factors (reach the
+ball, reach the basket, place) and labels each episode with its eight factors.
+
+Objects are numbered red first: ball 1 and basket 1 are red, ball 2 and basket 2 are blue.
+Heights ``z`` are measured from the table top; every body moves only in the x-z plane.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+__all__ = ["GripperEnv", "GripperDemonstrator"]
+
+SLOT_X: tuple[float, ...] = (-0.375, -0.125, 0.125, 0.375)
+"""x (m) of the four table slots that the balls and baskets are placed in."""
+
+BALL_RADIUS = 0.025
+BASKET_INNER_HALF_WIDTH = 0.085  # half the gap between the inner faces of the basket walls
+BASKET_RIM = 0.06                # height of the basket walls above the table
+FINGER_TRAVEL = 0.065            # each finger closes this far from fully open (they then meet)
+START = (0.0, 0.35)              # gripper (x, z) at reset, fingers open
+
+# Gripper x, z: the point midway between the fingertips' grasp faces (a grasped ball's centre).
+_XML = f"""
+<mujoco model="macroact_gripper">
+  <compiler angle="radian" autolimits="true"/>
+  <option timestep="0.004" integrator="implicitfast"/>
+  <default>
+    <geom friction="1 0.005 0.0001" solref="0.01 1" rgba="0.6 0.6 0.6 1"/>
+    <default class="finger">
+      <geom type="box" size="0.005 0.02 0.04" mass="0.02" friction="1.5 0.005 0.0001"
+            rgba="0.2 0.2 0.2 1"/>
+    </default>
+    <default class="basket">
+      <geom type="box"/>
+    </default>
+  </default>
+  <worldbody>
+    <geom name="table" type="box" pos="0 0 -0.02" size="0.6 0.1 0.02"/>
+    <geom name="wall_left" type="box" pos="-0.58 0 0.2" size="0.02 0.1 0.2"/>
+    <geom name="wall_right" type="box" pos="0.58 0 0.2" size="0.02 0.1 0.2"/>
+    <body name="gripper" gravcomp="1">
+      <joint name="gripper_x" type="slide" axis="1 0 0"/>
+      <joint name="gripper_z" type="slide" axis="0 0 1"/>
+      <geom name="palm" type="box" pos="0 0 0.06" size="0.085 0.02 0.01" mass="0.5"
+            rgba="0.2 0.2 0.2 1"/>
+      <body name="finger_left" gravcomp="1">
+        <joint name="finger_left" type="slide" axis="1 0 0" range="0 {FINGER_TRAVEL}"/>
+        <geom name="finger_left" class="finger" pos="-0.07 0 0.02"/>
+      </body>
+      <body name="finger_right" gravcomp="1">
+        <joint name="finger_right" type="slide" axis="-1 0 0" range="0 {FINGER_TRAVEL}"/>
+        <geom name="finger_right" class="finger" pos="0.07 0 0.02"/>
+      </body>
+    </body>
+    <body name="red_ball">
+      <joint name="red_ball_x" type="slide" axis="1 0 0"/>
+      <joint name="red_ball_z" type="slide" axis="0 0 1"/>
+      <joint name="red_ball_roll" type="hinge" axis="0 1 0"/>
+      <geom name="red_ball" type="sphere" size="{BALL_RADIUS}" mass="0.05" rgba="0.9 0.1 0.1 1"/>
+    </body>
+    <body name="blue_ball">
+      <joint name="blue_ball_x" type="slide" axis="1 0 0"/>
+      <joint name="blue_ball_z" type="slide" axis="0 0 1"/>
+      <joint name="blue_ball_roll" type="hinge" axis="0 1 0"/>
+      <geom name="blue_ball" type="sphere" size="{BALL_RADIUS}" mass="0.05" rgba="0.1 0.1 0.9 1"/>
+    </body>
+    <body name="red_basket" mocap="true">
+      <geom class="basket" pos="0 0 0.0025" size="0.09 0.04 0.0025" rgba="0.9 0.4 0.4 1"/>
+      <geom class="basket" pos="-0.0875 0 0.03" size="0.0025 0.04 0.03" rgba="0.9 0.4 0.4 1"/>
+      <geom class="basket" pos="0.0875 0 0.03" size="0.0025 0.04 0.03" rgba="0.9 0.4 0.4 1"/>
+    </body>
+    <body name="blue_basket" mocap="true">
+      <geom class="basket" pos="0 0 0.0025" size="0.09 0.04 0.0025" rgba="0.4 0.4 0.9 1"/>
+      <geom class="basket" pos="-0.0875 0 0.03" size="0.0025 0.04 0.03" rgba="0.4 0.4 0.9 1"/>
+      <geom class="basket" pos="0.0875 0 0.03" size="0.0025 0.04 0.03" rgba="0.4 0.4 0.9 1"/>
+    </body>
+  </worldbody>
+  <actuator>
+    <position name="gripper_x" joint="gripper_x" kp="2000" kv="66"/>
+    <position name="gripper_z" joint="gripper_z" kp="2000" kv="66"/>
+    <position name="finger_left" joint="finger_left" kp="100" kv="3"
+              ctrlrange="0 {FINGER_TRAVEL}"/>
+    <position name="finger_right" joint="finger_right" kp="100" kv="3"
+              ctrlrange="0 {FINGER_TRAVEL}"/>
+  </actuator>
+</mujoco>
+"""
+
+_OBS_NAMES: tuple[str, ...] = (
+    "gripper_x", "gripper_z", "finger_opening",
+    "red_ball_x", "red_ball_z", "blue_ball_x", "blue_ball_z",
+    "red_basket_x", "red_basket_z", "blue_basket_x", "blue_basket_z",
+    "gripper_vx", "gripper_vz", "red_ball_vx", "red_ball_vz", "blue_ball_vx", "blue_ball_vz",
+    "target_red", "target_blue",
+)
+_STATE_FEATURE_NAMES: tuple[str, ...] = (
+    "gripper_x", "gripper_z", "finger_left", "finger_right",
+    "basket1_x", "basket1_z", "basket2_x", "basket2_z",
+    "ball1_x", "ball1_z", "ball2_x", "ball2_z",
+)
+_COLOURS = ("red", "blue")
+_OPTION_KEYS = frozenset({"target", "slots"})
+
+
+def _check_options(options: dict[str, Any] | None) -> tuple[int | None, tuple[int, ...] | None]:
+    """Validate ``reset(options=...)``: returns the fixed target colour and slots, or None."""
+    if options is None:
+        return None, None
+    if not isinstance(options, dict):
+        raise ValueError(f"options must be a dict with keys {sorted(_OPTION_KEYS)}, "
+                         f"got {options!r}")
+    unknown = set(options) - _OPTION_KEYS
+    if unknown:
+        raise ValueError(f"unknown reset options {sorted(unknown)}; known: {sorted(_OPTION_KEYS)}")
+    target = options.get("target")
+    if target is not None:
+        if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer)) \
+                or int(target) not in (0, 1):
+            raise ValueError(f"options['target'] must be 0 (red) or 1 (blue), got {target!r}")
+        target = int(target)
+    slots = options.get("slots")
+    if slots is not None:
+        values = np.asarray(slots)
+        if values.shape != (4,) or not np.issubdtype(values.dtype, np.integer) \
+                or sorted(values.tolist()) != [0, 1, 2, 3]:
+            raise ValueError(
+                f"options['slots'] must be a permutation of 0..3 giving the slots of the red "
+                f"ball, blue ball, red basket and blue basket, got {slots!r}")
+        slots = tuple(int(v) for v in values)
+    return target, slots
+
+
+class GripperEnv(gym.Env):
+    """Put the ball of the target colour into the basket of the same colour (MuJoCo, 2D).
+
+    An end-effector with two fingers moves in the vertical x-z plane above a table. A red and a
+    blue ball (radius 2.5 cm) and a red and a blue open-top basket (17 cm wide, 6 cm tall,
+    static) occupy the four slots ``SLOT_X`` in a random permutation; the target colour is drawn
+    per episode. The reward is sparse: 1.0 on the step where the target ball rests inside the
+    basket of its colour (centre within the basket walls and below the rim, speed below
+    5 cm/s, no finger touching it), and the episode then terminates with
+    ``info["is_success"] = True``; 0.0 otherwise. ``gymnasium.make("macroact/Gripper-v0")``
+    adds a 400-step time limit.
+
+    Observation, float32 ``(19,)``, metres and m/s (names in ``GripperEnv.obs_names``):
+    gripper x, z, finger opening (gap between the fingers' inner faces, 0.13 when open);
+    red ball x, z; blue ball x, z; red basket x, z; blue basket x, z (centre of its floor, z =
+    0); gripper vx, vz; red ball vx, vz; blue ball vx, vz; target colour one-hot (red, blue).
+    Positions and velocities are clipped to the observation bounds.
+
+    Action, ``Box(-1, 1, (3,))``: ``dx, dz`` move the gripper's position target by up to
+    ``max_step`` metres per step (the target is held within ``max_lead`` of the gripper, so
+    pushing against an obstacle does not wind it up, and within the workspace); the third
+    entry commands the fingers from -1 (open) to +1 (closed), as a position target.
+
+    Each step runs ``frame_skip`` MuJoCo steps of 4 ms (20 ms per step by default).
+
+    ``info`` holds ``"is_success"`` and ``"state_features"``: float32 ``(12,)``, the
+    supplement's features in its order (names in ``GripperEnv.state_feature_names``): gripper
+    x, z; left and right finger closure (m, 0 = open); basket 1 (red) x, z; basket 2 (blue)
+    x, z; ball 1 (red) x, z; ball 2 (blue) x, z.
+
+    ``reset(options={"target": 0 or 1, "slots": [r_ball, b_ball, r_basket, b_basket]})``
+    fixes the target colour (0 red, 1 blue) and/or the slots (a permutation of 0..3); either
+    key may be left out to draw it.
+
+    Args:
+        max_step: largest gripper displacement per step (m), reached at ``|dx| = 1``.
+        frame_skip: MuJoCo steps per environment step.
+        max_lead: largest distance (m) between the position target and the gripper.
+        render_mode: only None (the environment is headless).
+
+    Example:
+        >>> env = GripperEnv()
+        >>> obs, info = env.reset(seed=0, options={"target": 1, "slots": [0, 1, 2, 3]})
+        >>> obs.shape, obs[-2:].tolist(), info["state_features"].shape
+        ((19,), [0.0, 1.0], (12,))
+        >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        >>> float(reward), info["is_success"]
+        (0.0, False)
+    """
+
+    metadata = {"render_modes": []}
+    obs_names = _OBS_NAMES
+    state_feature_names = _STATE_FEATURE_NAMES
+    workspace_low = np.array([-0.45, BALL_RADIUS])
+    workspace_high = np.array([0.45, 0.4])
+    success_speed = 0.05
+
+    def __init__(self, max_step: float = 0.02, frame_skip: int = 5, max_lead: float = 0.03,
+                 render_mode: str | None = None) -> None:
+        if not max_step > 0:
+            raise ValueError(f"max_step must be > 0 metres, got {max_step!r}")
+        if isinstance(frame_skip, bool) or not isinstance(frame_skip, (int, np.integer)) \
+                or frame_skip < 1:
+            raise ValueError(f"frame_skip must be an int >= 1, got {frame_skip!r}")
+        if not max_lead >= max_step:
+            raise ValueError(f"max_lead must be >= max_step={max_step!r} so that a full action "
+                             f"moves the target, got {max_lead!r}")
+        if render_mode is not None:
+            raise ValueError(f"GripperEnv is headless and renders nothing; got render_mode="
+                             f"{render_mode!r}, pass render_mode=None")
+        self.max_step = float(max_step)
+        self.frame_skip = int(frame_skip)
+        self.max_lead = float(max_lead)
+        self.render_mode = render_mode
+
+        self.model = mujoco.MjModel.from_xml_string(_XML)
+        self.data = mujoco.MjData(self.model)
+        model = self.model
+
+        def qpos_adr(name: str) -> int:
+            return int(model.jnt_qposadr[model.joint(name).id])
+
+        def dof_adr(name: str) -> int:
+            return int(model.jnt_dofadr[model.joint(name).id])
+
+        # Each planar body's x and z slides sit next to each other in qpos and qvel.
+        self._qpos_gripper = qpos_adr("gripper_x")
+        self._qpos_fingers = [qpos_adr("finger_left"), qpos_adr("finger_right")]
+        self._qpos_balls = [qpos_adr("red_ball_x"), qpos_adr("blue_ball_x")]
+        self._dof_gripper = dof_adr("gripper_x")
+        self._dof_balls = [dof_adr("red_ball_x"), dof_adr("blue_ball_x")]
+        self._mocap_baskets = [int(model.body_mocapid[model.body(f"{c}_basket").id])
+                               for c in _COLOURS]
+        self._ball_geoms = [model.geom(f"{c}_ball").id for c in _COLOURS]
+        self._finger_geoms = frozenset(model.geom(n).id for n in ("finger_left", "finger_right"))
+
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
+        high = np.array([1.0, 1.0, 2 * FINGER_TRAVEL] + [1.0] * 8 + [10.0] * 6 + [1.0, 1.0])
+        low = -high
+        low[2] = 0.0
+        low[-2:] = 0.0
+        self.observation_space = spaces.Box(low.astype(np.float32), high.astype(np.float32),
+                                            dtype=np.float32)
+        self._obs_low, self._obs_high = low, high
+
+        self._target_colour = 0
+        self._slots: tuple[int, ...] = (0, 1, 2, 3)
+        self._ee_target = np.array(START, dtype=np.float64)
+
+    @property
+    def dt(self) -> float:
+        """Simulated seconds per environment step."""
+        return float(self.model.opt.timestep) * self.frame_skip
+
+    @property
+    def target_colour(self) -> int:
+        """The episode's target colour: 0 red, 1 blue."""
+        return self._target_colour
+
+    @property
+    def slots(self) -> tuple[int, ...]:
+        """The episode's slots (indices into ``SLOT_X``) of red ball, blue ball, red basket,
+        blue basket."""
+        return self._slots
+
+    @property
+    def ee_target(self) -> np.ndarray:
+        """The gripper's current position target ``(x, z)`` (a copy)."""
+        return self._ee_target.copy()
+
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode: draw the target colour and the slot permutation.
+
+        Args:
+            seed: seeds ``self.np_random`` (Gymnasium's convention).
+            options: optional ``{"target": 0 or 1, "slots": permutation of 0..3}`` fixing the
+                target colour and the slots of red ball, blue ball, red basket, blue basket.
+
+        Returns:
+            The first observation ``(19,)`` and the info dict.
+
+        Raises:
+            ValueError: if ``options`` has an unknown key or an invalid value.
+        """
+        target, slots = _check_options(options)
+        super().reset(seed=seed)
+        # Draw both always, so that fixing one leaves the other's draw unchanged.
+        drawn_target = int(self.np_random.integers(2))
+        drawn_slots = tuple(int(s) for s in self.np_random.permutation(4))
+        self._target_colour = drawn_target if target is None else target
+        self._slots = drawn_slots if slots is None else slots
+
+        model, data = self.model, self.data
+        mujoco.mj_resetData(model, data)
+        g = self._qpos_gripper
+        data.qpos[g:g + 2] = START
+        for colour in range(2):
+            b = self._qpos_balls[colour]
+            data.qpos[b:b + 2] = (SLOT_X[self._slots[colour]], BALL_RADIUS)
+            data.mocap_pos[self._mocap_baskets[colour]] = (SLOT_X[self._slots[2 + colour]], 0, 0)
+        self._ee_target = np.array(START, dtype=np.float64)
+        data.ctrl[:2] = self._ee_target
+        data.ctrl[2:] = 0.0
+        mujoco.mj_forward(model, data)
+        return self._observation(), self._info(False)
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Move the gripper's position target, command the fingers and simulate one step.
+
+        Args:
+            action: ``(3,)`` in [-1, 1]: dx, dz (fractions of ``max_step``), finger command
+                (-1 open .. +1 closed). Values outside [-1, 1] are clipped.
+
+        Returns:
+            observation ``(19,)``, reward (1.0 on success, else 0.0), terminated (on success),
+            truncated (always False; the registered env adds a time limit), info.
+        """
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != (3,) or not np.all(np.isfinite(a)):
+            raise ValueError(f"action must be 3 finite numbers (dx, dz, fingers), got {action!r}")
+        a = np.clip(a, -1.0, 1.0)
+        data = self.data
+        g = self._qpos_gripper
+        position = data.qpos[g:g + 2]
+        target = self._ee_target + self.max_step * a[:2]
+        target = np.clip(target, position - self.max_lead, position + self.max_lead)
+        self._ee_target = np.clip(target, self.workspace_low, self.workspace_high)
+        data.ctrl[:2] = self._ee_target
+        data.ctrl[2:] = 0.5 * (a[2] + 1.0) * FINGER_TRAVEL
+        mujoco.mj_step(self.model, data, nstep=self.frame_skip)
+        success = self._success()
+        return self._observation(), float(success), success, False, self._info(success)
+
+    def _observation(self) -> np.ndarray:
+        data = self.data
+        qpos, qvel = data.qpos, data.qvel
+        g, (fl, fr) = self._qpos_gripper, self._qpos_fingers
+        rb, bb = self._qpos_balls
+        rB, bB = self._mocap_baskets
+        dg, (drb, dbb) = self._dof_gripper, self._dof_balls
+        obs = np.concatenate([
+            qpos[g:g + 2], [2 * FINGER_TRAVEL - qpos[fl] - qpos[fr]],
+            qpos[rb:rb + 2], qpos[bb:bb + 2],
+            data.mocap_pos[rB, ::2], data.mocap_pos[bB, ::2],
+            qvel[dg:dg + 2], qvel[drb:drb + 2], qvel[dbb:dbb + 2],
+            np.eye(2)[self._target_colour],
+        ])
+        return np.clip(obs, self._obs_low, self._obs_high).astype(np.float32)
+
+    def _state_features(self) -> np.ndarray:
+        data = self.data
+        qpos = data.qpos
+        g, (fl, fr) = self._qpos_gripper, self._qpos_fingers
+        rb, bb = self._qpos_balls
+        rB, bB = self._mocap_baskets
+        return np.concatenate([
+            qpos[g:g + 2], [qpos[fl], qpos[fr]],
+            data.mocap_pos[rB, ::2], data.mocap_pos[bB, ::2],
+            qpos[rb:rb + 2], qpos[bb:bb + 2],
+        ]).astype(np.float32)
+
+    def _info(self, success: bool) -> dict[str, Any]:
+        return {"is_success": bool(success), "state_features": self._state_features()}
+
+    def _success(self) -> bool:
+        """Whether the target ball rests, released, inside the basket of its colour."""
+        data = self.data
+        colour = self._target_colour
+        b = self._qpos_balls[colour]
+        x, z = data.qpos[b:b + 2]
+        basket_x = data.mocap_pos[self._mocap_baskets[colour], 0]
+        if abs(x - basket_x) >= BASKET_INNER_HALF_WIDTH or z >= BASKET_RIM:
+            return False
+        d = self._dof_balls[colour]
+        if np.hypot(data.qvel[d], data.qvel[d + 1]) >= self.success_speed:
+            return False
+        ball = self._ball_geoms[colour]
+        for geom1, geom2 in data.contact.geom[:data.ncon]:
+            if (geom1 == ball and geom2 in self._finger_geoms) or \
+                    (geom2 == ball and geom1 in self._finger_geoms):
+                return False
+        return True
+
+
+class GripperDemonstrator:
+    """Scripted picks and places for ``GripperEnv``, with the supplement's eight factors.
+
+    Factors (``factor_names``, sizes in ``factor_sizes``): target colour (0 red, 1 blue); the
+    slots of the red ball, blue ball, red basket and blue basket (0..3, read from the
+    environment); and three plans drawn per episode with the ``rng`` given to ``reset``:
+
+    - ``reach_ball_plan``: 0 perpendicular (move over the ball, then descend onto it) or
+      1 oblique (straight line from the start to the ball);
+    - ``reach_basket_plan``: 0 perpendicular (lift the ball high, then move across) or
+      1 oblique (lift it clear of the obstacles, then a straight line up to above the basket);
+    - ``place_plan``: 0 drop (open the fingers above the basket) or 1 gentle (lower the ball
+      into the basket, open, then retreat upwards).
+
+    The script is a list of waypoints for the gripper's position target, computed at reset
+    from the observed positions, followed along straight lines at ``reach_speed`` (empty
+    hand) or ``carry_speed`` (ball in hand), as fractions of the env's ``max_step``.
+
+    Args:
+        env: a made ``macroact/Gripper-v0`` (possibly wrapped) or a ``GripperEnv``.
+        reach_speed: speed of empty-handed moves, in (0, 1].
+        carry_speed: speed of moves with the ball in hand, in (0, 1].
+
+    Example:
+        >>> import gymnasium as gym
+        >>> import macroact
+        >>> env = gym.make("macroact/Gripper-v0")
+        >>> demo = GripperDemonstrator(env)
+        >>> obs, info = env.reset(seed=0)
+        >>> factors = demo.reset(obs, info, np.random.default_rng(0))
+        >>> success = False
+        >>> while not success:
+        ...     obs, reward, terminated, truncated, info = env.step(demo.act(obs))
+        ...     success = info["is_success"]
+        ...     assert not truncated
+        >>> len(factors), float(reward)
+        (8, 1.0)
+    """
+
+    factor_names: tuple[str, ...] = (
+        "target_colour", "red_ball_slot", "blue_ball_slot", "red_basket_slot",
+        "blue_basket_slot", "reach_ball_plan", "reach_basket_plan", "place_plan")
+    factor_sizes: tuple[int, ...] = (2, 4, 4, 4, 4, 2, 2, 2)
+
+    carry_height = 0.2   # ball centre above the table when carried high (perpendicular plan)
+    clear_height = 0.1   # ball centre when lifted just clear of baskets and balls (oblique)
+    place_height = 0.2   # ball centre above the basket where placing starts
+    gentle_height = 0.035  # ball centre where the gentle plan opens the fingers
+    tolerance = 0.004    # distance (m) at which a waypoint counts as reached
+    grasp_steps = 10     # steps to close the fingers on the ball
+    release_steps = 10   # steps to open them
+
+    def __init__(self, env: gym.Env, reach_speed: float = 1.0, carry_speed: float = 0.5) -> None:
+        if not isinstance(env.unwrapped, GripperEnv):
+            raise ValueError(f"GripperDemonstrator drives a GripperEnv, got "
+                             f"{type(env.unwrapped).__name__}; make macroact/Gripper-v0")
+        for name, speed in (("reach_speed", reach_speed), ("carry_speed", carry_speed)):
+            if not 0 < speed <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {speed!r}")
+        self.env = env.unwrapped
+        self.reach_speed = float(reach_speed)
+        self.carry_speed = float(carry_speed)
+        self._plan: list[tuple[str, Any, float, float]] = []
+        self._stage = 0
+        self._timer = 0
+
+    def reset(self, obs: np.ndarray, info: dict[str, Any],
+              rng: np.random.Generator) -> np.ndarray:
+        """Plan the episode just reset and return its factor labels.
+
+        Args:
+            obs: the episode's first observation ``(19,)``.
+            info: the reset info (unused; the labels come from the environment's state).
+            rng: draws the three plan factors.
+
+        Returns:
+            int64 ``(8,)``: one label per entry of ``factor_names``.
+        """
+        env = self.env
+        reach_ball, reach_basket, place = (int(p) for p in rng.integers(2, size=3))
+        colour = env.target_colour
+        ball_x, ball_z = float(obs[3 + 2 * colour]), float(obs[4 + 2 * colour])
+        basket_x = float(obs[7 + 2 * colour])
+        start_z = float(obs[1])
+        reach, carry = self.reach_speed, self.carry_speed
+        # Each stage: ("move", (x, z), finger command, speed) or ("wait", steps, command, 0).
+        plan: list[tuple[str, Any, float, float]] = []
+        if reach_ball == 0:
+            plan.append(("move", (ball_x, start_z), -1.0, reach))
+        plan.append(("move", (ball_x, ball_z), -1.0, reach))
+        plan.append(("wait", self.grasp_steps, 1.0, 0.0))
+        if reach_basket == 0:
+            plan.append(("move", (ball_x, self.carry_height), 1.0, carry))
+            plan.append(("move", (basket_x, self.carry_height), 1.0, carry))
+        else:
+            plan.append(("move", (ball_x, self.clear_height), 1.0, carry))
+        plan.append(("move", (basket_x, self.place_height), 1.0, carry))
+        if place == 1:
+            plan.append(("move", (basket_x, self.gentle_height), 1.0, carry))
+        plan.append(("wait", self.release_steps, -1.0, 0.0))
+        plan.append(("move", (basket_x, self.place_height), -1.0, reach))
+        self._plan, self._stage, self._timer = plan, 0, 0
+        return np.array([colour, *env.slots, reach_ball, reach_basket, place], dtype=np.int64)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The action ``(3,)`` float32 for observation ``obs`` (zero motion once done)."""
+        position = np.asarray(obs[:2], dtype=np.float64)
+        while self._stage < len(self._plan):
+            kind, goal, fingers, speed = self._plan[self._stage]
+            if kind == "wait":
+                if self._timer < goal:
+                    self._timer += 1
+                    return np.array([0.0, 0.0, fingers], dtype=np.float32)
+            else:
+                goal = np.asarray(goal)
+                if np.linalg.norm(goal - position) > self.tolerance:
+                    # Steer the position target (not the lagging gripper) along the line.
+                    step = (goal - self.env.ee_target) / self.env.max_step
+                    largest = np.abs(step).max()
+                    if largest > speed:
+                        step *= speed / largest
+                    return np.array([step[0], step[1], fingers], dtype=np.float32)
+            self._stage += 1
+            self._timer = 0
+        return np.array([0.0, 0.0, -1.0], dtype=np.float32)

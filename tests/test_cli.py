@@ -1,0 +1,61 @@
+"""The command line: help, one-line errors, and a small train -> evaluate -> traverse run."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from macroact.cli import COMMANDS, build_parser, main
+
+
+def test_every_command_has_help(capsys):
+    build_parser()
+    assert {"train", "evaluate", "traverse"} <= set(COMMANDS)
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as e:
+            main([name, "--help"])
+        assert e.value.code == 0
+        assert "usage: macroact " + name in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["train", "--out", "x"], "say what to train on"),
+    (["train", "--dataset", "nope", "--out", "x"], "unknown dataset 'nope'"),
+    (["train", "--dataset", "reaching2d", "--capacity", "1,2", "--out", "x"], "capacity"),
+    (["train", "--dataset", "reaching2d", "--length", "50", "--out", "x"], "length must be one of"),
+    (["evaluate", "no_such_run"], "not a run directory"),
+])
+def test_bad_arguments_give_one_line(tmp_path, capsys, argv, match, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and match in err and "Traceback" not in err
+
+
+def test_bad_type_is_reported_by_argparse(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--dataset", "reaching2d", "--beta", "lots", "--out", "x"])
+    assert e.value.code == 2
+    assert "invalid float value: 'lots'" in capsys.readouterr().err
+
+
+def test_train_evaluate_traverse(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "reaching2d", "--length", "100", "--beta", "0.1",
+                 "--capacity", "0,0,0.99", "--steps", "30", "--log-every", "10",
+                 "--no-progress", "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), "--mig-samples", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "Rec" in out and "MIG" in out and "goal" in out and "curvature" in out
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert {"rec", "mig_discrete", "mig_sampled"} <= set(metrics)
+    assert main(["traverse", str(run), "--values=-2,0,2"]) == 0
+    assert (run / "traversal.png").stat().st_size > 1000
+    # --resume continues to a larger step budget from the saved checkpoint.
+    assert main(["train", "--resume", "--steps", "40", "--no-progress", "--out", str(run)]) == 0
+
+
+def test_console_script_entry_point():
+    res = subprocess.run([sys.executable, "-m", "macroact.cli", "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "train" in res.stdout
