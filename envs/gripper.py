@@ -29,13 +29,13 @@ BALL_RADIUS = 0.025
 BASKET_INNER_HALF_WIDTH = 0.085  # half the gap between the inner faces of the basket walls
 BASKET_RIM = 0.06                # height of the basket walls above the table
 FINGER_TRAVEL = 0.065            # each finger closes this far from fully open (they then meet)
-START = (0.0, 0.35)              # gripper (x, z) at reset, fingers open
+START = (0.0, 0.4)               # gripper (x, z) at reset, fingers open
 
 # Gripper x, z: the point midway between the fingertips' grasp faces (a grasped ball's centre).
 _XML = f"""
 <mujoco model="macroact_gripper">
   <compiler angle="radian" autolimits="true"/>
-  <option timestep="0.004" integrator="implicitfast"/>
+  <option timestep="0.004" integrator="implicitfast" cone="elliptic" impratio="10"/>
   <default>
     <geom friction="1 0.005 0.0001" solref="0.01 1" rgba="0.6 0.6 0.6 1"/>
     <default class="finger">
@@ -67,13 +67,13 @@ _XML = f"""
     <body name="red_ball">
       <joint name="red_ball_x" type="slide" axis="1 0 0"/>
       <joint name="red_ball_z" type="slide" axis="0 0 1"/>
-      <joint name="red_ball_roll" type="hinge" axis="0 1 0"/>
+      <joint name="red_ball_roll" type="hinge" axis="0 1 0" damping="1e-4"/>
       <geom name="red_ball" type="sphere" size="{BALL_RADIUS}" mass="0.05" rgba="0.9 0.1 0.1 1"/>
     </body>
     <body name="blue_ball">
       <joint name="blue_ball_x" type="slide" axis="1 0 0"/>
       <joint name="blue_ball_z" type="slide" axis="0 0 1"/>
-      <joint name="blue_ball_roll" type="hinge" axis="0 1 0"/>
+      <joint name="blue_ball_roll" type="hinge" axis="0 1 0" damping="1e-4"/>
       <geom name="blue_ball" type="sphere" size="{BALL_RADIUS}" mass="0.05" rgba="0.1 0.1 0.9 1"/>
     </body>
     <body name="red_basket" mocap="true">
@@ -196,7 +196,7 @@ class GripperEnv(gym.Env):
     obs_names = _OBS_NAMES
     state_feature_names = _STATE_FEATURE_NAMES
     workspace_low = np.array([-0.45, BALL_RADIUS])
-    workspace_high = np.array([0.45, 0.4])
+    workspace_high = np.array([0.45, 0.45])
     success_speed = 0.05
 
     def __init__(self, max_step: float = 0.02, frame_skip: int = 5, max_lead: float = 0.03,

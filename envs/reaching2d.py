@@ -249,9 +249,12 @@ class Reaching2DDemonstrator:
     factor_sizes = FACTOR_SIZES
 
     def __init__(self, env: gym.Env):
-        if not isinstance(env.unwrapped, Reaching2DEnv):
+        # Duck-typed: the same class may be imported under two module names (doctests).
+        base = env.unwrapped
+        if not all(hasattr(base, a) for a in ("goal_index", "position", "t", "horizon",
+                                                "max_step")):
             raise ValueError(f"Reaching2DDemonstrator drives a Reaching2DEnv, got "
-                             f"{type(env.unwrapped).__name__}; make macroact/Reaching2D-v0")
+                             f"{type(base).__name__}; make macroact/Reaching2D-v0")
         self.env = env
         self.factors: np.ndarray | None = None
         self.plan: np.ndarray | None = None

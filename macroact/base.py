@@ -249,6 +249,9 @@ class SequenceModel(nn.Module):
         if not isinstance(ckpt, dict) or ckpt.get("format") != "macroact.model":
             raise ValueError("not a macroact model file; expected one written by model.save(path)")
         name = ckpt["model"]
+        import macroact.baselines  # noqa: F401  (registers the baseline model types)
+        import macroact.favae  # noqa: F401
+
         if name not in MODEL_REGISTRY:
             raise ValueError(f"model type {name!r} is unknown; known: {sorted(MODEL_REGISTRY)}")
         model_cls = MODEL_REGISTRY[name]

@@ -267,11 +267,9 @@ def _evaluate_and_log(model, sequences, factors, config, writer, step, on_eval) 
         for k in ("mig_discrete", "mig_sampled"):
             if k in res:
                 writer.add_scalar(f"eval/{k}", res[k], step)
-        try:
+        if hasattr(model, "decode"):  # models with one code per sequence (FAVAE)
             from macroact.traverse import traversal_figure
-            fig = traversal_figure(model, sequences)
-            writer.add_figure("traversal", fig, step)
-        except ImportError:  # matplotlib missing: scalars are still logged
-            pass
+
+            writer.add_figure("traversal", traversal_figure(model, sequences), step)
     if on_eval is not None:
         on_eval(step, res)

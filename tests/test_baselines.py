@@ -78,7 +78,8 @@ def test_dsae_kl_terms_match_torch_distributions():
     kl_f = torch.distributions.kl_divergence(q_f, normal(0.0, 1.0)).sum(1).mean()
     p_mu, p_logvar = model.prior(post.z_mu)
     q_z = normal(post.z_mu, (0.5 * post.z_logvar).exp())
-    kl_z = torch.distributions.kl_divergence(q_z, normal(p_mu, (0.5 * p_logvar).exp())).sum((1, 2)).mean()
+    p_z = normal(p_mu, (0.5 * p_logvar).exp())
+    kl_z = torch.distributions.kl_divergence(q_z, p_z).sum((1, 2)).mean()
     assert torch.allclose(out["kl/f"], kl_f, atol=1e-5)
     assert torch.allclose(out["kl/z"], kl_z, atol=1e-4)
     assert float(out["loss"]) == pytest.approx(float(out["rec"]) + 2.0 * float(out["kl"]), rel=1e-5)
@@ -125,7 +126,8 @@ def test_fhvae_loss_terms():
     post = model.posterior(x)
     sigma2 = model.config.z2_prior_std ** 2
     # -log p(y | z2): a softmax over every label's Gaussian log-likelihood of E[z2], per segment.
-    log_lik = torch.distributions.Normal(model.mu2, sigma2 ** 0.5).log_prob(post.z2_mu.unsqueeze(2)).sum(-1)
+    p_y = torch.distributions.Normal(model.mu2, sigma2 ** 0.5)
+    log_lik = p_y.log_prob(post.z2_mu.unsqueeze(2)).sum(-1)  # (batch, segments, labels)
     disc = torch.nn.functional.cross_entropy(log_lik.flatten(0, 1), y.repeat_interleave(3),
                                              reduction="sum") / 4
     assert torch.allclose(out["disc"], disc, atol=1e-4)
@@ -133,7 +135,8 @@ def test_fhvae_loss_terms():
     assert torch.allclose(out["prior/mu2"], prior, atol=1e-5)
     q = torch.distributions.Normal(post.z2_mu, (0.5 * post.z2_logvar).exp())
     p = torch.distributions.Normal(model.mu2[y].unsqueeze(1), sigma2 ** 0.5)
-    assert torch.allclose(out["kl/z2"], torch.distributions.kl_divergence(q, p).sum((1, 2)).mean(), atol=1e-4)
+    kl_z2 = torch.distributions.kl_divergence(q, p).sum((1, 2)).mean()
+    assert torch.allclose(out["kl/z2"], kl_z2, atol=1e-4)
     expected = out["rec"] + 1.5 * out["kl"] + out["prior/mu2"] + 0.7 * out["disc"]
     assert torch.allclose(out["loss"], expected, rtol=1e-5)
 
