@@ -146,11 +146,11 @@ class GripperEnv(gym.Env):
     """Put the ball of the target colour into the basket of the same colour (MuJoCo, 2D).
 
     An end-effector with two fingers moves in the vertical x-z plane above a table. A red and a
-    blue ball (radius 2.5 cm) and a red and a blue open-top basket (17 cm wide, 6 cm tall,
-    static) occupy the four slots ``SLOT_X`` in a random permutation; the target colour is drawn
-    per episode. The reward is sparse: 1.0 on the step where the target ball rests inside the
-    basket of its colour (centre within the basket walls and below the rim, speed below
-    5 cm/s, no finger touching it), and the episode then terminates with
+    blue ball (radius 2.5 cm) and a red and a blue open-top basket (17 cm wide inside, 6 cm
+    tall, static) occupy the four slots ``SLOT_X`` in a random permutation; the target colour
+    is drawn per episode. The reward is sparse: 1.0 on the step where the target ball rests
+    inside the basket of its colour (centre within the basket walls and below the rim, speed
+    below 5 cm/s, no finger touching it), and the episode then terminates with
     ``info["is_success"] = True``; 0.0 otherwise. ``gymnasium.make("macroact/Gripper-v0")``
     adds a 400-step time limit.
 
@@ -177,7 +177,8 @@ class GripperEnv(gym.Env):
     key may be left out to draw it.
 
     Args:
-        max_step: largest gripper displacement per step (m), reached at ``|dx| = 1``.
+        max_step: largest move (m) of the gripper's position target per step, at ``|dx| = 1``;
+            the gripper follows it within about two steps.
         frame_skip: MuJoCo steps per environment step.
         max_lead: largest distance (m) between the position target and the gripper.
         render_mode: only None (the environment is headless).
@@ -411,19 +412,16 @@ class GripperDemonstrator:
         carry_speed: speed of moves with the ball in hand, in (0, 1].
 
     Example:
-        >>> import gymnasium as gym
-        >>> import macroact
-        >>> env = gym.make("macroact/Gripper-v0")
+        >>> env = GripperEnv()
         >>> demo = GripperDemonstrator(env)
         >>> obs, info = env.reset(seed=0)
         >>> factors = demo.reset(obs, info, np.random.default_rng(0))
-        >>> success = False
-        >>> while not success:
+        >>> for t in range(400):
         ...     obs, reward, terminated, truncated, info = env.step(demo.act(obs))
-        ...     success = info["is_success"]
-        ...     assert not truncated
-        >>> len(factors), float(reward)
-        (8, 1.0)
+        ...     if terminated:
+        ...         break
+        >>> factors.shape, float(reward), info["is_success"]
+        ((8,), 1.0, True)
     """
 
     factor_names: tuple[str, ...] = (
