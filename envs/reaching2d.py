@@ -226,7 +226,7 @@ class Reaching2DDemonstrator:
     angle steps (``arc_positions``); each action moves to the next one,
     ``(p[t+1] - position) / max_step``, so the actions equal ``reference_actions`` and the
     last one lands exactly on the goal. The episode usually ends earlier, on entering the
-    success radius (about step 95 with the defaults).
+    success radius (after 96 of the 100 steps with the defaults).
 
     Args:
         env: A ``Reaching2DEnv``, possibly wrapped (it is read through ``env.unwrapped``).

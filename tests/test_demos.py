@@ -1,0 +1,166 @@
+"""Demonstrations: Minari-shaped recording, save/load round trips and action chunking."""
+
+import numpy as np
+import pytest
+
+from macroact.demos import Chunks, EpisodeData, chunk_actions, collect
+
+REACHING, REACHER = "macroact/Reaching2D-v0", "macroact/ReacherSparse-v0"
+
+
+def synthetic(lengths, act_dim=2, low=-1.0, high=1.0):
+    """Episodes whose action (i, t) holds (i + 1) * 1000 + t in every dimension."""
+    acts = [np.full((n, act_dim), 0.0) + ((i + 1) * 1000 + np.arange(n))[:, None]
+            for i, n in enumerate(lengths)]
+    return EpisodeData(
+        observations=[np.zeros((n + 1, 3), np.float32) for n in lengths], actions=acts,
+        rewards=[np.zeros(n) for n in lengths],
+        terminations=[np.arange(n) == n - 1 for n in lengths],
+        truncations=[np.zeros(n, bool) for n in lengths],
+        factors=np.arange(len(lengths))[:, None], success=np.ones(len(lengths), bool),
+        factor_names=("id",), env_id="synthetic", low=np.full(act_dim, low),
+        high=np.full(act_dim, high))
+
+
+@pytest.fixture(scope="module")
+def reaching():
+    return collect(REACHING, episodes=3, seed=0)
+
+
+def test_collect_has_minari_shapes(reaching):
+    data = reaching
+    assert len(data) == 3 and data.factor_names == ("goal", "side", "curvature")
+    assert data.factors.shape == (3, 3) and data.factors.dtype == np.int64
+    for obs, act, rew, term, trunc, states in zip(data.observations, data.actions, data.rewards,
+                                                  data.terminations, data.truncations,
+                                                  data.states):
+        n = len(act)
+        assert obs.shape == (n + 1, 5) and act.shape == (n, 2) and act.dtype == np.float32
+        assert rew.shape == term.shape == trunc.shape == (n,)
+        assert states.shape == (n + 1, 2)  # reset info and every step carry state_features
+        np.testing.assert_allclose(states[:, :2], obs[:, :2], atol=1e-6)
+        assert term[-1] and not term[:-1].any() and rew.sum() == 1.0
+    assert data.success_rate == 1.0
+    np.testing.assert_array_equal(data.low, [-1, -1])
+    # The goal factor is the env's goal, seen in the observation.
+    for f, obs in zip(data.factors, data.observations):
+        assert np.isclose(obs[0, 2], (-0.1, 0.1)[f[0]])
+
+
+def test_collect_is_seeded():
+    a = collect(REACHER, episodes=2, seed=5)
+    b = collect(REACHER, episodes=2, seed=5)
+    np.testing.assert_array_equal(a.factors, b.factors)
+    for x, y in zip(a.observations, b.observations):
+        np.testing.assert_array_equal(x, y)
+    assert a.observations[0].shape[1] == 10 and a.success.all()
+
+
+def test_save_load_round_trip(reaching, tmp_path):
+    path = reaching.save(tmp_path / "demos.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demos.npz"]  # no temp file left
+    back = EpisodeData.load(path)
+    assert (back.env_id, back.factor_names, back.seed) == (REACHING, reaching.factor_names, 0)
+    for name in ("observations", "actions", "rewards", "terminations", "truncations", "states"):
+        for x, y in zip(getattr(reaching, name), getattr(back, name), strict=True):
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+    for name in ("factors", "success", "low", "high"):
+        np.testing.assert_array_equal(getattr(reaching, name), getattr(back, name))
+
+
+def test_load_rejects_foreign_files(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        EpisodeData.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", sequences=np.zeros((2, 3, 2)))
+    with pytest.raises(ValueError, match="not written by EpisodeData.save"):
+        EpisodeData.load(tmp_path / "other.npz")
+
+
+def test_chunks_never_cross_episode_ends_and_follow_the_stride():
+    data = synthetic([25, 7, 40])
+    chunks = chunk_actions(data, horizon=10, stride=5)
+    assert isinstance(chunks, Chunks) and chunks.actions.shape[1:] == (10, 2)
+    assert chunks.actions.dtype == np.float32
+    # Episode 0: starts 0, 5, 10, 15; episode 1 (7 < 10) dropped; episode 2: 0..30.
+    np.testing.assert_array_equal(chunks.episode, [0] * 4 + [2] * 7)
+    np.testing.assert_array_equal(chunks.start, [0, 5, 10, 15, 0, 5, 10, 15, 20, 25, 30])
+    values = chunks.actions[:, :, 0]
+    np.testing.assert_array_equal(values // 1000 - 1, np.repeat(chunks.episode[:, None], 10, 1))
+    np.testing.assert_array_equal(values % 1000, chunks.start[:, None] + np.arange(10))
+    np.testing.assert_array_equal(chunks.factors[:, 0], chunks.episode)
+    assert (chunks.length == 10).all() and chunks.valid.all()
+
+
+def test_default_stride_is_the_horizon():
+    chunks = chunk_actions(synthetic([25]), horizon=10)
+    np.testing.assert_array_equal(chunks.start, [0, 10])
+
+
+def test_episodes_shorter_than_the_horizon_give_no_chunk_under_drop():
+    chunks = chunk_actions(synthetic([25, 7]), horizon=30)
+    assert len(chunks) == 0 and chunks.actions.shape == (0, 30, 2)
+    assert chunks.factors.shape == (0, 1) and chunks.valid.shape == (0, 30)
+
+
+@pytest.mark.parametrize("tail, pad", [("pad_last", 24.0), ("pad_zero", 0.0)])
+def test_tail_rules_pad_one_chunk_per_episode(tail, pad):
+    data = synthetic([25, 7])
+    chunks = chunk_actions(data, horizon=10, tail=tail)
+    np.testing.assert_array_equal(chunks.episode, [0, 0, 0, 1])
+    np.testing.assert_array_equal(chunks.start, [0, 10, 20, 0])
+    np.testing.assert_array_equal(chunks.length, [10, 10, 5, 7])
+    tail_chunk = chunks.actions[2, :, 0]
+    np.testing.assert_array_equal(tail_chunk[:5], 1000 + np.arange(20, 25))
+    np.testing.assert_array_equal(tail_chunk[5:], pad + (1000 if tail == "pad_last" else 0))
+    short = chunks.actions[3, :, 0]
+    np.testing.assert_array_equal(short[:7], 2000 + np.arange(7))
+    assert chunks.valid[3].tolist() == [True] * 7 + [False] * 3
+    # An episode that splits evenly gets no padded chunk.
+    assert len(chunk_actions(synthetic([20]), horizon=10, tail=tail)) == 2
+
+
+def test_chunking_real_demonstrations(reaching):
+    chunks = chunk_actions(reaching, horizon=16, stride=8, tail="pad_zero")
+    assert chunks.factors.shape == (len(chunks), 3)
+    for c, e, s, n in zip(chunks.actions, chunks.episode, chunks.start, chunks.length):
+        np.testing.assert_array_equal(c[:n], reaching.actions[e][s:s + n])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(horizon=0), "horizon"),
+    (dict(horizon=2.5), "horizon"),
+    (dict(horizon=4, stride=0), "stride"),
+    (dict(horizon=4, tail="pad"), "tail"),
+])
+def test_chunk_actions_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        chunk_actions(synthetic([25, 7]), **kwargs)
+
+
+def test_pad_zero_needs_zero_inside_the_action_bounds():
+    with pytest.raises(ValueError, match="pad_last"):
+        chunk_actions(synthetic([5], low=0.5, high=2.0), horizon=4, tail="pad_zero")
+    with pytest.raises(ValueError, match="EpisodeData"):
+        chunk_actions([np.zeros((5, 2))], horizon=4)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(env_id="Reacher-v5", episodes=1), "unknown env id"),
+    (dict(env_id=REACHING, episodes=0), "episodes"),
+    (dict(env_id=REACHING, episodes=1, seed=-1), "seed"),
+    (dict(env_id=REACHING, episodes=1, env_kwargs={"max_episode_steps": -1}), "time limit"),
+])
+def test_collect_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        collect(**kwargs)
+
+
+def test_episode_data_checks_its_fields():
+    good = synthetic([3, 4])
+    with pytest.raises(ValueError, match="n \\+ 1"):
+        EpisodeData(**{**vars(good), "observations": [np.zeros((3, 3)), np.zeros((5, 3))]})
+    with pytest.raises(ValueError, match="factor_names"):
+        EpisodeData(**{**vars(good), "factor_names": ("a", "b")})
+    with pytest.raises(ValueError, match="episodes"):
+        EpisodeData(**{**vars(good), "rewards": [np.zeros(3)]})
