@@ -64,6 +64,8 @@ def mean_latent_kl(model: SequenceModel, data: Any, batch_size: int = 1024) -> n
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if not isinstance(data, torch.Tensor):
+        data = np.asarray(data, dtype=np.float32)
     n = len(data)
     if n == 0:
         raise ValueError("data holds no chunks; pass the (N, H, A) action chunks the model "
@@ -256,7 +258,6 @@ class _MacroDecoder:
         self.dtype = action_space.dtype
         self.low = action_space.low.copy()
         self.high = action_space.high.copy()
-        self.seq_shape = (horizon, n_actions)
         device = model.device
         self._base = torch.as_tensor(base, device=device)[None]  # (1, latent_dim)
         self._index = torch.as_tensor(self.latent_dims, dtype=torch.long, device=device)
