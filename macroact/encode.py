@@ -26,7 +26,7 @@ def encode_chunks(model, chunks: np.ndarray, batch_size: int = 1024) -> dict[str
     with torch.no_grad():
         for i in range(0, len(chunks), batch_size):
             xn = model._prepare(chunks[i:i + batch_size])
-            ladders = model.encode_ladders(xn) if hasattr(model, "encode_ladders") \\
+            ladders = model.encode_ladders(xn) if hasattr(model, "encode_ladders") \
                 else [model.encode_normalized(xn)]
             for j, (mu, lv) in enumerate(ladders):
                 out.setdefault(f"mu_l{j}", []).append(mu.cpu().numpy())
