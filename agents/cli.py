@@ -70,9 +70,10 @@ def _rollout_args(p):
 def run_rollout(args: argparse.Namespace) -> int:
     from macroact.agents.ppo import evaluate_agent, load_agent
 
-    agent, cfg, model = load_agent(args.agent_dir)
+    agent, cfg, model, obs_stats = load_agent(args.agent_dir)
     res = evaluate_agent(agent, cfg, model, episodes=args.episodes,
-                         deterministic=not args.stochastic, record=args.plot is not None)
+                         deterministic=not args.stochastic, record=args.plot is not None,
+                         obs_stats=obs_stats)
     print(f"{cfg.env_id}: success {res['success_rate']:.2f}, return {res['mean_return']:.3f}, "
           f"{res['mean_primitive_steps']:.1f} primitive steps per episode "
           f"({args.episodes} episodes)")

@@ -25,11 +25,14 @@ import numpy as np
 
 from macroact.base import atomic_write_text
 
-# PPO settings. Flat PPO uses rl-zoo3's tuned MuJoCo defaults scaled to small budgets; latent
-# PPO makes few, long decisions, so it collects fewer transitions per update.
+# PPO settings. Flat PPO: rl-zoo3's MuJoCo-style settings (normalised observations, GAE 0.95,
+# 10 epochs, lr 3e-4) with rollouts sized for budgets of 1e4-1e6 steps. Latent PPO makes few,
+# long decisions (one per macro), so it updates after fewer transitions and with a larger
+# step: with 64-transition rollouts a 50k-primitive-step budget of 100-step macros is only
+# 500 decisions, i.e. 8 updates; measured in experiments/results/reaching2d_rl.md.
 FLAT_PPO = dict(n_steps=512, batch_size=64, n_epochs=10, learning_rate=3e-4, gamma=0.99,
                 gae_lambda=0.95, clip_range=0.2, ent_coef=0.0)
-LATENT_PPO = dict(n_steps=64, batch_size=32, n_epochs=10, learning_rate=3e-4, gamma=0.99,
+LATENT_PPO = dict(n_steps=16, batch_size=64, n_epochs=10, learning_rate=1e-3, gamma=0.99,
                   gae_lambda=0.95, clip_range=0.2, ent_coef=0.0)
 
 
@@ -47,6 +50,7 @@ class PPORunConfig:
     n_envs: int = 4
     ppo: dict = dataclasses.field(default_factory=dict)
     data: str | None = None  # demos file, for latents="active"
+    normalize_obs: bool = True  # running mean/std of observations (SB3 VecNormalize)
 
     def __post_init__(self):
         if self.timesteps < 1:
@@ -95,7 +99,35 @@ def make_env(cfg: PPORunConfig, model=None, chunks: np.ndarray | None = None):
 
     venv = DummyVecEnv([make(i) for i in range(cfg.n_envs)])
     venv.seed(cfg.seed * 1000)
+    if cfg.normalize_obs:
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        # Observation normalisation as rl-zoo3 uses for MuJoCo tasks: the goal coordinates of
+        # Reaching2D differ by 0.2 and an unnormalised MLP barely tells them apart.
+        venv = VecNormalize(venv, norm_obs=True, norm_reward=False)
     return venv
+
+
+def _obs_stats(venv) -> dict[str, list[float]] | None:
+    rms = getattr(venv, "obs_rms", None)
+    if rms is None:
+        return None
+    return {"mean": rms.mean.tolist(), "var": rms.var.tolist(), "count": float(rms.count),
+            "clip_obs": float(venv.clip_obs), "epsilon": float(venv.epsilon)}
+
+
+class _ObsNormalizer:
+    """Applies saved VecNormalize statistics to single observations (no pickle involved)."""
+
+    def __init__(self, stats: dict[str, Any] | None):
+        self.stats = stats
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        if self.stats is None:
+            return obs
+        s = self.stats
+        z = (obs - np.asarray(s["mean"])) / np.sqrt(np.asarray(s["var"]) + s["epsilon"])
+        return np.clip(z, -s["clip_obs"], s["clip_obs"]).astype(np.float32)
 
 
 class PrimitiveStepCallback:
@@ -162,7 +194,8 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
     # learn() counts macro steps; the callback stops it at the primitive-step budget.
     agent.learn(total_timesteps=cfg.timesteps, callback=callback, progress_bar=False)
     wall = time.perf_counter() - t0
-    result = evaluate_agent(agent, cfg, model, chunks, episodes=eval_episodes)
+    obs_stats = _obs_stats(venv)
+    result = evaluate_agent(agent, cfg, model, chunks, episodes=eval_episodes, obs_stats=obs_stats)
     result.update(primitive_steps=callback.primitive, wall_seconds=wall,
                   train_episodes=len(callback.rows),
                   final_train_success=float(np.mean([r[1] for r in callback.rows[-100:]]))
@@ -171,7 +204,7 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         agent.save(out / "agent.zip")
         meta = {"env_id": cfg.env_id, "flat": cfg.flat, "latents": cfg.latents,
                 "scale": cfg.scale, "seed": cfg.seed, "timesteps": cfg.timesteps,
-                "ppo": params, "data": cfg.data}
+                "ppo": params, "data": cfg.data, "obs_stats": obs_stats}
         if not cfg.flat:
             src = Path(cfg.model)
             src = src / "model.pt" if src.is_dir() else src
@@ -190,8 +223,13 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
 
 
 def evaluate_agent(agent, cfg: PPORunConfig, model=None, chunks=None, episodes: int = 100,
-                   deterministic: bool = True, record: bool = False) -> dict[str, Any]:
-    """Success rate, mean return and mean primitive steps over ``episodes`` fresh episodes."""
+                   deterministic: bool = True, record: bool = False,
+                   obs_stats: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Success rate, mean return and mean primitive steps over ``episodes`` fresh episodes.
+
+    ``obs_stats`` are the observation statistics the agent was trained with (frozen here).
+    """
+    norm = _ObsNormalizer(obs_stats)
     env = gym.make(cfg.env_id)
     if not cfg.flat:
         from macroact.wrapper import MacroActionWrapper
@@ -204,7 +242,7 @@ def evaluate_agent(agent, cfg: PPORunConfig, model=None, chunks=None, episodes: 
         done, ret, steps, success = False, 0.0, 0, False
         traj = [np.asarray(obs)]
         while not done:
-            action, _ = agent.predict(obs, deterministic=deterministic)
+            action, _ = agent.predict(norm(obs), deterministic=deterministic)
             obs, r, term, trunc, info = env.step(action)
             ret += float(r)
             steps += 1 if cfg.flat else int(info.get("macro_steps", 1))
@@ -237,4 +275,5 @@ def load_agent(agent_dir: str | Path):
                        flat=meta["flat"], model=str(agent_dir / meta["favae"]) if not meta["flat"] else None,
                        latents=meta["latents"], scale=meta["scale"], data=meta.get("data"))
     model = None if cfg.flat else _load_favae(cfg.model)
-    return PPO.load(agent_dir / "agent.zip", device="cpu"), cfg, model
+    cfg.normalize_obs = meta.get("obs_stats") is not None
+    return PPO.load(agent_dir / "agent.zip", device="cpu"), cfg, model, meta.get("obs_stats")

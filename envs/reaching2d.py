@@ -44,14 +44,18 @@ class Reaching2DEnv(gym.Env):
     (1, clipped at 1). Action ``(2,)`` float32 in [-1, 1]. ``info["state_features"]`` is
     the position (float64, 2), the quantity the paper's data sets record.
 
-    The environment does not truncate by itself: ``gym.make("macroact/Reaching2D-v0")`` adds
-    the ``TimeLimit`` of 100 steps. Used unwrapped, it runs for as long as it is stepped; the
-    time feature then stays at 1 and the point stays inside the square ``|x|, |y| <= bound``.
+    The episode *terminates* after ``horizon`` steps (100). This is a finite-horizon task:
+    the time fraction is part of the observation, so the last state is a true terminal state
+    and agents must not bootstrap a value past it (SB3 bootstraps past ``truncated``, and an
+    agent deciding once per episode, as a whole-episode macro does, has never seen a state
+    near the end whose value it could bootstrap from). ``gym.make`` also adds a ``TimeLimit``
+    of 100 steps, which then fires together with the termination. The point stays inside the
+    square ``|x|, |y| <= bound``.
 
     Args:
         max_step: Largest displacement per step along each axis (action 1.0 moves this far).
         success_radius: Distance to the goal that counts as reaching it.
-        horizon: Steps over which the time feature runs from 0 to 1 (the registered limit).
+        horizon: Episode length: the time feature runs from 0 to 1 and the episode terminates.
         bound: Half-width of the square that confines the point (and bounds the observation).
         render_mode: ``None`` or ``"rgb_array"`` (a 128x128 top view).
 
@@ -144,7 +148,8 @@ class Reaching2DEnv(gym.Env):
                                 -self.bound, self.bound)
         self.t += 1
         success = self._distance() < self.success_radius
-        return self._obs(), float(success), bool(success), False, self._info(success)
+        return (self._obs(), float(success), bool(success or self.t >= self.horizon), False,
+                self._info(success))
 
     def render(self) -> np.ndarray | None:
         """An ``(128, 128, 3)`` uint8 top view of the region around the goals, or ``None``."""

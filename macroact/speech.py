@@ -98,7 +98,8 @@ def speaker_table(n_speakers: int) -> list[dict]:
     return table
 
 
-def synthesize(text: str, voice: str = "en-us", speed: int = 175, pitch: int = 50) -> tuple[np.ndarray, int]:
+def synthesize(text: str, voice: str = "en-us", speed: int = 175,
+               pitch: int = 50) -> tuple[np.ndarray, int]:
     """Speak ``text`` with espeak-ng.
 
     Args:
@@ -163,7 +164,8 @@ def mel_to_hz(m: np.ndarray | float) -> np.ndarray:
     return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
 
 
-def mel_band_centers(n_mels: int, sample_rate: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+def mel_band_centers(n_mels: int, sample_rate: int, fmin: float = 0.0,
+                     fmax: float | None = None) -> np.ndarray:
     """Centre frequencies in Hz ``(n_mels,)`` of the filters of :func:`mel_filterbank`."""
     fmax = sample_rate / 2 if fmax is None else fmax
     return mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))[1:-1]
@@ -253,7 +255,8 @@ def _check_sentences(sentences: Sequence[str]) -> tuple[str, ...]:
     if not sentences or not all(isinstance(s, str) and s.strip() for s in sentences):
         raise ValueError(f"sentences must be a non-empty sequence of non-empty strings, got {sentences!r}")
     if len(set(sentences)) != len(sentences):
-        raise ValueError(f"sentences must be distinct (each is one value of the sentence factor), got {sentences!r}")
+        raise ValueError(f"sentences must be distinct (each is one value of the sentence factor), "
+                         f"got {sentences!r}")
     return sentences
 
 
@@ -297,7 +300,8 @@ def speech_dataset(
         with np.load(path, allow_pickle=False) as data:
             return data["features"], data["factors"], tuple(str(s) for s in data["factor_names"])
     if not espeak_available():
-        raise RuntimeError(f"speech_dataset needs espeak-ng to synthesise (no cache at {path}); {_INSTALL_HINT}")
+        raise RuntimeError(
+            f"speech_dataset needs espeak-ng to synthesise (no cache at {path}); {_INSTALL_HINT}")
 
     features, factors = [], []
     for speaker, spec in enumerate(table):

@@ -183,7 +183,8 @@ def _check_characters(variant: str, characters: Sequence[int] | np.ndarray | Non
 def _check_options(noise_std: float, dtype: str, batch_characters: int) -> None:
     if dtype not in _DTYPES:
         raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
-    if not (isinstance(noise_std, numbers.Real) and not isinstance(noise_std, bool) and math.isfinite(noise_std) and noise_std >= 0):
+    if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real) \
+            or not math.isfinite(noise_std) or noise_std < 0:
         raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
     if dtype == "uint8" and noise_std > 0:
         raise ValueError(

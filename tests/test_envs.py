@@ -88,18 +88,19 @@ def test_reaching2d_rewards_only_on_success():
     assert (r, term, info["is_success"]) == (1.0, True, True)
 
 
-def test_reaching2d_truncates_at_100_through_make_and_runs_on_unwrapped():
+def test_reaching2d_terminates_at_its_horizon_and_stays_in_the_box():
     env = gym.make(REACHING)
     env.reset(seed=0)
     for t in range(1, 101):
-        obs, r, term, trunc, _ = env.step(np.zeros(2, np.float32))
-        assert trunc == (t == 100) and not term and r == 0.0
+        obs, r, term, trunc, info = env.step(np.zeros(2, np.float32))
+        # A finite-horizon task: the end is a termination (the TimeLimit fires with it).
+        assert term == (t == 100) and r == 0.0 and not info["is_success"]
     assert obs[4] == 1.0
-    bare = Reaching2DEnv()
+    bare = Reaching2DEnv(horizon=300)
     bare.reset(seed=0)
-    for _ in range(300):  # no limit of its own; the point stays in the box
-        obs, _, _, trunc, _ = bare.step(np.array([1.0, 1.0], np.float32))
-        assert not trunc and bare.observation_space.contains(obs)
+    for t in range(1, 301):
+        obs, _, term, trunc, _ = bare.step(np.array([1.0, 1.0], np.float32))
+        assert term == (t == 300) and not trunc and bare.observation_space.contains(obs)
 
 
 def test_reference_actions_trace_the_arcs_and_end_at_the_goal():
