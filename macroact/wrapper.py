@@ -200,7 +200,8 @@ class _MacroDecoder:
 
     def __init__(self, model: Any, action_space: spaces.Space, name: str,
                  max_episode_steps: int | None, latents: LatentSpec, scale: float, reward: str,
-                 gamma: float | None, anchor: Any, kl_threshold: float, data: Any):
+                 gamma: float | None, anchor: Any, kl_threshold: float, data: Any,
+                 fast_decode: bool = True):
         model = _as_model(model)
         if not isinstance(action_space, spaces.Box):
             raise ValueError(f"{name} has a {type(action_space).__name__} action space; macro-"
@@ -260,6 +261,13 @@ class _MacroDecoder:
         self.high = action_space.high.copy()
         device = model.device
         self._base = torch.as_tensor(base, device=device)[None]  # (1, latent_dim)
+        self._base_np = base[None]
+        # Short horizons decode through folded dense matrices (macroact.fastdecode): one code
+        # per step makes PyTorch's per-layer dispatch cost dominate. Snapshot of the weights.
+        from macroact.fastdecode import DenseDecoder
+
+        self._dense = DenseDecoder.from_model(model) \
+            if fast_decode and hasattr(model, "decode_ladders") else None
         self._index = torch.as_tensor(self.latent_dims, dtype=torch.long, device=device)
         # Driving every dim in order from a zero code needs no scatter.
         self._direct = anchor is None and self.latent_dims == tuple(range(dim))
@@ -277,6 +285,15 @@ class _MacroDecoder:
 
     def decode(self, actions: np.ndarray) -> np.ndarray:
         """Checked float32 actions ``(n, k)`` -> env actions ``(n, H, A)`` within the bounds."""
+        if self._dense is not None:
+            a = actions * np.float32(self.scale)
+            if self._direct:
+                z = a
+            else:
+                z = np.repeat(self._base_np, len(actions), axis=0)
+                z[:, self.latent_dims] = a
+            seqs = self._dense(z)
+            return np.clip(seqs, self.low, self.high, out=np.empty(seqs.shape, self.dtype))
         a = torch.from_numpy(actions).to(self._base.device) * self.scale
         if self._direct:
             z = a
@@ -351,6 +368,11 @@ class MacroActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         data: ``(N, H, A)`` action chunks in env units that the model was trained on; needed
             (only) by ``latents="active"``.
 
+        fast_decode: decode through the decoder folded into dense matrices
+            (``macroact.fastdecode``) when they are small (short horizons): same actions up to
+            float32 rounding (~1e-7), many times faster for one code per step. The matrices are
+            a snapshot of the model's weights at construction. False calls ``model.decode``.
+
     Attributes:
         latent_dims: tuple of the latent dims the action drives, in action order.
         latent_kl: ``(latent_dim,)`` mean KL per dim with ``latents="active"``, else None.
@@ -376,18 +398,19 @@ class MacroActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def __init__(self, env: gym.Env, model: Any, latents: LatentSpec = "all", scale: float = 3.0,
                  reward: str = "sum", gamma: float | None = None, anchor: Any = None,
-                 record_actions: bool = False, kl_threshold: float = 0.1, data: Any = None):
+                 record_actions: bool = False, kl_threshold: float = 0.1, data: Any = None,
+                 fast_decode: bool = True):
         # Recorded without deepcopy: the model and data can be large and are only read.
         gym.utils.RecordConstructorArgs.__init__(
             self, _disable_deepcopy=True, model=model, latents=latents, scale=scale,
             reward=reward, gamma=gamma, anchor=anchor, record_actions=record_actions,
-            kl_threshold=kl_threshold, data=data)
+            kl_threshold=kl_threshold, data=data, fast_decode=fast_decode)
         gym.Wrapper.__init__(self, env)
         spec = env.spec
         self._decoder = _MacroDecoder(
             model, env.action_space, _env_name(env),
             spec.max_episode_steps if spec is not None else None,
-            latents, scale, reward, gamma, anchor, kl_threshold, data)
+            latents, scale, reward, gamma, anchor, kl_threshold, data, fast_decode)
         self.model = self._decoder.model
         self.latent_dims = self._decoder.latent_dims
         self.latent_kl = self._decoder.latent_kl
@@ -445,7 +468,7 @@ class MacroActionVecEnv(DummyVecEnv):
     def __init__(self, env_fns: list[Callable[[], gym.Env]], model: Any,
                  latents: LatentSpec = "all", scale: float = 3.0, reward: str = "sum",
                  gamma: float | None = None, anchor: Any = None, record_actions: bool = False,
-                 kl_threshold: float = 0.1, data: Any = None):
+                 kl_threshold: float = 0.1, data: Any = None, fast_decode: bool = True):
         if len(env_fns) == 0:
             raise ValueError("env_fns is empty; pass one env-building function per sub-env")
         super().__init__(env_fns)
@@ -458,7 +481,7 @@ class MacroActionVecEnv(DummyVecEnv):
         self._decoder = _MacroDecoder(
             model, env.action_space, _env_name(env),
             spec.max_episode_steps if spec is not None else None,
-            latents, scale, reward, gamma, anchor, kl_threshold, data)
+            latents, scale, reward, gamma, anchor, kl_threshold, data, fast_decode)
         self.model = self._decoder.model
         self.latent_dims = self._decoder.latent_dims
         self.latent_kl = self._decoder.latent_kl

@@ -86,7 +86,8 @@ def model():
 def test_sends_exactly_the_decoded_clipped_actions():
     wide = make_model(low=[-6.0, -3.0], high=[5.0, 3.0])
     with pytest.warns(UserWarning, match="well beyond"):
-        env = MacroActionWrapper(RecordingEnv(), wide, scale=2.0, record_actions=True)
+        env = MacroActionWrapper(RecordingEnv(), wide, scale=2.0, record_actions=True,
+                                 fast_decode=False)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     sent, expected_all = [], []
@@ -150,7 +151,7 @@ def test_discounted_reward(model):
     (np.array([13, 1]), (13, 1)),
 ])
 def test_latent_selection_sets_the_chosen_dims(model, spec, dims):
-    env = MacroActionWrapper(RecordingEnv(), model, latents=spec, scale=3.0)
+    env = MacroActionWrapper(RecordingEnv(), model, latents=spec, scale=3.0, fast_decode=False)
     assert env.latent_dims == dims
     assert env.action_space == spaces.Box(-1.0, 1.0, (len(dims),), np.float32)
     spy = DecodeSpy(model)
@@ -165,7 +166,8 @@ def test_latent_selection_sets_the_chosen_dims(model, spec, dims):
 
 def test_anchor_fills_the_other_dims(model):
     anchor = np.arange(14, dtype=np.float32) / 10
-    env = MacroActionWrapper(RecordingEnv(), model, latents=[2, 5], anchor=anchor, scale=2.0)
+    env = MacroActionWrapper(RecordingEnv(), model, latents=[2, 5], anchor=anchor, scale=2.0,
+                             fast_decode=False)
     spy = DecodeSpy(model)
     env.reset(seed=0)
     env.step(np.array([0.5, -1.0], np.float32))
@@ -238,7 +240,7 @@ def test_ppo_smoke_on_wrapped_env():
 # -- the vectorised variant ---------------------------------------------------------------------
 def test_vec_env_equals_separate_wrappers_with_one_decode_per_step(model):
     ends = [dict(terminate_at=3), dict(terminate_at=11), dict(truncate_at=13), {}]
-    kw = dict(latents="ladders:0,2", record_actions=True)
+    kw = dict(latents="ladders:0,2", record_actions=True, fast_decode=False)
     ref = DummyVecEnv([lambda e=e: MacroActionWrapper(RecordingEnv(**e), model, **kw) for e in ends])
     vec = MacroActionVecEnv([lambda e=e: RecordingEnv(**e) for e in ends], model, **kw)
     assert vec.action_space == ref.action_space and vec.latent_dims == ref.get_attr("latent_dims")[0]
@@ -360,3 +362,54 @@ def test_model_from_path_and_spec_rebuild(model, tmp_path):
     rebuilt = gym.make(env.spec)
     assert isinstance(rebuilt, MacroActionWrapper) and rebuilt.latent_dims == (12, 13)
     np.testing.assert_array_equal(rebuilt.decode(a), env.decode(a))
+
+
+# -- the dense fast path -------------------------------------------------------------------------
+@pytest.mark.parametrize("spec, anchor", [("all", None), ("ladders:1,2", None), ([2, 5], "ramp")])
+def test_fast_decode_sends_the_same_actions_as_the_model(spec, anchor):
+    wide = make_model(low=[-6.0, -3.0], high=[5.0, 3.0])
+    with torch.no_grad():  # make the gates matter
+        for g in wide.gates.values():
+            g.add_(torch.randn(g.shape, generator=torch.Generator().manual_seed(0)))
+    anchor = np.arange(14, dtype=np.float32) / 10 if anchor == "ramp" else None
+    envs = []
+    for fast in (True, False):
+        with pytest.warns(UserWarning, match="well beyond"):
+            envs.append(MacroActionWrapper(RecordingEnv(), wide, latents=spec, anchor=anchor,
+                                           scale=2.0, record_actions=True, fast_decode=fast))
+    fast_env, torch_env = envs
+    assert fast_env._decoder._dense is not None and torch_env._decoder._dense is None
+    rng = np.random.default_rng(1)
+    for env in envs:
+        env.reset(seed=0)
+    for _ in range(3):
+        a = rng.uniform(-1, 1, fast_env.action_space.shape).astype(np.float32)
+        _, r_fast, _, _, i_fast = fast_env.step(a)
+        _, r_torch, _, _, i_torch = torch_env.step(a)
+        np.testing.assert_allclose(i_fast["executed_actions"], i_torch["executed_actions"],
+                                   rtol=0, atol=1e-5)
+        # what the env received is exactly what the wrapper reports it executed
+        np.testing.assert_array_equal(np.stack(fast_env.unwrapped.actions[-H:]),
+                                      i_fast["executed_actions"])
+
+
+def test_fast_vec_env_decodes_once_per_step(model):
+    vec = MacroActionVecEnv([lambda: RecordingEnv()] * 3, model, latents="all")
+    dense = vec._decoder._dense
+    assert dense is not None
+    calls = []
+
+    def spy(z):
+        calls.append(z.shape)
+        return dense(z)
+
+    vec._decoder._dense = spy
+    vec.reset()
+    vec.step(np.zeros((3, 14), np.float32))
+    assert calls == [(3, 14)]
+
+
+def test_long_horizons_fall_back_to_the_model():
+    from macroact.fastdecode import DenseDecoder
+
+    assert DenseDecoder.from_model(FAVAE(FAVAEConfig(seq_len=1000), 2)) is None

@@ -1,0 +1,141 @@
+"""A numpy fast path for decoding a few latent codes at a time (the macro-action hot path).
+
+At a fixed sequence length every FAVAE decoder layer is affine (transposed convolution, and
+BatchNorm in eval mode) followed by an elementwise nonlinearity, so the whole decoder folds into
+a short chain of small dense matrices. For short horizons this runs in microseconds, where the
+PyTorch module pays a per-operator dispatch cost on every layer; one macro-action step of an
+agent decodes a single code, so that cost dominates. ``DenseDecoder.from_model`` returns
+``None`` when the matrices would be large (long horizons), and callers fall back to
+``model.decode``.
+
+The matrices are a snapshot: build a new ``DenseDecoder`` after the weights change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+#: Largest total number of matrix entries (multiply-adds per decoded code) the fast path builds.
+MAX_ENTRIES = 2_000_000
+
+
+def _leaky(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0, x, 0.01 * x)
+
+
+def _probe(fn, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """Matrix ``W`` (n_in, n_out) and bias ``b`` of an affine ``fn`` on flat inputs."""
+    with torch.no_grad():
+        x = torch.cat([torch.zeros(1, n_in), torch.eye(n_in)])
+        y = fn(x).reshape(n_in + 1, -1).double()
+    b = y[0]
+    return (y[1:] - b).numpy().astype(np.float32), b.numpy().astype(np.float32)
+
+
+def _split_act(act: nn.Module) -> tuple[nn.Module | None, str]:
+    """The affine BatchNorm (or None) and the nonlinearity name of a decoder activation."""
+    if isinstance(act, nn.Tanh):
+        return None, "tanh"
+    bn = next((m for m in act if isinstance(m, nn.BatchNorm1d)), None)
+    return bn, "leaky"
+
+
+class DenseDecoder:
+    """FAVAE's decoder as dense matrices; ``__call__(z (n, J)) -> (n, H, A)`` in data units."""
+
+    def __init__(self, stages, ladder_levels, injections, ladder_slices, out_shape, low, high):
+        self.stages = stages          # per level (top first): list of (W, b, nonlinearity)
+        self.ladder_levels = ladder_levels
+        self.injections = injections  # per ladder: (W, b, gate or None, bn affine, nonlinearity)
+        self.slices = ladder_slices
+        self.out_shape = out_shape
+        self.centre = ((high + low) / 2).astype(np.float32)
+        self.half = np.where(high > low, (high - low) / 2, 1.0).astype(np.float32)
+        self.n_entries = sum(W.size for level in stages for W, _, _ in level) + \
+            sum(inj[0].size for inj in injections)
+
+    @classmethod
+    def from_model(cls, model, max_entries: int = MAX_ENTRIES) -> "DenseDecoder | None":
+        """Fold ``model``'s decoder (in eval mode); ``None`` if it has over ``max_entries``."""
+        c = model.config
+        lengths = [c.seq_len]
+        for _ in range(2 * c.levels):
+            lengths.append(-(-lengths[-1] // c.conv_stride))
+        # Count first, so long horizons never allocate their (huge) matrices.
+        total = 0
+        for lvl in range(c.levels):
+            c_out = c.channels[lvl - 1] if lvl > 0 else model.n_features
+            total += c.channels[lvl] ** 2 * lengths[2 * lvl + 2] * lengths[2 * lvl + 1]
+            total += c.channels[lvl] * c_out * lengths[2 * lvl + 1] * lengths[2 * lvl]
+        if total > max_entries:
+            return None
+        was_training = model.training
+        model.eval()
+        cpu = model if model.device.type == "cpu" else _cpu_copy(model)
+        injections = []
+        for i, lvl in enumerate(cpu.ladder_levels):
+            lin = cpu.injects[i]
+            W = lin.weight.detach().double().T.numpy().astype(np.float32)
+            b = lin.bias.detach().double().numpy().astype(np.float32)
+            gate = cpu.gates[str(i)].detach().reshape(-1).numpy() if str(i) in cpu.gates else None
+            injections.append((W, b, gate))
+        top_bn, _ = _split_act(cpu.top_act)
+        top_affine = None
+        if top_bn is not None:
+            n = c.channels[-1] * lengths[2 * c.levels]
+            top_affine = _probe(lambda x: top_bn(x.view(-1, c.channels[-1], lengths[2 * c.levels])), n)
+        stages = []
+        for lvl in reversed(range(c.levels)):
+            level = []
+            t_in = lengths[2 * lvl + 2]
+            c_in = c.channels[lvl]
+            for k, deconv in enumerate(cpu.decoder[lvl]):
+                bn, nonlin = _split_act(deconv.act)
+
+                def fn(x, deconv=deconv, bn=bn, c_in=c_in, t_in=t_in):
+                    y = deconv.deconv(x.view(-1, c_in, t_in), output_size=[deconv.out_len])
+                    return bn(y) if bn is not None else y
+
+                W, b = _probe(fn, c_in * t_in)
+                level.append((W, b, nonlin))
+                c_in, t_in = deconv.deconv.out_channels, deconv.out_len
+            stages.append(level)
+        model.train(was_training)
+        low = cpu.normalizer.low.numpy()
+        high = cpu.normalizer.high.numpy()
+        dec = cls(stages, list(cpu.ladder_levels), injections, cpu.ladder_slices,
+                  (c.seq_len, model.n_features), low, high)
+        dec.top_affine = top_affine
+        dec.levels = c.levels
+        return dec
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float32)
+        by_level = dict(zip(self.ladder_levels, range(len(self.ladder_levels))))
+        h = None
+        for stage, lvl in zip(self.stages, reversed(range(self.levels))):
+            if lvl in by_level:
+                i = by_level[lvl]
+                W, b, gate = self.injections[i]
+                inj = z[:, self.slices[i]] @ W + b
+                if h is None:
+                    if self.top_affine is not None:
+                        inj = inj @ self.top_affine[0] + self.top_affine[1]
+                    h = _leaky(inj)
+                else:
+                    h = h + gate * inj
+            for W, b, nonlin in stage:
+                h = h @ W + b
+                h = np.tanh(h) if nonlin == "tanh" else _leaky(h)
+        # The last stage yields (channels = features, time) flattened channel-major.
+        n = len(z)
+        out = h.reshape(n, self.out_shape[1], self.out_shape[0]).transpose(0, 2, 1)
+        return out * self.half + self.centre
+
+
+def _cpu_copy(model):
+    import copy
+
+    return copy.deepcopy(model).cpu().eval()
