@@ -180,6 +180,8 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
     venv = make_env(cfg, model, chunks)
     params = dict(FLAT_PPO if cfg.flat else LATENT_PPO)
     params.update(cfg.ppo)
+    # A minibatch larger than the rollout would be truncated; fit it to n_steps * n_envs.
+    params["batch_size"] = min(params["batch_size"], params["n_steps"] * cfg.n_envs)
     out = Path(out_dir) if out_dir is not None else None
     writer = None
     if out is not None:
