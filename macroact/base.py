@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, Callable, ClassVar
 
 import numpy as np
 import torch
@@ -24,17 +24,17 @@ from torch import nn
 FORMAT_VERSION = 1
 
 
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """Write ``obj`` with ``torch.save`` to a temporary file, then rename it onto ``path``.
+def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], mode: str = "wb") -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it onto ``path``.
 
-    A crash mid-write leaves the previous file intact.
+    A crash mid-write leaves the previous file intact and no partial file behind.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+        with os.fdopen(fd, mode) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -42,21 +42,17 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    return path
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` through ``atomic_write``."""
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def atomic_write_text(text: str, path: str | os.PathLike) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``text`` to ``path`` through ``atomic_write``."""
+    atomic_write(path, lambda f: f.write(text), mode="w")
 
 
 def versions() -> dict[str, str]:

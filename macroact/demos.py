@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from macroact.base import atomic_write
 
 FORMAT_VERSION = 1
 TAIL_RULES = ("drop", "pad_last", "pad_zero")
@@ -156,18 +157,7 @@ class EpisodeData:
         if self.states is not None:
             arrays["states"] = _concat(self.states)
             arrays["state_lengths"] = np.array([len(s) for s in self.states], dtype=np.int64)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic_write(path, lambda f: np.savez(f, **arrays))
         return path
 
     @classmethod

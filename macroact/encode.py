@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from macroact.base import SequenceModel
+from macroact.base import SequenceModel, atomic_write
 
 
 def encode_chunks(model, chunks: np.ndarray, batch_size: int = 1024) -> dict[str, np.ndarray]:
@@ -71,14 +69,4 @@ def encode_file(run_dir: str | Path, data_path: str | Path, out_path: str | Path
                          "use --tail pad_zero or longer episodes")
     arrays = encode_chunks(model, x, batch_size)
     arrays.update(extra)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=out_path.parent)
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, out_path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return out_path
+    return atomic_write(out_path, lambda f: np.savez(f, **arrays))

@@ -1,0 +1,455 @@
+"""RL benchmark: PPO over FAVAE macro-actions against flat PPO on Gripper and ReacherSparse.
+
+For each environment and macro kind it collects scripted demonstrations, trains a ladder FAVAE
+and a no-ladder FAVAE (14 latents, the same size) on their action chunks, and runs PPO with
+
+- ``all``: every latent of the ladder model (14),
+- ``active``: the ladder model's latents whose mean KL from the prior over the training chunks
+  exceeds 0.1 nats (the wrapper's ``latents="active"`` rule),
+- ``upper``: the ladder model's upper two ladders (``latents="ladders:1,2"``, 6 latents),
+- ``noladder``: every latent of the no-ladder model (14),
+- ``flat``: PPO on primitive actions (rl-zoo3-style settings; independent of the macro kind),
+
+over ``--seeds``, each for ``--timesteps`` primitive env steps. Runs are cached in ``--out``
+(a finished run with the same budget is not rerun), so a budget can be extended or a variant
+added by running the command again; the report aggregates every finished run found there.
+Writes ``experiments/results/rl.md`` and ``experiments/results/rl/*.png``:
+
+    python experiments/rl_benchmark.py --envs gripper reacher --kinds episode chunk \\
+        --variants all active upper noladder flat --seeds 0 1 2 --timesteps 1000000 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common import RESULTS, command_line, machine, write_result
+
+ENVS = {"gripper": "macroact/Gripper-v0", "reacher": "macroact/ReacherSparse-v0"}
+#: (env, macro kind) -> horizon H and the tail rule for the episode's last chunk.
+MACROS: dict[tuple[str, str], dict[str, Any]] = {
+    # Whole-episode macro: demos take 93-183 steps; one decision per 200 primitive steps
+    # (a second one only if the first macro fails within the 400-step limit). Padding holds
+    # the last action (stand still, fingers open).
+    ("gripper", "episode"): dict(horizon=200, tail="pad_last"),
+    ("gripper", "chunk"): dict(horizon=50, tail="pad_last"),
+    # Whole-episode macro: demos take at most 33 steps of the 50-step limit; zero torque
+    # after the plan lets the arm coast.
+    ("reacher", "episode"): dict(horizon=50, tail="pad_zero"),
+    ("reacher", "chunk"): dict(horizon=10, tail="pad_zero"),
+}
+DEMO_EPISODES = {"gripper": 600, "reacher": 1000}
+VARIANTS = ("all", "active", "upper", "noladder", "flat")
+KL_THRESHOLD = 0.1
+#: Flat PPO settings, rl-zoo3 (hyperparams/ppo.yml). Reacher: the zoo's tuned Reacher entry
+#: (normalize, n_envs 1). Gripper is not a zoo env: the zoo's MuJoCo defaults as in
+#: agents/ppo.py FLAT_PPO (n_steps 512 x 4 envs = 2048 per update, batch 64, 10 epochs,
+#: lr 3e-4, GAE 0.95, gamma 0.99), normalised observations.
+FLAT = {
+    "reacher": dict(n_envs=1, ppo=dict(n_steps=512, batch_size=32, gamma=0.9,
+                                       learning_rate=1.04019e-4, ent_coef=7.52585e-08,
+                                       clip_range=0.3, n_epochs=5, gae_lambda=1.0,
+                                       max_grad_norm=0.9, vf_coef=0.950368)),
+    "gripper": dict(n_envs=4, ppo={}),
+}
+#: Latent PPO overrides of agents/ppo.py LATENT_PPO (n_steps 16 x 4 envs, batch 64, 10
+#: epochs, lr 1e-3, gamma 0.99), per env; see experiments/results/rl.md for the pilot.
+LATENT = {"gripper": dict(n_envs=4, ppo={}), "reacher": dict(n_envs=4, ppo={})}
+WINDOW = 100  # training episodes in the rolling success rate
+
+
+# --------------------------------------------------------------------------- aggregation
+def rolling_success(rows: np.ndarray, window: int = WINDOW) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling success rate over the last ``window`` training episodes, at each episode's end.
+
+    Args:
+        rows: ``(E, >=2)`` per finished training episode: primitive steps at its end, success.
+        window: episodes in the rolling mean (fewer at the start).
+
+    Returns:
+        ``(steps (E,), rate (E,))``.
+    """
+    rows = np.asarray(rows, dtype=np.float64).reshape(-1, max(2, np.shape(rows)[-1] if len(rows) else 2))
+    if len(rows) == 0:
+        return np.zeros(0), np.zeros(0)
+    steps, success = rows[:, 0], rows[:, 1]
+    c = np.concatenate([[0.0], np.cumsum(success)])
+    i = np.arange(1, len(success) + 1)
+    lo = np.maximum(0, i - window)
+    return steps, (c[i] - c[lo]) / (i - lo)
+
+
+def on_grid(steps: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The last value reported at or before each grid step (NaN before the first report)."""
+    idx = np.searchsorted(steps, grid, side="right") - 1
+    out = np.full(len(grid), np.nan)
+    ok = idx >= 0
+    out[ok] = np.asarray(values)[idx[ok]]
+    return out
+
+
+def first_crossing(rows: np.ndarray, threshold: float, window: int = WINDOW) -> float | None:
+    """Primitive steps at which the rolling success over a full window first reaches
+    ``threshold``; None if it never does."""
+    steps, rate = rolling_success(rows, window)
+    full = np.arange(len(rate)) >= window - 1
+    hit = np.flatnonzero(full & (rate >= threshold))
+    return float(steps[hit[0]]) if len(hit) else None
+
+
+def aggregate(curves: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Mean, min and max over seeds of curves on a common grid (NaNs ignored)."""
+    a = np.vstack(curves)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return {"mean": np.nanmean(a, 0), "min": np.nanmin(a, 0), "max": np.nanmax(a, 0)}
+
+
+def summarise(group: list[dict[str, Any]], thresholds=(0.8, 0.9)) -> dict[str, Any]:
+    """Seed statistics of one (env, kind, variant, budget) group of finished runs."""
+    ev = np.array([r["eval"]["success_rate"] for r in group])
+    train = np.array([r["eval"].get("final_train_success", np.nan) for r in group])
+    out = {"seeds": [r["seed"] for r in group], "eval_mean": float(ev.mean()),
+           "eval_std": float(ev.std()), "eval_min": float(ev.min()), "eval_max": float(ev.max()),
+           "train_mean": float(np.nanmean(train)),
+           "wall_mean": float(np.mean([r["eval"]["wall_seconds"] for r in group]))}
+    for thr in thresholds:
+        hits = [first_crossing(r["rows"], thr) for r in group]
+        reached = [h for h in hits if h is not None]
+        out[f"reach{int(thr * 100)}"] = hits
+        out[f"reach{int(thr * 100)}_mean"] = float(np.mean(reached)) if len(reached) == len(hits) else None
+    return out
+
+
+def load_runs(root: Path) -> list[dict[str, Any]]:
+    """Every finished run under ``root`` (``<env>/<kind>/<variant>/seed<k>/eval.json``)."""
+    runs = []
+    for ev_path in sorted(root.glob("*/*/*/seed*/eval.json")):
+        d = ev_path.parent
+        meta = json.loads((d / "agent.json").read_text())
+        with open(d / "episodes.csv") as f:
+            reader = csv.reader(f)
+            next(reader)
+            rows = np.array([[float(v) for v in row] for row in reader]).reshape(-1, 4)
+        env, kind, variant = d.parts[-4], d.parts[-3], d.parts[-2]
+        runs.append({"env": env, "kind": kind, "variant": variant, "seed": int(meta["seed"]),
+                     "timesteps": int(meta["timesteps"]), "eval": json.loads(ev_path.read_text()),
+                     "rows": rows, "dir": d})
+    return runs
+
+
+def group_runs(runs: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault((r["env"], r["kind"], r["variant"], r["timesteps"]), []).append(r)
+    for g in groups.values():
+        g.sort(key=lambda r: r["seed"])
+    return groups
+
+
+def plot_groups(groups: dict[tuple, list[dict[str, Any]]], env: str, kind: str,
+                path: Path, title: str = "") -> Path | None:
+    """Rolling training success against primitive steps (mean over seeds, min-max band) of
+    every variant of ``(env, kind)`` plus the env's flat runs; one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    chosen = {k: g for k, g in groups.items()
+              if k[0] == env and (k[1] == kind or k[2] == "flat")}
+    if not chosen:
+        return None
+    budget = max(k[3] for k in chosen)
+    grid = np.linspace(0, budget, 201)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    colours = dict(zip(VARIANTS, ("C0", "C1", "C2", "C3", "k")))
+    for (e, k, variant, steps), g in sorted(chosen.items(), key=lambda kv: VARIANTS.index(kv[0][2])):
+        curves = [on_grid(*rolling_success(r["rows"]), grid) for r in g]
+        agg = aggregate(curves)
+        label = f"{variant} ({len(g)} seeds, eval {np.mean([r['eval']['success_rate'] for r in g]):.2f})"
+        ax.plot(grid, agg["mean"], color=colours.get(variant), label=label)
+        ax.fill_between(grid, agg["min"], agg["max"], color=colours.get(variant), alpha=0.15)
+    ax.set_xlabel("primitive env steps")
+    ax.set_ylabel(f"training success (rolling {WINDOW} episodes)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title or f"{ENVS[env]}, {kind} macros", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def _fmt_steps(v: float | None) -> str:
+    return "-" if v is None else f"{v / 1000:.0f}k"
+
+
+def table(groups: dict[tuple, list[dict[str, Any]]]) -> str:
+    lines = ["| env | macro | variant | budget (primitive steps) | seeds | eval success mean "
+             "(std; min-max) | training success, last 100 episodes | steps to 80% (per seed) "
+             "| steps to 90% (per seed) | wall s per run |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    order = sorted(groups, key=lambda k: (k[0], k[1] if k[2] != "flat" else "~",
+                                          VARIANTS.index(k[2]), k[3]))
+    for key in order:
+        env, kind, variant, budget = key
+        s = summarise(groups[key])
+        lines.append(
+            f"| {env} | {'-' if variant == 'flat' else kind} | {variant} | {budget:,} | "
+            f"{len(s['seeds'])} | {s['eval_mean']:.2f} ({s['eval_std']:.2f}; "
+            f"{s['eval_min']:.2f}-{s['eval_max']:.2f}) | {s['train_mean']:.2f} | "
+            f"{', '.join(_fmt_steps(h) for h in s['reach80'])} | "
+            f"{', '.join(_fmt_steps(h) for h in s['reach90'])} | {s['wall_mean']:.0f} |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- preparation
+def demos_path(out: Path, env: str) -> Path:
+    return out / "data" / f"{env}_demos_{DEMO_EPISODES[env]}.npz"
+
+
+def favae_dir(out: Path, env: str, kind: str, ladder: bool) -> Path:
+    return out / "favae" / f"{env}_{kind}_{'ladder' if ladder else 'noladder'}"
+
+
+def _train_favae(task: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from macroact.demos import EpisodeData, chunk_actions
+    from macroact.favae import FAVAE, FAVAEConfig
+    from macroact.trainer import TrainConfig, evaluate, train
+
+    torch.set_num_threads(1)
+    run_dir = Path(task["dir"])
+    if (run_dir / "model.pt").is_file() and (run_dir / "summary.json").is_file():
+        cached = json.loads((run_dir / "summary.json").read_text())
+        if (cached["beta"], cached["steps"]) == (task["beta"], task["steps"]):
+            return cached
+    data = EpisodeData.load(task["demos"])
+    chunks = chunk_actions(data, task["horizon"], tail=task["tail"])
+    cfg = FAVAEConfig(seq_len=task["horizon"], ladder=task["ladder"], beta=task["beta"],
+                      capacity=(0.0,) * (3 if task["ladder"] else 1))
+    model = FAVAE(cfg, n_features=chunks.actions.shape[2])
+    model.normalizer.set_bounds(data.low, data.high)  # [-1, 1] actions map to themselves
+    t0 = time.perf_counter()
+    train(model, chunks.actions, TrainConfig(steps=task["steps"], seed=0, device="cpu",
+                                             checkpoint_every=task["steps"]),
+          out_dir=run_dir, progress_bar=False,
+          data_spec={"demos": str(Path(task["demos"]).resolve()), "horizon": task["horizon"],
+                     "stride": None, "tail": task["tail"]})
+    wall = time.perf_counter() - t0
+    res = evaluate(model, chunks.actions, chunks.factors, mig_samples=2000)
+    from macroact.wrapper import mean_latent_kl
+
+    kl = mean_latent_kl(model, chunks.actions)
+    mu = res["mu"]
+    summary = {"env": task["env"], "kind": task["kind"], "ladder": task["ladder"],
+               "horizon": task["horizon"], "tail": task["tail"], "beta": task["beta"],
+               "steps": task["steps"], "chunks": len(chunks), "rec": res["rec"],
+               "mse": res["mse"], "mig_sampled": res["mig_sampled"],
+               "mig_discrete": res["mig_discrete"], "kl": kl.tolist(),
+               "active": [int(i) for i in np.flatnonzero(kl > KL_THRESHOLD)],
+               "mu_abs_q99": float(np.quantile(np.abs(mu), 0.99)),
+               "mu_inside_scale": float(np.mean(np.all(np.abs(mu) <= 3.0, axis=1))),
+               "replay_success": replay_success(model, data, task["horizon"], task["tail"]),
+               "train_seconds": wall}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def replay_success(model, data, horizon: int, tail: str, episodes: int = 100) -> float:
+    """Success rate of demos replayed open-loop through the model: each episode's chunks are
+    encoded, their posterior means decoded and executed from the demo's own reset state.
+    The upper bound of what choosing latent codes can reach with this decoder."""
+    import gymnasium as gym
+
+    from macroact.demos import chunk_actions
+
+    chunks = chunk_actions(data, horizon, tail=tail)
+    mu, _ = model.encode(chunks.actions)
+    decoded = np.clip(model.decode(mu).cpu().numpy(), data.low, data.high)
+    env = gym.make(data.env_id, **data.env_kwargs)
+    wins = 0
+    n = min(episodes, len(data))
+    for i in range(n):
+        env.reset(seed=data.seed + i)
+        seq = np.concatenate(list(decoded[chunks.episode == i]))
+        done, success, t = False, False, 0
+        while not done:
+            a = seq[min(t, len(seq) - 1)]  # past the macro: hold its last action
+            _, _, term, trunc, info = env.step(a)
+            success = success or bool(info.get("is_success", False))
+            done = term or trunc
+            t += 1
+        wins += success
+    env.close()
+    return wins / n
+
+
+def prepare(out: Path, envs: list[str], kinds: list[str], beta: float, steps: int,
+            jobs: int, need_noladder: bool) -> dict[tuple, dict[str, Any]]:
+    from macroact.demos import collect
+
+    for env in envs:
+        path = demos_path(out, env)
+        if not path.is_file():
+            collect(ENVS[env], DEMO_EPISODES[env], seed=0).save(path)
+    tasks = []
+    for env in envs:
+        for kind in kinds:
+            for ladder in (True, False) if need_noladder else (True,):
+                m = MACROS[(env, kind)]
+                tasks.append(dict(env=env, kind=kind, ladder=ladder, beta=beta, steps=steps,
+                                  dir=str(favae_dir(out, env, kind, ladder)),
+                                  demos=str(demos_path(out, env)), **m))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(_train_favae, tasks))
+    return {(r["env"], r["kind"], r["ladder"]): r for r in results}
+
+
+# --------------------------------------------------------------------------- PPO runs
+def _run_ppo(spec: dict[str, Any]) -> dict[str, Any]:
+    from macroact.agents.ppo import PPORunConfig, train_ppo
+
+    out = Path(spec.pop("out"))
+    if (out / "eval.json").is_file() and (out / "agent.json").is_file() and \
+            json.loads((out / "agent.json").read_text())["timesteps"] == spec["timesteps"]:
+        return json.loads((out / "eval.json").read_text())
+    res = train_ppo(PPORunConfig(**spec), out)
+    res.pop("episodes", None)
+    print(f"{out}: success {res['success_rate']:.2f}, {res['wall_seconds']:.0f} s", flush=True)
+    return res
+
+
+def ppo_specs(out: Path, envs, kinds, variants, seeds, timesteps: int,
+              favae: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]]:
+    specs = []
+    for env in envs:
+        for variant in variants:
+            for kind in (["-"] if variant == "flat" else kinds):
+                for seed in seeds:
+                    d = out / env / ("flat" if variant == "flat" else kind) / variant / f"seed{seed}"
+                    if variant == "flat":
+                        specs.append(dict(out=str(d), env_id=ENVS[env], timesteps=timesteps,
+                                          seed=seed, flat=True, **FLAT[env]))
+                        continue
+                    ladder = variant != "noladder"
+                    if variant == "active" and favae[(env, kind, True)]["active"] == \
+                            list(range(len(favae[(env, kind, True)]["kl"]))):
+                        continue  # every latent is active: the runs of "all"
+                    latents = {"all": "all", "noladder": "all", "upper": "ladders:1,2",
+                               "active": favae[(env, kind, True)]["active"]}[variant]
+                    specs.append(dict(out=str(d), env_id=ENVS[env], timesteps=timesteps,
+                                      seed=seed, model=str(favae_dir(out, env, kind, ladder)),
+                                      latents=latents, **LATENT[env]))
+    # Longest first, so that parallel workers finish together.
+    return sorted(specs, key=lambda s: (not s.get("flat", False), -s["timesteps"]))
+
+
+# --------------------------------------------------------------------------- report
+def report(out: Path, favae: dict[tuple, dict[str, Any]]) -> str:
+    runs = load_runs(out)
+    groups = group_runs(runs)
+    figures = []
+    for env, kind in MACROS:
+        p = plot_groups(groups, env, kind, RESULTS / "rl" / f"{env}_{kind}.png")
+        if p is not None and any(k[0] == env and k[1] == kind for k in groups):
+            figures.append(f"![{env} {kind}](rl/{p.name})")
+    log_path = out / "invocations.jsonl"
+    invocations = [json.loads(line) for line in log_path.read_text().splitlines()] \
+        if log_path.is_file() else []
+    inv = "\n".join(f"- `{i['command']}`: {i['wall_seconds']:.0f} s wall ({i['runs']} new PPO "
+                    f"runs, {i['jobs']} parallel jobs)" for i in invocations)
+    fav = ["| env | macro | model | H, tail | chunks | beta | Rec | MIG sampled / histogram | "
+           "active dims (KL > 0.1) | |mu| 99% quantile | codes within +-3 | demo replay success "
+           "| train s |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (env, kind, ladder), s in sorted(favae.items()):
+        fav.append(f"| {env} | {kind} | {'ladder' if ladder else 'no ladder'} | "
+                   f"{s['horizon']}, {s['tail']} | {s['chunks']} | {s['beta']:g} | {s['rec']:.2f} | "
+                   f"{s['mig_sampled']:.3f} / {s['mig_discrete']:.3f} | {len(s['active'])} "
+                   f"{s['active']} | {s['mu_abs_q99']:.2f} | {s['mu_inside_scale']:.2f} | "
+                   f"{s['replay_success']:.2f} | {s['train_seconds']:.0f} |")
+    return f"""{table(groups)}
+
+## FAVAE macro models
+
+{chr(10).join(fav)}
+
+## Curves
+
+{chr(10).join(figures)}
+
+## Invocations
+
+{inv}
+""", groups
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--envs", nargs="+", default=["gripper", "reacher"], choices=sorted(ENVS))
+    p.add_argument("--kinds", nargs="+", default=["episode", "chunk"],
+                   choices=["episode", "chunk"],
+                   help="macro kinds: whole-episode macros, chunked macros")
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--timesteps", type=int, default=1_000_000,
+                   help="budget per run in primitive env steps")
+    p.add_argument("--favae-beta", type=float, default=1.0)
+    p.add_argument("--favae-steps", type=int, default=1500)
+    p.add_argument("--jobs", type=int, default=2, help="runs in parallel (one core each)")
+    p.add_argument("--out", default="runs/rl_benchmark")
+    p.add_argument("--report-only", action="store_true",
+                   help="rewrite the report from the finished runs in --out")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="collect demonstrations and train the FAVAEs, run no PPO")
+    args = p.parse_args()
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    need_noladder = "noladder" in args.variants
+    favae = prepare(out, args.envs, args.kinds, args.favae_beta, args.favae_steps, args.jobs,
+                    need_noladder) if not args.report_only else {}
+    n_new = 0
+    if args.prepare_only:
+        print(json.dumps({f"{k}": {n: v for n, v in s.items() if n != "kl"}
+                          for k, s in favae.items()}, indent=1))
+        return 0
+    if not args.report_only:
+        specs = ppo_specs(out, args.envs, args.kinds, args.variants, args.seeds,
+                          args.timesteps, favae)
+        n_new = len(specs)
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            list(pool.map(_run_ppo, specs))
+        with open(out / "invocations.jsonl", "a") as f:
+            f.write(json.dumps({"command": command_line(), "runs": n_new, "jobs": args.jobs,
+                                "wall_seconds": time.perf_counter() - t0}) + "\n")
+    # Every FAVAE summary in --out, not only this invocation's.
+    for s_path in sorted((out / "favae").glob("*/summary.json")):
+        s = json.loads(s_path.read_text())
+        favae[(s["env"], s["kind"], s["ladder"])] = s
+    body, groups = report(out, favae)
+    (out / "report_body.md").write_text(body)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

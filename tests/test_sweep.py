@@ -1,0 +1,177 @@
+"""Grid runner (experiments/sweep.py): one JSON per cell, resumable, and the aggregation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        import sweep as module
+        yield module
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    rng = np.random.default_rng(0)
+    factors = np.array([[i % 2, i // 2 % 2] for i in range(8)], dtype=np.int64)
+    t = np.linspace(0, 1, 16)
+    x = np.stack([np.stack([t * (1 + f[0]), t ** (1 + f[1])], -1) for f in factors])
+    x = x + 0.01 * rng.standard_normal(x.shape)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, sequences=x.astype(np.float32), factors=factors)
+    return path
+
+
+def _cells(sweep, data):
+    common = dict(dataset=str(data), length=16, seed=0, steps=3, batch_size=4, mig_samples=200)
+    return [sweep.Cell(model="favae", beta=0.1, label="FAVAE (L C)",
+                       config={"ladder": True, "capacity": [0.5, 0.0, 0.1]}, **common),
+            sweep.Cell(model="favae", beta=0.0, label="FAVAE (- -)",
+                       config={"ladder": False}, **common)]
+
+
+def test_grid_writes_one_json_per_cell_and_skips_finished_cells(sweep, tiny_data, tmp_path):
+    out = tmp_path / "runs"
+    cells = _cells(sweep, tiny_data)
+    lines = []
+    results = sweep.run_grid(cells, out, workers=1, backend="local", log=lines.append)
+    files = sorted(out.glob("*.json"))
+    assert len(files) == 2 and "2 to run" in lines[0]
+    assert sorted(p.stem for p in files) == sorted(c.key for c in cells)
+    for cell, res in zip(cells, results):
+        saved = json.loads(sweep.result_path(cell, out).read_text())
+        assert saved["cell"] == cell.to_dict() == res["cell"]
+        assert np.isfinite(saved["rec"]) and 0 <= saved["mig_sampled"] <= 1
+        assert len(saved["sampled_top_latent"]) == 2
+        assert saved["sampled_degenerate"] == (len(set(saved["sampled_top_latent"])) == 1)
+    assert results[0]["latent_dims"] == [8, 4, 2] and results[1]["latent_dims"] == [14]
+    assert results[0]["cell"]["config"]["capacity"] == [0.5, 0.0, 0.1]
+
+    mtimes = [p.stat().st_mtime_ns for p in files]
+    lines.clear()
+    again = sweep.run_grid(cells + [cells[0]], out, workers=1, backend="local", log=lines.append)
+    assert lines == ["2 cells, 2 done, 0 to run"]
+    assert [p.stat().st_mtime_ns for p in sorted(out.glob("*.json"))] == mtimes
+    assert [r["rec"] for r in again[:2]] == [r["rec"] for r in results]
+
+    # A changed budget is a different cell: it runs instead of reading a stale result.
+    changed = sweep.Cell.from_dict({**cells[1].to_dict(), "steps": 4})
+    assert changed.key != cells[1].key
+    lines.clear()
+    sweep.run_grid([changed], out, workers=1, backend="local", log=lines.append)
+    assert lines[0] == "1 cells, 0 done, 1 to run" and len(list(out.glob("*.json"))) == 3
+
+
+def test_local_backend_without_ray_is_what_runs(sweep):
+    # Ray is not a test dependency; 'ray' without it must say how to install it.
+    if sweep._ray_available():
+        pytest.skip("Ray is installed here")
+    with pytest.raises(ImportError, match=r"macroact\[sweep\]"):
+        sweep.run_grid([], "unused", backend="ray")
+
+
+def test_cell_validation(sweep):
+    with pytest.raises(ValueError, match="model must be one of"):
+        sweep.Cell(model="vae", dataset="reaching2d", length=100, beta=1, seed=0, steps=1)
+    with pytest.raises(ValueError, match="beta"):
+        sweep.Cell(model="favae", dataset="reaching2d", length=100, beta=-1, seed=0, steps=1)
+    with pytest.raises(ValueError, match="sets itself"):
+        sweep.Cell(model="favae", dataset="reaching2d", length=100, beta=1, seed=0, steps=1,
+                   config={"beta": 2})
+
+
+def _fake(label, beta, seed, mig_s, mig_d, rec, top):
+    return {"cell": {"label": label, "dataset": "wavy_reaching2d", "length": 100, "beta": beta,
+                     "seed": seed}, "mig_sampled": mig_s, "mig_discrete": mig_d, "rec": rec,
+            "sampled_top_latent": top, "discrete_top_latent": [0, 1, 2]}
+
+
+def test_aggregate_mean_std_and_degenerate_flags(sweep):
+    results = [_fake("A", 0.1, 0, 0.2, 0.1, 1.0, [3, 3, 3]),
+               _fake("A", 0.1, 1, 0.4, 0.3, 3.0, [3, 4, 3]),
+               _fake("A", 0.1, 2, 0.6, 0.5, 5.0, [13, 13, 13]),
+               _fake("A", 1.0, 0, 0.9, 0.9, 9.0, [0, 1, 2]),
+               _fake("B", 0.1, 0, 0.5, 0.5, 2.0, [1, 2, 1])]
+    agg = sweep.aggregate(results)
+    assert set(agg) == {("A", "wavy_reaching2d", 100, 0.1), ("A", "wavy_reaching2d", 100, 1.0),
+                        ("B", "wavy_reaching2d", 100, 0.1)}
+    row = agg[("A", "wavy_reaching2d", 100, 0.1)]
+    assert row["n"] == 3 and row["seeds"] == [0, 1, 2]
+    assert row["mig_sampled_mean"] == pytest.approx(0.4)
+    assert row["mig_sampled_std"] == pytest.approx(np.std([0.2, 0.4, 0.6]))
+    assert row["mig_discrete_mean"] == pytest.approx(0.3)
+    assert row["rec_mean"] == pytest.approx(3.0) and row["rec_std"] == pytest.approx(np.sqrt(8 / 3))
+    assert row["degenerate"] == [True, False, True] and row["n_degenerate"] == 2
+    assert agg[("A", "wavy_reaching2d", 100, 1.0)]["n_degenerate"] == 0
+    # By the other estimator none of these runs is degenerate.
+    assert sweep.aggregate(results, degenerate_from="discrete")[
+        ("A", "wavy_reaching2d", 100, 0.1)]["n_degenerate"] == 0
+    assert sweep.is_degenerate([5, 5]) and not sweep.is_degenerate([5]) \
+        and not sweep.is_degenerate([5, 6])
+
+
+def test_paper_table2_beta_choice_skips_degenerate_runs(sweep):
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        import paper_table2 as pt
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    col = ("wavy_reaching2d", 100)
+    results = [dict(_fake("FAVAE (L C)", b, 0, m, 0.0, 1.0, top), sampled_degenerate=d)
+               for b, m, top, d in [(0.01, 0.3, [0, 1, 2], False), (0.1, 0.9, [2, 2, 2], True),
+                                    (1.0, 0.5, [0, 4, 2], False)]]
+    assert pt.choose_beta(results, "FAVAE (L C)", col, 0) == (1.0, False)
+    only_degenerate = [r for r in results if r["sampled_degenerate"]]
+    assert pt.choose_beta(only_degenerate, "FAVAE (L C)", col, 0) == (0.1, True)
+    cell = pt.favae_cell("FAVAE (- C)", col, 0.1, 0)
+    assert cell.to_dict()["config"] == {"capacity": [7.84], "ladder": False}
+    assert pt.alias_of("FAVAE (- C)", ("reaching2d", 100)) == "FAVAE (- -)"
+    assert pt.alias_of("FAVAE (- C)", col) is None
+
+
+def test_table2_builder_on_synthetic_runs(sweep, monkeypatch):
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        import paper_table2 as pt
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    written = {}
+    monkeypatch.setattr(pt, "write_result", lambda name, text: written.setdefault(name, text))
+    col = ("wavy_reaching2d", 100)
+    steps, batch = pt.FAVAE_BUDGET[col]
+
+    def run(label, beta, seed, mig, rec, top):
+        cell = pt.favae_cell(label, col, beta, seed).to_dict()
+        assert pt.in_budget(cell)
+        return {"cell": cell, "mig_sampled": mig, "mig_discrete": mig / 2, "rec": rec,
+                "sampled_top_latent": top, "discrete_top_latent": top, "total_seconds": 1.0,
+                "sampled_degenerate": sweep.is_degenerate(top)}
+
+    results = [run("FAVAE (L C)", 0.1, 0, 0.5, 2.0, [13, 1, 2, 3, 4]),
+               run("FAVAE (L C)", 1.0, 0, 0.9, 9.0, [13, 13, 13, 13, 13]),  # degenerate: skipped
+               run("FAVAE (L C)", 0.1, 1, 0.3, 4.0, [12, 9, 0, 1, 2]),
+               run("FAVAE (L C)", 0.1, 2, 0.1, 6.0, [5, 5, 5, 5, 5])]
+    chosen = pt.choose_all(results, [0, 1, 2])
+    assert chosen[("FAVAE (L C)", col)] == (0.1, False)
+    assert chosen[("FAVAE (L -)", col)] is None
+    pt.write_table2(results, chosen, [0, 1, 2], wall=1.0)
+    row = next(line for line in written["table2.md"].splitlines()
+               if line.startswith("| FAVAE (L C) | 0.1 | 3 (1) |"))
+    assert "0.30 (0.16)" in row and "4.000 (1.633)" in row and "0.42 (0.17)" in row
+    assert "| FAVAE (L -) | | | not run (budget) |" in written["table2.md"]
+    assert written["table2.md"].count("degenerate: all factor information in one latent") == 2
+    pt.write_table3(results, chosen, 3)
+    goal = next(line for line in written["table3.md"].splitlines() if line.startswith("| goal (5) |"))
+    assert goal.startswith("| goal (5) | 1 | 0 | 2 | Factor 1 | 3 | 0 | 7 |")
