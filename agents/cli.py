@@ -33,6 +33,8 @@ def _ppo_args(p):
                    help="all | active | ladders:I,J | dims 0,3,9 (default all)")
     p.add_argument("--scale", type=float, default=3.0, help="latent = scale * action (default 3)")
     p.add_argument("--demos", default=None, help="demonstrations .npz (needed by --latents active)")
+    p.add_argument("--tail", default="pad_zero", choices=("drop", "pad_last", "pad_zero"),
+                   help="tail rule the FAVAE was trained with (for --latents active)")
     p.add_argument("--n-envs", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=int, default=100)
@@ -48,7 +50,7 @@ def run_ppo(args: argparse.Namespace) -> int:
                        "or pass --flat")
     cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=args.seed,
                        flat=args.flat, model=args.model, latents=args.latents, scale=args.scale,
-                       n_envs=args.n_envs, data=args.demos)
+                       n_envs=args.n_envs, data=args.demos, tail=args.tail)
     res = train_ppo(cfg, args.out, eval_episodes=args.eval_episodes)
     kind = "flat PPO" if args.flat else "latent PPO"
     print(f"{kind} on {args.env_id}: success {res['success_rate']:.2f}, return "
@@ -136,7 +138,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
                   flush=True)
             cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=seed,
                                flat=flat, model=None if flat else str(favae),
-                               latents=args.latents, data=str(demos))
+                               latents=args.latents, data=str(demos), tail=args.tail)
             res = train_ppo(cfg, out / f"{kind}_s{seed}")
             rows.append((kind, seed, res))
             print(f"  {kind} PPO seed {seed}: success {res['success_rate']:.2f} after "

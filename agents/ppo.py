@@ -50,6 +50,7 @@ class PPORunConfig:
     n_envs: int = 4
     ppo: dict = dataclasses.field(default_factory=dict)
     data: str | None = None  # demos file, for latents="active"
+    tail: str = "pad_zero"  # how the FAVAE's training chunks were cut (for latents="active")
     normalize_obs: bool = True  # running mean/std of observations (SB3 VecNormalize)
 
     def __post_init__(self):
@@ -75,7 +76,8 @@ def _active_data(cfg: PPORunConfig, model) -> np.ndarray | None:
                          "pass data=DEMOS.npz (--demos)")
     from macroact.demos import EpisodeData, chunk_actions
 
-    return chunk_actions(EpisodeData.load(cfg.data), model.config.seq_len, tail="pad_zero").actions
+    # Measure KL on the chunks the model was trained on: same horizon and tail rule.
+    return chunk_actions(EpisodeData.load(cfg.data), model.config.seq_len, tail=cfg.tail).actions
 
 
 def make_env(cfg: PPORunConfig, model=None, chunks: np.ndarray | None = None):
@@ -206,7 +208,7 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         agent.save(out / "agent.zip")
         meta = {"env_id": cfg.env_id, "flat": cfg.flat, "latents": cfg.latents,
                 "scale": cfg.scale, "seed": cfg.seed, "timesteps": cfg.timesteps,
-                "ppo": params, "data": cfg.data, "obs_stats": obs_stats}
+                "ppo": params, "data": cfg.data, "tail": cfg.tail, "obs_stats": obs_stats}
         if not cfg.flat:
             src = Path(cfg.model)
             src = src / "model.pt" if src.is_dir() else src
@@ -275,7 +277,8 @@ def load_agent(agent_dir: str | Path):
     meta = json.loads(meta_path.read_text())
     cfg = PPORunConfig(env_id=meta["env_id"], timesteps=meta["timesteps"], seed=meta["seed"],
                        flat=meta["flat"], model=str(agent_dir / meta["favae"]) if not meta["flat"] else None,
-                       latents=meta["latents"], scale=meta["scale"], data=meta.get("data"))
+                       latents=meta["latents"], scale=meta["scale"], data=meta.get("data"),
+                       tail=meta.get("tail", "pad_zero"))
     model = None if cfg.flat else _load_favae(cfg.model)
     cfg.normalize_obs = meta.get("obs_stats") is not None
     return PPO.load(agent_dir / "agent.zip", device="cpu"), cfg, model, meta.get("obs_stats")

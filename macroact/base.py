@@ -247,6 +247,7 @@ class SequenceModel(nn.Module):
         name = ckpt["model"]
         import macroact.baselines  # noqa: F401  (registers the baseline model types)
         import macroact.favae  # noqa: F401
+        import macroact.framed  # noqa: F401
 
         if name not in MODEL_REGISTRY:
             raise ValueError(f"model type {name!r} is unknown; known: {sorted(MODEL_REGISTRY)}")

@@ -247,6 +247,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
                            ("mig_sampled", f"sampling estimator, Chen et al., {args.mig_samples} samples")):
             print(f"MIG  {res[key]:.4f}  ({label})")
             summary[key] = res[key]
+            details = res[key + "_details"]
+            summary[key + "_degenerate"] = details.degenerate
+            if details.degenerate:
+                print(f"     degenerate: every factor's top latent is z{details.top_latent[0]} "
+                      "(one latent holds all factors; the paper excluded such runs)")
         for key in ("mig_discrete_details", "mig_sampled_details"):
             print(f"\n{key.replace('_details', '')} per factor:")
             print(metrics.format_mig_table(res[key], factor_names=names, ladder_sizes=ladders))

@@ -76,6 +76,16 @@ class MIGResult:
             value.setflags(write=False)
             object.__setattr__(self, name, value)
 
+    @property
+    def degenerate(self) -> bool:
+        """True when two or more factors share one top latent and no other factor exists.
+
+        Such a code holds every factor in one latent; its MIG can be high while nothing is
+        disentangled. The FAVAE paper excluded these runs from its tables.
+        """
+        top = self.top_latent[self.entropy > 0]
+        return len(top) > 1 and len(set(top.tolist())) == 1
+
 
 # ----------------------------------------------------------------------------- validation
 

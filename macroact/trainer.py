@@ -46,6 +46,8 @@ class TrainConfig(ModelConfig):
         eval_every: steps between MIG evaluations and traversal images (0: only at the end).
         checkpoint_every: steps between checkpoints (and at the end).
         mig_samples: samples for the sampling MIG estimator.
+        lr_schedule: "constant" (the paper's Adam at ``lr``) or "cosine" (``lr`` decayed to 0
+            over ``steps`` by a half cosine; a function of the step, so resuming is exact).
     """
 
     steps: int = 5000
@@ -57,8 +59,11 @@ class TrainConfig(ModelConfig):
     eval_every: int = 0
     checkpoint_every: int = 1000
     mig_samples: int = 10000
+    lr_schedule: str = "constant"
 
     def __post_init__(self):
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         for name in ("steps", "batch_size", "log_every", "checkpoint_every"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -221,6 +226,9 @@ def train(model: SequenceModel, sequences: np.ndarray, config: TrainConfig,
                 raise NonFiniteLossError(
                     f"non-finite loss at step {step} (terms {bad}){where}; "
                     "lower the learning rate or beta, or check the data")
+            if config.lr_schedule == "cosine":
+                for group in optimizer.param_groups:
+                    group["lr"] = config.lr * 0.5 * (1.0 + math.cos(math.pi * step / config.steps))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -267,7 +275,7 @@ def _evaluate_and_log(model, sequences, factors, config, writer, step, on_eval) 
         for k in ("mig_discrete", "mig_sampled"):
             if k in res:
                 writer.add_scalar(f"eval/{k}", res[k], step)
-        if hasattr(model, "decode"):  # models with one code per sequence (FAVAE)
+        if model.name == "favae":  # traversals draw vector sequences decoded from one code
             from macroact.traverse import traversal_figure
 
             writer.add_figure("traversal", traversal_figure(model, sequences), step)

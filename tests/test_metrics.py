@@ -114,6 +114,17 @@ def test_duplicated_latent_gets_no_gap(factors):
         assert result.gap[0] > 0.9
 
 
+def test_one_latent_holding_every_factor_is_flagged_degenerate(factors, perfect_code):
+    # a single latent that encodes all three factors jointly, next to pure noise
+    rng = np.random.default_rng(6)
+    joint = factors[:, 0] * 100 + factors[:, 1] * 10 + factors[:, 2] + 0.01 * rng.standard_normal(N)
+    code = np.stack([joint, rng.standard_normal(N)], axis=1)
+    result = mig_details(code, factors)
+    assert result.degenerate and set(result.top_latent.tolist()) == {0}
+    assert not mig_details(perfect_code, factors).degenerate
+    assert not mig_details(code, factors[:, :1]).degenerate  # one factor cannot be degenerate
+
+
 def test_details_are_consistent(factors, perfect_code):
     result = mig_details(perfect_code, factors)
     assert isinstance(result, MIGResult)

@@ -52,16 +52,17 @@ def test_seeded_runs_are_identical():
         assert torch.equal(v, b.state_dict()[k]), k
 
 
-def test_interrupted_and_resumed_run_ends_with_same_weights(tmp_path):
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_interrupted_and_resumed_run_ends_with_same_weights(tmp_path, schedule):
     x = _data()
     torch.manual_seed(0)
     full = _model()
-    train(full, x, _cfg(), out_dir=tmp_path / "full", progress_bar=False)
+    train(full, x, _cfg(lr_schedule=schedule), out_dir=tmp_path / "full", progress_bar=False)
 
     torch.manual_seed(0)
     part = _model()
     # Kill the run after 20 of 40 steps (a checkpoint is written at 20), resume in a new model.
-    cfg_half = _cfg(steps=40, checkpoint_every=10)
+    cfg_half = _cfg(steps=40, checkpoint_every=10, lr_schedule=schedule)
     _train_until(part, x, cfg_half, tmp_path / "part", stop_after=20)
     torch.manual_seed(999)
     resumed = _model()
@@ -128,6 +129,24 @@ def test_non_finite_loss_names_the_step_and_keeps_checkpoint(tmp_path):
                if v.is_floating_point())
 
 
+def test_cosine_schedule_decays_the_learning_rate(monkeypatch):
+    seen = []
+    original = torch.optim.Adam.step
+
+    def step(self, *a, **k):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+    train(_model(), _data(), _cfg(steps=10, lr=1e-3, lr_schedule="cosine"), progress_bar=False)
+    assert seen[0] == pytest.approx(1e-3)
+    assert all(a > b for a, b in zip(seen, seen[1:]))
+    assert seen[-1] == pytest.approx(1e-3 * 0.5 * (1 + np.cos(np.pi * 9 / 10)))
+    seen.clear()
+    train(_model(), _data(), _cfg(steps=10, lr=1e-3), progress_bar=False)
+    assert seen == [pytest.approx(1e-3)] * 10
+
+
 def test_resume_without_checkpoint_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         train(_model(), _data(), _cfg(), out_dir=tmp_path, resume=True, progress_bar=False)
@@ -136,6 +155,8 @@ def test_resume_without_checkpoint_raises(tmp_path):
 def test_bad_train_config_and_data():
     with pytest.raises(ValueError, match="steps"):
         TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="lr_schedule.*'linear'"):
+        TrainConfig(lr_schedule="linear")
     with pytest.raises(ValueError, match="device"):
         train(_model(), _data(), _cfg(device="tpu"), progress_bar=False)
     bad = _data()
