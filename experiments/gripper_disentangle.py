@@ -147,6 +147,7 @@ def main() -> int:
     runs = []
     for beta in args.betas:
         run_dir = out / f"beta{beta:g}"
+        torch.manual_seed(args.seed)  # initial weights
         model = FAVAE(FAVAEConfig(seq_len=args.length, beta=beta,
                                   capacity=tuple(args.capacity)), n_features=x.shape[2])
         t1 = time.perf_counter()

@@ -246,6 +246,7 @@ def _train_favae(task: dict[str, Any]) -> dict[str, Any]:
     chunks = chunk_actions(data, task["horizon"], tail=task["tail"])
     cfg = FAVAEConfig(seq_len=task["horizon"], ladder=task["ladder"], beta=task["beta"],
                       capacity=(0.0,) * (3 if task["ladder"] else 1))
+    torch.manual_seed(0)  # initial weights (the trainer seeds batches and noise with 0 too)
     model = FAVAE(cfg, n_features=chunks.actions.shape[2])
     model.normalizer.set_bounds(data.low, data.high)  # [-1, 1] actions map to themselves
     t0 = time.perf_counter()

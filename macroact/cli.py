@@ -200,13 +200,16 @@ def run_train(args: argparse.Namespace) -> int:
         if args.steps is not None:
             tcfg = dataclasses.replace(tcfg, steps=args.steps)
     else:
+        tcfg = dataclass_from_args(TrainConfig, args)
+        import torch
+
+        torch.manual_seed(tcfg.seed)  # initial weights are drawn here: seed them too
         model = _build_model(args, x.shape[1], x.shape[2], n_labels)
         if "demos" in spec:
             from macroact.demos import EpisodeData
 
             demos = EpisodeData.load(spec["demos"])
             model.normalizer.set_bounds(demos.low, demos.high)
-        tcfg = dataclass_from_args(TrainConfig, args)
     print(f"training {model.name} on {len(x)} sequences of shape {x.shape[1:]} "
           f"for {tcfg.steps} steps -> {args.out}")
     train(model, x, tcfg, out_dir=args.out, factors=None, labels=labels, resume=args.resume,

@@ -59,3 +59,20 @@ def test_train_evaluate_traverse(tmp_path, capsys):
 def test_console_script_entry_point():
     res = subprocess.run([sys.executable, "-m", "macroact.cli", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "train" in res.stdout
+
+
+def test_seeded_train_commands_give_identical_models(tmp_path):
+    import torch
+
+    from macroact.base import SequenceModel
+
+    states = []
+    for i, prior in enumerate((1, 2)):
+        torch.manual_seed(prior)  # a different global RNG state before each command
+        run = tmp_path / f"run{i}"
+        assert main(["train", "--dataset", "reaching2d", "--length", "100", "--steps", "3",
+                     "--seed", "5", "--no-progress", "--out", str(run)]) == 0
+        states.append(SequenceModel.load(run / "model.pt").state_dict())
+    assert states[0].keys() == states[1].keys()
+    for k, v in states[0].items():
+        assert torch.equal(v, states[1][k]), k
