@@ -70,6 +70,10 @@ class FramedFAVAEConfig(ModelConfig):
         input_noise_std: std of Gaussian noise added to the encoder's input frames in training
             mode; ``rec`` still targets the clean frames (0 turns it off; the paper's Sprites
             setting is sqrt(0.5)).
+        frame_decoder_batchnorm: BatchNorm in the frame decoder (DSAE's network). Off by
+            default, as in FAVAE's own decoder: with it, Rec on posterior means in eval mode
+            suffers from running statistics gathered on sampled codes
+            (``experiments/results/table4.md`` measured both).
         favae: the time model over feature sequences, a :class:`FAVAEConfig` (or its dict);
             its ``seq_len`` is the clip length, and it holds ``beta`` and ``capacity``.
 
@@ -85,6 +89,7 @@ class FramedFAVAEConfig(ModelConfig):
     frame_features: int = 48
     frame_base: int = 48
     input_noise_std: float = 0.0
+    frame_decoder_batchnorm: bool = False
     favae: FAVAEConfig | dict = dataclasses.field(default_factory=lambda: FAVAEConfig(seq_len=8))
 
     def __post_init__(self):
@@ -100,6 +105,9 @@ class FramedFAVAEConfig(ModelConfig):
                 or not (math.isfinite(noise) and noise >= 0):
             raise ValueError(f"input_noise_std must be a finite number >= 0, got {noise!r}")
         self.input_noise_std = float(noise)
+        if not isinstance(self.frame_decoder_batchnorm, bool):
+            raise ValueError(f"frame_decoder_batchnorm must be True or False, "
+                             f"got {self.frame_decoder_batchnorm!r}")
         if isinstance(self.favae, dict):
             self.favae = FAVAEConfig.from_dict(self.favae)
         if not isinstance(self.favae, FAVAEConfig):
@@ -158,7 +166,7 @@ class FramedFAVAE(SequenceModel):
                                           c.frame_features)
         self.favae = FAVAE(c.favae, n_features=c.frame_features)
         self.frame_decoder = FrameDecoder(c.frame_features, c.frame_channels, c.frame_size,
-                                          c.frame_base)
+                                          c.frame_base, batchnorm=c.frame_decoder_batchnorm)
 
     # -- structure -------------------------------------------------------------------------
     @property

@@ -102,6 +102,10 @@ class FrameDecoder(nn.Module):
         size: frame height and width in pixels (a multiple of 8).
         base: channels before the last transposed convolution (4 base at the first one).
         negative_slope: slope of the LeakyReLU units.
+        batchnorm: BatchNorm after the linear layer and the first two transposed convolutions
+            (DSAE's network). Without it those layers get biases instead: a VAE decoder is
+            trained on sampled codes and evaluated on posterior means, and BatchNorm's running
+            statistics, gathered on the former, misfit the latter.
 
     Shapes:
         input ``(batch, time, in_features)``; output ``(batch, time, channels, size, size)``
@@ -114,22 +118,27 @@ class FrameDecoder(nn.Module):
     """
 
     def __init__(self, in_features: int = 48, channels: int = 3, size: int = 64, base: int = 48,
-                 negative_slope: float = 0.2) -> None:
+                 negative_slope: float = 0.2, batchnorm: bool = True) -> None:
         super().__init__()
+        if not isinstance(batchnorm, bool):
+            raise ValueError(f"batchnorm must be True or False, got {batchnorm!r}")
         self.in_features = _check_positive_int("in_features", in_features)
         self.channels = _check_positive_int("channels", channels)
         self.size = _check_size(size)
         self.base = _check_positive_int("base", base)
         self._side = size // 2 ** _N_DOWN
         c_top = base * 2 ** (_N_DOWN - 1)
-        self.fc = nn.Sequential(nn.Linear(in_features, c_top * self._side ** 2, bias=False),
-                                nn.BatchNorm1d(c_top * self._side ** 2), nn.LeakyReLU(negative_slope))
+        n_fc = c_top * self._side ** 2
+        self.fc = nn.Sequential(nn.Linear(in_features, n_fc, bias=not batchnorm),
+                                nn.BatchNorm1d(n_fc) if batchnorm else nn.Identity(),
+                                nn.LeakyReLU(negative_slope))
         layers: list[nn.Module] = []
         c_in = c_top
         for i in reversed(range(_N_DOWN - 1)):
             c_out = base * 2 ** i
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False),
-                       nn.BatchNorm2d(c_out), nn.LeakyReLU(negative_slope)]
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=not batchnorm),
+                       nn.BatchNorm2d(c_out) if batchnorm else nn.Identity(),
+                       nn.LeakyReLU(negative_slope)]
             c_in = c_out
         layers += [nn.ConvTranspose2d(c_in, channels, 4, stride=2, padding=1), nn.Tanh()]
         self.deconv = nn.Sequential(*layers)

@@ -33,9 +33,11 @@ def test_other_sizes_and_channels():
     assert dec(enc(torch.zeros(3, 2, 1, 32, 32))).shape == (3, 2, 1, 32, 32)
 
 
-def test_gradients_reach_every_parameter():
+@pytest.mark.parametrize("batchnorm", [True, False])
+def test_gradients_reach_every_parameter(batchnorm):
     torch.manual_seed(0)
-    enc, dec = FrameEncoder(base=4, out_features=8), FrameDecoder(in_features=8, base=4)
+    enc = FrameEncoder(base=4, out_features=8)
+    dec = FrameDecoder(in_features=8, base=4, batchnorm=batchnorm)
     x = torch.rand(2, 3, 3, 64, 64) * 2 - 1
     loss = ((dec(enc(x)) - x) ** 2).mean()
     loss.backward()
@@ -52,6 +54,21 @@ def test_time_steps_are_independent_in_eval():
         together = enc(x)
         alone = enc(x[:, 2:3])
     torch.testing.assert_close(together[:, 2:3], alone)
+
+
+def test_decoder_without_batchnorm_is_the_same_in_train_and_eval():
+    torch.manual_seed(0)
+    plain = FrameDecoder(in_features=8, base=4, batchnorm=False)
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))
+                   for m in plain.modules())
+    z = torch.randn(2, 3, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(plain.train()(z), plain.eval()(z))
+    normed = FrameDecoder(in_features=8, base=4).train()
+    with torch.no_grad():
+        assert not torch.allclose(normed(z), normed.eval()(z))
+    with pytest.raises(ValueError, match="batchnorm"):
+        FrameDecoder(batchnorm="no")
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 64, 64), (2, 4, 1, 64, 64), (2, 4, 3, 32, 32)])
