@@ -65,6 +65,8 @@ class Cell:
         config: further model-config fields, e.g. ``{"ladder": False, "capacity": [7.84]}``.
         label_factor: FHVAE only: the factor column used as the sequence label.
         mig_samples: samples of the sampling MIG estimator.
+        lr_schedule: ``"constant"`` or ``"cosine"`` (``macroact.trainer.TrainConfig``); left
+            out of the cell's key when constant, so older results keep their keys.
     """
 
     model: str
@@ -79,10 +81,13 @@ class Cell:
     config: tuple[tuple[str, Any], ...] = ()
     label_factor: int = 0
     mig_samples: int = 10000
+    lr_schedule: str = "constant"
 
     def __post_init__(self):
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
         for name in ("length", "steps", "batch_size", "mig_samples"):
@@ -103,6 +108,8 @@ class Cell:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["config"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.config}
+        if d["lr_schedule"] == "constant":
+            del d["lr_schedule"]
         return d
 
     @classmethod
@@ -183,7 +190,7 @@ def run_cell(cell: Cell | dict, results_dir: str | os.PathLike, threads: int = 1
     labels = factors[:, cell.label_factor] if model.needs_labels else None
     t0 = time.perf_counter()
     history = train(model, x, TrainConfig(steps=cell.steps, batch_size=cell.batch_size, lr=cell.lr,
-                                          seed=cell.seed, device="cpu",
+                                          lr_schedule=cell.lr_schedule, seed=cell.seed, device="cpu",
                                           checkpoint_every=cell.steps, log_every=cell.steps),
                     labels=labels, progress_bar=False)
     train_s = time.perf_counter() - t0
@@ -369,6 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                    help="extra model-config field, e.g. ladder=false or capacity=[7.84]")
     p.add_argument("--workers", type=int, default=1, help="process pool size without Ray; "
@@ -387,7 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             k, v = item.split("=", 1)
             extra[k] = _parse_value(v)
         cells = [Cell(model=m, dataset=d, length=n, beta=b, seed=s, steps=args.steps,
-                      batch_size=args.batch_size, lr=args.lr, config=dict(extra))
+                      batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+                      config=dict(extra))
                  for m, d, n, b, s in itertools.product(args.model, args.dataset, args.length,
                                                          args.beta, args.seed)]
     results = run_grid(cells, args.results, workers=args.workers, backend=args.backend,

@@ -70,10 +70,10 @@ class FramedFAVAEConfig(ModelConfig):
         input_noise_std: std of Gaussian noise added to the encoder's input frames in training
             mode; ``rec`` still targets the clean frames (0 turns it off; the paper's Sprites
             setting is sqrt(0.5)).
-        frame_decoder_batchnorm: BatchNorm in the frame decoder (DSAE's network). Off by
-            default, as in FAVAE's own decoder: with it, Rec on posterior means in eval mode
-            suffers from running statistics gathered on sampled codes
-            (``experiments/results/table4.md`` measured both).
+        frame_decoder_batchnorm: BatchNorm in the frame decoder, as in DSAE's network that
+            the paper used (default). ``False`` gives its layers biases instead, which removes
+            the mismatch between BatchNorm's running statistics (gathered on sampled codes) and
+            evaluation on posterior means (see :class:`macroact.frames.FrameDecoder`).
         favae: the time model over feature sequences, a :class:`FAVAEConfig` (or its dict);
             its ``seq_len`` is the clip length, and it holds ``beta`` and ``capacity``.
 
@@ -89,7 +89,7 @@ class FramedFAVAEConfig(ModelConfig):
     frame_features: int = 48
     frame_base: int = 48
     input_noise_std: float = 0.0
-    frame_decoder_batchnorm: bool = False
+    frame_decoder_batchnorm: bool = True
     favae: FAVAEConfig | dict = dataclasses.field(default_factory=lambda: FAVAEConfig(seq_len=8))
 
     def __post_init__(self):

@@ -122,6 +122,16 @@ def test_aggregate_mean_std_and_degenerate_flags(sweep):
         and not sweep.is_degenerate([5, 6])
 
 
+def test_lr_schedule_enters_the_key_only_when_not_constant(sweep):
+    base = dict(model="favae", dataset="reaching2d", length=100, beta=0.1, seed=0, steps=5)
+    constant = sweep.Cell(**base)
+    assert "lr_schedule" not in constant.to_dict()  # keys of results stored before the field
+    assert sweep.Cell.from_dict(constant.to_dict()) == constant
+    cosine = sweep.Cell(**base, lr_schedule="cosine")
+    assert cosine.to_dict()["lr_schedule"] == "cosine" and cosine.key != constant.key
+    assert sweep.Cell.from_dict(cosine.to_dict()) == cosine
+
+
 def test_paper_table2_beta_choice_skips_degenerate_runs(sweep):
     sys.path.insert(0, str(EXPERIMENTS))
     try:
@@ -150,7 +160,6 @@ def test_table2_builder_on_synthetic_runs(sweep, monkeypatch):
     written = {}
     monkeypatch.setattr(pt, "write_result", lambda name, text: written.setdefault(name, text))
     col = ("wavy_reaching2d", 100)
-    steps, batch = pt.FAVAE_BUDGET[col]
 
     def run(label, beta, seed, mig, rec, top):
         cell = pt.favae_cell(label, col, beta, seed).to_dict()
