@@ -34,7 +34,12 @@ def _ppo_args(p):
     p.add_argument("--scale", type=float, default=3.0, help="latent = scale * action (default 3)")
     p.add_argument("--demos", default=None, help="demonstrations .npz (needed by --latents active)")
     p.add_argument("--tail", default="pad_zero", choices=("drop", "pad_last", "pad_zero"),
-                   help="tail rule the FAVAE was trained with (for --latents active)")
+                   help="tail rule the FAVAE was trained with (for --latents active and "
+                        "--bc-init)")
+    p.add_argument("--bc-init", default=None, metavar="DEMOS.npz",
+                   help="behaviour-clone the policy on these demonstrations before PPO (uses no "
+                        "env steps; agents/bc.py)")
+    p.add_argument("--bc-epochs", type=int, default=200, help="epochs of --bc-init (default 200)")
     p.add_argument("--n-envs", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=int, default=100)
@@ -50,9 +55,13 @@ def run_ppo(args: argparse.Namespace) -> int:
                        "or pass --flat")
     cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=args.seed,
                        flat=args.flat, model=args.model, latents=args.latents, scale=args.scale,
-                       n_envs=args.n_envs, data=args.demos, tail=args.tail)
+                       n_envs=args.n_envs, data=args.demos, tail=args.tail,
+                       bc_demos=args.bc_init, bc_epochs=args.bc_epochs)
     res = train_ppo(cfg, args.out, eval_episodes=args.eval_episodes)
     kind = "flat PPO" if args.flat else "latent PPO"
+    if "bc" in res:
+        print(f"after BC, before PPO: success {res['bc']['success_rate']:.2f} (BC loss "
+              f"{res['bc']['loss_before']:.4g} -> {res['bc']['loss_after']:.4g})")
     print(f"{kind} on {args.env_id}: success {res['success_rate']:.2f}, return "
           f"{res['mean_return']:.3f} over {res['eval_episodes']} episodes after "
           f"{res['primitive_steps']} primitive steps ({res['wall_seconds']:.0f} s) -> {args.out}")

@@ -52,6 +52,13 @@ class PPORunConfig:
     data: str | None = None  # demos file, for latents="active"
     tail: str = "pad_zero"  # how the FAVAE's training chunks were cut (for latents="active")
     normalize_obs: bool = True  # running mean/std of observations (SB3 VecNormalize)
+    # Behaviour-cloning initialisation (agents/bc.py) from this demos file before PPO; uses no
+    # env steps, so the primitive-step budget is unchanged.
+    bc_demos: str | None = None
+    bc_epochs: int = 200
+    bc_batch_size: int = 64
+    bc_lr: float = 1e-3
+    bc_log_std: float | None = -1.0  # policy log-std after BC (None: keep SB3's 0.0)
 
     def __post_init__(self):
         if self.timesteps < 1:
@@ -60,6 +67,8 @@ class PPORunConfig:
             raise ValueError("latent PPO needs a FAVAE: pass model=RUN_DIR (or flat=True)")
         if self.n_envs < 1:
             raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
+        if self.bc_epochs < 1:
+            raise ValueError(f"bc_epochs must be >= 1, got {self.bc_epochs}")
 
 
 def _load_favae(path: str | Path):
@@ -172,6 +181,12 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
     Returns a summary dict: ``success_rate`` and ``mean_return`` of ``eval_episodes``
     deterministic evaluation episodes, ``primitive_steps`` used, ``wall_seconds``, and
     ``curve`` (primitive steps, rolling training success) points.
+
+    With ``cfg.bc_demos`` the policy is first behaviour-cloned on those demonstrations
+    (``agents/bc.py``: latent targets = the demos' FAVAE codes of the agent's latent dims,
+    chunked with ``cfg.tail``, divided by ``cfg.scale``; flat targets = the demos' actions) and
+    evaluated (``bc``: its loss and ``success_rate`` of ``eval_episodes`` deterministic
+    episodes) before PPO. Cloning uses no env steps: the primitive-step budget is unchanged.
     """
     import torch
     from stable_baselines3 import PPO
@@ -193,6 +208,9 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         writer = SummaryWriter(str(out / "tb"))
     agent = PPO("MlpPolicy", venv, seed=cfg.seed, verbose=verbose, device="cpu",
                 tensorboard_log=str(out / "tb") if out is not None else None, **params)
+    bc_info = None
+    if cfg.bc_demos is not None:
+        bc_info = _bc_init(agent, cfg, model, venv, eval_episodes, chunks)
     callback = PrimitiveStepCallback(cfg.timesteps, cfg.flat, writer)
     t0 = time.perf_counter()
     # learn() counts macro steps; the callback stops it at the primitive-step budget.
@@ -204,11 +222,14 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
                   train_episodes=len(callback.rows),
                   final_train_success=float(np.mean([r[1] for r in callback.rows[-100:]]))
                   if callback.rows else 0.0)
+    if bc_info is not None:
+        result["bc"] = bc_info
     if out is not None:
         agent.save(out / "agent.zip")
         meta = {"env_id": cfg.env_id, "flat": cfg.flat, "latents": cfg.latents,
                 "scale": cfg.scale, "seed": cfg.seed, "timesteps": cfg.timesteps,
-                "ppo": params, "data": cfg.data, "tail": cfg.tail, "obs_stats": obs_stats}
+                "ppo": params, "data": cfg.data, "tail": cfg.tail, "obs_stats": obs_stats,
+                "bc_demos": cfg.bc_demos, "bc_epochs": cfg.bc_epochs}
         if not cfg.flat:
             src = Path(cfg.model)
             src = src / "model.pt" if src.is_dir() else src
@@ -224,6 +245,30 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         writer.close()
     result["episodes"] = callback.rows
     return result
+
+
+def _bc_init(agent, cfg: PPORunConfig, model, venv, eval_episodes: int, chunks) -> dict[str, Any]:
+    """Behaviour-clone ``agent`` on ``cfg.bc_demos`` and evaluate it (no env steps counted)."""
+    from macroact.agents.bc import flat_bc_targets, latent_bc_targets, pretrain_policy
+    from macroact.demos import EpisodeData
+
+    demos = EpisodeData.load(cfg.bc_demos)
+    if demos.env_id != cfg.env_id:
+        raise ValueError(f"bc_demos {cfg.bc_demos!r} are of {demos.env_id}, not {cfg.env_id}; "
+                         "pass demonstrations of the agent's env")
+    t0 = time.perf_counter()
+    if cfg.flat:
+        obs, acts = flat_bc_targets(demos)
+    else:
+        dims = venv.get_attr("latent_dims", [0])[0]
+        obs, acts = latent_bc_targets(model, demos, cfg.tail, cfg.scale, dims)
+    info = pretrain_policy(agent, obs, acts, epochs=cfg.bc_epochs, batch_size=cfg.bc_batch_size,
+                           lr=cfg.bc_lr, seed=cfg.seed, log_std=cfg.bc_log_std)
+    info["seconds"] = time.perf_counter() - t0
+    ev = evaluate_agent(agent, cfg, model, chunks, episodes=eval_episodes,
+                        obs_stats=_obs_stats(venv))
+    info.update(success_rate=ev["success_rate"], mean_return=ev["mean_return"])
+    return info
 
 
 def evaluate_agent(agent, cfg: PPORunConfig, model=None, chunks=None, episodes: int = 100,
@@ -278,7 +323,8 @@ def load_agent(agent_dir: str | Path):
     cfg = PPORunConfig(env_id=meta["env_id"], timesteps=meta["timesteps"], seed=meta["seed"],
                        flat=meta["flat"], model=str(agent_dir / meta["favae"]) if not meta["flat"] else None,
                        latents=meta["latents"], scale=meta["scale"], data=meta.get("data"),
-                       tail=meta.get("tail", "pad_zero"))
+                       tail=meta.get("tail", "pad_zero"), bc_demos=meta.get("bc_demos"),
+                       bc_epochs=meta.get("bc_epochs", 200))
     model = None if cfg.flat else _load_favae(cfg.model)
     cfg.normalize_obs = meta.get("obs_stats") is not None
     return PPO.load(agent_dir / "agent.zip", device="cpu"), cfg, model, meta.get("obs_stats")

@@ -1,0 +1,223 @@
+"""Gripper RL with behaviour-cloning initialisation: latent PPO (whole-episode FAVAE macros)
+and flat PPO, each first cloned from the 600 demonstrations, at the same primitive-step budget.
+
+Demos and the FAVAE (whole-episode ladder, H = 200, pad_last, beta 0.1, C = 0, 800 steps) are
+made exactly as in experiments/rl_benchmark.py (its ``prepare``). Per seed and kind, one PPO
+run with ``bc_demos`` set (agents/bc.py); the success of the cloned policy before any PPO
+step is evaluated too. Finished runs (same budget and BC epochs) are skipped.
+
+    python experiments/rl_bc.py --seeds 0 1 2 --timesteps 300000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import command_line, machine, write_result  # noqa: E402
+from rl_benchmark import (ENVS, FLAT, LATENT, MACROS, demos_path, favae_dir,  # noqa: E402
+                          prepare, rolling_success)
+
+ENV, KIND = "gripper", "episode"
+
+
+def run_dir(out: Path, kind: str, seed: int) -> Path:
+    return out / "ppo" / kind / f"seed{seed}"
+
+
+def run_one(out: Path, kind: str, seed: int, timesteps: int, bc_epochs: dict[str, int]) -> dict:
+    import torch
+
+    from macroact.agents.ppo import PPORunConfig, train_ppo
+
+    torch.set_num_threads(1)
+    d = run_dir(out, kind, seed)
+    if (d / "eval.json").is_file() and (d / "agent.json").is_file():
+        meta = json.loads((d / "agent.json").read_text())
+        if meta["timesteps"] == timesteps and meta.get("bc_epochs") == bc_epochs[kind]:
+            return json.loads((d / "eval.json").read_text())
+    demos = str(demos_path(out, ENV))
+    if kind == "flat":
+        cfg = PPORunConfig(env_id=ENVS[ENV], timesteps=timesteps, seed=seed, flat=True,
+                           bc_demos=demos, bc_epochs=bc_epochs[kind], bc_batch_size=256,
+                           **FLAT[ENV])
+    else:
+        cfg = PPORunConfig(env_id=ENVS[ENV], timesteps=timesteps, seed=seed,
+                           model=str(favae_dir(out, ENV, KIND, True)), latents="all",
+                           tail=MACROS[(ENV, KIND)]["tail"], bc_demos=demos,
+                           bc_epochs=bc_epochs[kind], **LATENT[ENV])
+    res = train_ppo(cfg, d)
+    res.pop("episodes", None)
+    print(f"{d}: BC {res['bc']['success_rate']:.2f} -> PPO {res['success_rate']:.2f}, "
+          f"{res['wall_seconds']:.0f} s PPO + {res['bc']['seconds']:.0f} s BC", flush=True)
+    return res
+
+
+def plot_curves(out: Path, kinds, seeds) -> Path | None:
+    """Rolling training success (last 100 episodes, stochastic policy) of every run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from common import RESULTS
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    drawn = False
+    for kind, color in zip(kinds, ("C0", "C1")):
+        for seed in seeds:
+            f = run_dir(out, kind, seed) / "episodes.csv"
+            if not f.is_file():
+                continue
+            rows = np.loadtxt(f, delimiter=",", skiprows=1, ndmin=2)
+            if len(rows) == 0:
+                continue
+            steps, rate = rolling_success(rows)
+            ax.plot(steps, rate, color=color, alpha=0.8,
+                    label=f"{kind} + BC" if seed == seeds[0] else None)
+            drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("primitive env steps")
+    ax.set_ylabel("training success (last 100 episodes)")
+    ax.set_title("Gripper, PPO after BC initialisation (one line per seed)")
+    ax.legend()
+    path = RESULTS / "rl_bc" / "gripper_bc_curves.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def report(out: Path, kinds, seeds, timesteps: int, favae: dict, invocations: list) -> str:
+    lines = []
+    for kind in kinds:
+        for seed in seeds:
+            d = run_dir(out, kind, seed)
+            if not (d / "eval.json").is_file():
+                continue
+            res = json.loads((d / "eval.json").read_text())
+            rows = np.loadtxt(d / "episodes.csv", delimiter=",", skiprows=1, ndmin=2)
+            final = float(np.mean(rows[-100:, 1])) if len(rows) else float("nan")
+            steps, rate = rolling_success(rows) if len(rows) else (np.zeros(0), np.zeros(0))
+            full = rate[99:]  # full 100-episode windows only
+            best = float(np.max(full)) if len(full) else float("nan")
+            lines.append((kind, seed, res, final, best))
+    table = ["| kind | seed | budget (primitive steps) | BC loss before -> after | success after BC "
+             "only (eval, 100 ep.) | success after BC + PPO (eval, 100 ep.) | training success, "
+             "last 100 episodes | best rolling training success (full 100-episode windows) | BC s | PPO s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for kind, seed, res, final, best in lines:
+        bc = res["bc"]
+        table.append(f"| {kind} | {seed} | {res['primitive_steps']:,} | {bc['loss_before']:.4g} "
+                     f"-> {bc['loss_after']:.4g} | {bc['success_rate']:.2f} | "
+                     f"{res['success_rate']:.2f} | {final:.2f} | {best:.2f} | "
+                     f"{bc['seconds']:.0f} | {res['wall_seconds']:.0f} |")
+    means = []
+    for kind in kinds:
+        sel = [x for x in lines if x[0] == kind]
+        if sel:
+            means.append(f"- {kind}: {len(sel)} seed(s), success after BC only "
+                         f"{np.mean([x[2]['bc']['success_rate'] for x in sel]):.2f}, after BC + "
+                         f"PPO {np.mean([x[2]['success_rate'] for x in sel]):.2f} (eval means)")
+    png = plot_curves(out, kinds, seeds)
+    reading = []
+    for kind in kinds:
+        sel = [x for x in lines if x[0] == kind]
+        if sel:
+            bc_m = np.mean([x[2]["bc"]["success_rate"] for x in sel])
+            ppo_m = np.mean([x[2]["success_rate"] for x in sel])
+            verb = "raises" if ppo_m > bc_m else "does not raise"
+            reading.append(f"{kind}: PPO {verb} the cloned policy's eval success "
+                           f"({bc_m:.2f} -> {ppo_m:.2f})")
+    reading_text = ("Reading: " + "; ".join(reading) + ". Compare the no-BC numbers below."
+                    if reading else "")
+    fs = favae
+    text = f"""# Gripper RL with behaviour-cloning initialisation
+
+Machine: {machine()}; every run uses one thread (`torch.set_num_threads(1)`), one run at a time,
+on cores shared with other jobs (wall times are inflated by that load).
+
+Command: `{invocations[-1]['command'] if invocations else command_line()}`
+
+## Setup
+
+- `macroact/Gripper-v0`, 600 scripted demonstrations (seed 0), FAVAE whole-episode ladder
+  macros (H = 200, tail `pad_last`, beta 0.1, C = 0, 800 steps), made by
+  `experiments/rl_benchmark.py`'s `prepare` (this model: Rec {fs.get('rec', float('nan')):.2f},
+  demo replay success {fs.get('replay_success', float('nan')):.2f}, trained in
+  {fs.get('train_seconds', float('nan')):.0f} s; rl.md's model of the same settings, from the
+  beta pilot there, had Rec 1.41 and replay success 0.89).
+- BC (agents/bc.py, `PPORunConfig.bc_demos`): VecNormalize statistics fitted to the BC
+  observations, then Adam (lr 1e-3) on the MSE between the policy's Gaussian mean and the
+  targets, training the actor (not the value head); log-std then set to -1.0.
+  Latent targets: each demo's FAVAE posterior mean of its whole-episode chunk / scale 3,
+  clipped to [-1, 1], from the reset observation (600 samples, batch 64). Flat targets: every
+  (observation, action) pair of the demos (batch 256). BC uses no env steps: the budget is the
+  PPO's primitive steps only.
+- PPO as in experiments/results/rl.md (LATENT_PPO / FLAT_PPO, 4 envs, normalised
+  observations). "Success after BC only": the cloned policy, deterministic, 100 episodes,
+  before any PPO step; "after BC + PPO": the same evaluation after the budget.
+
+## Results
+
+{chr(10).join(table)}
+
+{chr(10).join(means)}
+
+{reading_text}
+
+Without BC (experiments/results/rl.md, same PPO settings, 300,000 primitive steps, 3 seeds):
+latent PPO 0.04 eval success, flat PPO 0.00.
+
+{f"![rolling training success](rl_bc/{png.name})" if png else ""}
+
+## Invocations
+
+""" + "\n".join(f"- `{i['command']}`: {i['wall_seconds']:.0f} s wall ({i['runs']} runs asked, finished ones skipped)"
+                for i in invocations) + "\n"
+    return text
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--kinds", nargs="+", default=["latent", "flat"], choices=["latent", "flat"])
+    p.add_argument("--timesteps", type=int, default=300_000)
+    p.add_argument("--bc-epochs-latent", type=int, default=200)
+    p.add_argument("--bc-epochs-flat", type=int, default=10)
+    p.add_argument("--out", default="runs/rl_bc")
+    p.add_argument("--report-only", action="store_true")
+    args = p.parse_args()
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    favae = prepare(out, [ENV], [KIND], 0.1, 800, 1, False)[(ENV, KIND, True)]
+    epochs = {"latent": args.bc_epochs_latent, "flat": args.bc_epochs_flat}
+    n = 0
+    if not args.report_only:
+        for kind in args.kinds:
+            for seed in args.seeds:
+                run_one(out, kind, seed, args.timesteps, epochs)
+                n += 1
+        with open(out / "invocations.jsonl", "a") as f:
+            f.write(json.dumps({"command": command_line(), "runs": n,
+                                "wall_seconds": time.perf_counter() - t0}) + "\n")
+    inv_path = out / "invocations.jsonl"
+    invocations = [json.loads(line) for line in inv_path.read_text().splitlines()
+                   if line.strip() and "rl_bc.py" in line] if inv_path.is_file() else []
+    print(write_result("rl_bc.md", report(out, ["latent", "flat"], sorted(args.seeds),
+                                          args.timesteps, favae, invocations)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

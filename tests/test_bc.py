@@ -1,0 +1,118 @@
+"""Behaviour-cloning initialisation of PPO (agents/bc.py): targets, pretraining, errors."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from macroact.agents.bc import flat_bc_targets, latent_bc_targets, pretrain_policy
+from macroact.agents.ppo import PPORunConfig, load_agent, make_env, train_ppo
+from macroact.demos import collect
+from macroact.favae import FAVAE, FAVAEConfig
+
+ENV = "macroact/Reaching2D-v0"
+
+
+@pytest.fixture(scope="module")
+def demos():
+    return collect(ENV, 8, seed=0)
+
+
+@pytest.fixture(scope="module")
+def favae():
+    torch.manual_seed(0)
+    model = FAVAE(FAVAEConfig(seq_len=20), n_features=2)
+    model.normalizer.set_bounds([-1.0, -1.0], [1.0, 1.0])
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def favae_dir(favae, tmp_path_factory):
+    d = tmp_path_factory.mktemp("favae")
+    favae.save(d / "model.pt")
+    return d
+
+
+def _agent(cfg, model=None):
+    from stable_baselines3 import PPO
+
+    venv = make_env(cfg, model)
+    return PPO("MlpPolicy", venv, seed=0, device="cpu", n_steps=16, batch_size=16)
+
+
+def test_latent_targets_shapes_and_range(favae, demos):
+    dims = [0, 3, 9]
+    obs, acts = latent_bc_targets(favae, demos, "pad_zero", 0.05, dims)
+    n_chunks = sum(-(-len(a) // 20) for a in demos.actions)
+    assert obs.shape == (n_chunks, demos.observations[0].shape[1]) and acts.shape == (n_chunks, 3)
+    assert acts.min() >= -1.0 and acts.max() <= 1.0
+    assert np.any(np.abs(acts) == 1.0)  # a tiny scale clips
+    np.testing.assert_array_equal(obs[0], demos.observations[0][0])
+    np.testing.assert_array_equal(obs[1], demos.observations[0][20])
+    # Dims are taken in the given order; unclipped values are mu / scale.
+    _, wide = latent_bc_targets(favae, demos, "pad_zero", 1000.0, [9, 0])
+    _, wide2 = latent_bc_targets(favae, demos, "pad_zero", 1000.0, [0, 9])
+    np.testing.assert_allclose(wide[:, ::-1], wide2)
+
+
+def test_flat_targets_are_every_step(demos):
+    obs, acts = flat_bc_targets(demos)
+    n = sum(len(a) for a in demos.actions)
+    assert obs.shape == (n, demos.observations[0].shape[1]) and acts.shape == (n, 2)
+    np.testing.assert_array_equal(obs[1], demos.observations[0][1])
+    np.testing.assert_array_equal(acts[1], demos.actions[0][1])
+
+
+def test_latent_pretraining_fits_targets(favae, demos):
+    cfg = PPORunConfig(env_id=ENV, model="unused", n_envs=1)
+    agent = _agent(cfg, favae)
+    obs, acts = latent_bc_targets(favae, demos, "pad_zero", 0.2, list(range(favae.latent_dim)))
+    info = pretrain_policy(agent, obs, acts, epochs=300, batch_size=16, lr=3e-3, seed=0)
+    assert info["loss_after"] < info["loss_before"] / 10
+    assert float(agent.policy.log_std.detach().mean()) == pytest.approx(-1.0)
+    # The VecNormalize statistics now describe the BC observations.
+    np.testing.assert_allclose(agent.get_env().obs_rms.mean, obs.mean(0), atol=1e-3)
+
+
+def test_flat_pretraining_fits_targets_and_is_seeded(demos):
+    cfg = PPORunConfig(env_id=ENV, flat=True, n_envs=1)
+    obs, acts = flat_bc_targets(demos)
+    infos = []
+    for _ in range(2):
+        agent = _agent(cfg)
+        infos.append(pretrain_policy(agent, obs, acts, epochs=60, batch_size=64, lr=3e-3,
+                                     seed=1, log_std=None))
+    assert infos[0]["loss_after"] < infos[0]["loss_before"] / 10
+    assert infos[0]["loss_after"] == infos[1]["loss_after"]
+    assert float(agent.policy.log_std.detach().mean()) == 0.0  # kept
+
+
+def test_bad_inputs_raise(favae, demos):
+    with pytest.raises(ValueError, match="latent_dims"):
+        latent_bc_targets(favae, demos, "pad_zero", 3.0, [99])
+    with pytest.raises(ValueError, match="scale"):
+        latent_bc_targets(favae, demos, "pad_zero", 0.0, [0])
+    with pytest.raises(ValueError, match="EpisodeData"):
+        flat_bc_targets(np.zeros((3, 2)))
+    agent = _agent(PPORunConfig(env_id=ENV, flat=True, n_envs=1))
+    obs, acts = flat_bc_targets(demos)
+    with pytest.raises(ValueError, match="actions must have shape"):
+        pretrain_policy(agent, obs, acts[:, :1], epochs=1)
+    with pytest.raises(ValueError, match="obs must have shape"):
+        pretrain_policy(agent, obs[:, :2], acts, epochs=1)
+    with pytest.raises(ValueError, match="same"):
+        pretrain_policy(agent, obs, acts[:-1], epochs=1)
+
+
+def test_train_ppo_with_bc_init_records_it(favae_dir, demos, tmp_path):
+    path = demos.save(tmp_path / "demos.npz")
+    cfg = PPORunConfig(env_id=ENV, timesteps=600, seed=0, model=str(favae_dir), n_envs=2,
+                       bc_demos=str(path), bc_epochs=5)
+    res = train_ppo(cfg, tmp_path / "agent", eval_episodes=3)
+    assert 0.0 <= res["bc"]["success_rate"] <= 1.0
+    assert res["bc"]["loss_after"] <= res["bc"]["loss_before"]
+    assert res["primitive_steps"] < 600 + 2 * 20 * 16  # BC used no env steps
+    assert json.loads((tmp_path / "agent" / "agent.json").read_text())["bc_demos"] == str(path)
+    _, cfg2, _, _ = load_agent(tmp_path / "agent")
+    assert cfg2.bc_demos == str(path)
