@@ -79,10 +79,11 @@ def _rollout_args(p):
 
 @_rollout_args
 def run_rollout(args: argparse.Namespace) -> int:
-    from macroact.agents.ppo import evaluate_agent, load_agent
+    from macroact.agents.ppo import _active_data, evaluate_agent, load_agent
 
     agent, cfg, model, obs_stats = load_agent(args.agent_dir)
-    res = evaluate_agent(agent, cfg, model, episodes=args.episodes,
+    chunks = None if cfg.flat else _active_data(cfg, model)
+    res = evaluate_agent(agent, cfg, model, chunks, episodes=args.episodes,
                          deterministic=not args.stochastic, record=args.plot is not None,
                          obs_stats=obs_stats)
     print(f"{cfg.env_id}: success {res['success_rate']:.2f}, return {res['mean_return']:.3f}, "

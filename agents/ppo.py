@@ -311,8 +311,15 @@ def evaluate_agent(agent, cfg: PPORunConfig, model=None, chunks=None, episodes: 
 
 
 def load_agent(agent_dir: str | Path):
-    """An agent directory's PPO, its run config and its FAVAE (None for flat agents)."""
+    """An agent directory's PPO, its run config and its FAVAE (None for flat agents).
+
+    Nothing is unpickled: ``PPO.load`` would unpickle the zip's ``data`` entry (spaces,
+    schedules), so the agent is rebuilt instead from ``agent.json`` (env id and the PPO
+    settings it was trained with) and only its tensors are read from ``agent.zip``
+    (``torch.load(..., weights_only=True)`` inside SB3's ``load_from_zip_file``).
+    """
     from stable_baselines3 import PPO
+    from stable_baselines3.common.save_util import load_from_zip_file
 
     agent_dir = Path(agent_dir)
     meta_path = agent_dir / "agent.json"
@@ -324,7 +331,17 @@ def load_agent(agent_dir: str | Path):
                        flat=meta["flat"], model=str(agent_dir / meta["favae"]) if not meta["flat"] else None,
                        latents=meta["latents"], scale=meta["scale"], data=meta.get("data"),
                        tail=meta.get("tail", "pad_zero"), bc_demos=meta.get("bc_demos"),
-                       bc_epochs=meta.get("bc_epochs", 200))
+                       bc_epochs=meta.get("bc_epochs", 200), n_envs=1, normalize_obs=False)
     model = None if cfg.flat else _load_favae(cfg.model)
+    # One plain env gives the spaces; the saved obs_stats stand in for VecNormalize.
+    venv = make_env(cfg, model, None if cfg.flat else _active_data(cfg, model))
+    params = dict(meta["ppo"])
+    params["batch_size"] = min(params["batch_size"], params["n_steps"])
+    agent = PPO("MlpPolicy", venv, seed=cfg.seed, device="cpu", **params)
+    _, tensors, _ = load_from_zip_file(agent_dir / "agent.zip", load_data=False, device="cpu")
+    if not tensors:
+        raise ValueError(f"{str(agent_dir / 'agent.zip')!r} holds no policy parameters; "
+                         "pass an agent directory written by `macroact ppo`")
+    agent.set_parameters(tensors, exact_match=True, device="cpu")
     cfg.normalize_obs = meta.get("obs_stats") is not None
-    return PPO.load(agent_dir / "agent.zip", device="cpu"), cfg, model, meta.get("obs_stats")
+    return agent, cfg, model, meta.get("obs_stats")

@@ -42,6 +42,37 @@ def test_latent_ppo_smoke_run_saves_a_loadable_agent(favae_dir, tmp_path):
     assert cfg2.model.endswith("favae.pt") and model.config.seq_len == 20
     again = evaluate_agent(agent, cfg2, model, episodes=5, obs_stats=stats)
     assert again["success_rate"] == res["success_rate"]  # deterministic, same seeds
+    # The rebuilt agent acts exactly as SB3's own (unpickling) loader's copy of it.
+    from stable_baselines3 import PPO
+
+    reference = PPO.load(tmp_path / "agent.zip", device="cpu")
+    obs = np.random.default_rng(0).normal(size=(32, *agent.observation_space.shape))
+    obs = obs.astype(np.float32)
+    assert np.array_equal(agent.predict(obs, deterministic=True)[0],
+                          reference.predict(obs, deterministic=True)[0])
+
+
+def test_load_agent_unpickles_nothing(favae_dir, tmp_path, monkeypatch):
+    import pickle
+
+    import cloudpickle
+
+    train_ppo(PPORunConfig(env_id=ENV, timesteps=500, seed=0, model=str(favae_dir), n_envs=1),
+              tmp_path, eval_episodes=1)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load_agent unpickled something")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(cloudpickle, "loads", refuse)
+    agent, cfg, _, _ = load_agent(tmp_path)
+    assert cfg.env_id == ENV and agent.policy is not None
+
+
+def test_load_agent_rejects_a_directory_without_agent_json(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not an agent directory"):
+        load_agent(tmp_path)
 
 
 def test_flat_ppo_counts_every_primitive_step(tmp_path):
