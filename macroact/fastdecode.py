@@ -161,6 +161,98 @@ class DenseDecoder:
         return out * self.half + self.centre
 
 
+    def bind(self, latent_dims, base: np.ndarray, scale: float, low: np.ndarray,
+             high: np.ndarray, dtype) -> "BoundDecoder | None":
+        """The wrapper's whole hot path as one chain: agent actions -> clipped env actions.
+
+        Folds in the code ``z = base; z[latent_dims] = scale * a`` (so the agent's ``k``
+        values multiply one stacked injection matrix for all ladders), every bias (carried by a
+        constant-1 column that LeakyReLU leaves at 1) and a time-major output order. ``None``
+        when a tanh sits before the last stage (the constant column would not survive it).
+        """
+        if self._schedule is None:
+            self._schedule = self._build_schedule()
+        stages = [st for _, st in self._schedule for st in st]
+        if any(nonlin != "leaky" for _, _, nonlin in stages[:-1]) or stages[-1][2] != "tanh":
+            return None
+        dims = np.asarray(latent_dims, dtype=np.int64)
+        base = np.array(base, np.float64).reshape(-1)
+        base[dims] = 0.0  # the chosen dims are set to scale * a, not added to the anchor
+        n_latent = base.shape[0]
+        # One block per injection, each with a trailing constant column (1 on top, else 0).
+        blocks_w, blocks_b, widths = [], [], []
+        for inj, _ in self._schedule:
+            if inj is None:
+                continue
+            sl, W, b, top = inj
+            full = np.zeros((n_latent, W.shape[1]))
+            full[sl] = W
+            blocks_w.append(np.concatenate([scale * full[dims], np.zeros((len(dims), 1))], 1))
+            blocks_b.append(np.concatenate([base @ full + b, [1.0 if top else 0.0]]))
+            widths.append(W.shape[1] + 1)
+        w_inj = np.concatenate(blocks_w, 1).astype(np.float32)
+        b_inj = np.concatenate(blocks_b).astype(np.float32)[None]
+        bounds = np.cumsum([0] + widths)
+        plan, k = [], 0
+        for inj, stage in self._schedule:
+            sl = None
+            if inj is not None:
+                sl = slice(int(bounds[k]), int(bounds[k + 1]))
+                k += 1
+            mats = []
+            for W, b, nonlin in stage:
+                if nonlin == "leaky":
+                    aug = np.zeros((W.shape[0] + 1, W.shape[1] + 1))
+                    aug[:-1, :-1], aug[-1, :-1], aug[-1, -1] = W, b, 1.0
+                else:  # the last stage: (features, time) -> time-major (time, features)
+                    n_t, n_f = self.out_shape
+                    perm = (np.arange(n_f)[None, :] * n_t + np.arange(n_t)[:, None]).reshape(-1)
+                    aug = np.concatenate([W, b[None]], 0)[:, perm]
+                mats.append(np.ascontiguousarray(aug, np.float32))
+            plan.append((sl, mats))
+        n_t = self.out_shape[0]
+        low64, high64 = np.asarray(low, np.float64), np.asarray(high, np.float64)
+        return BoundDecoder(w_inj, b_inj, plan, self.out_shape,
+                            np.tile(self.half, n_t)[None], np.tile(self.centre, n_t)[None],
+                            np.tile(low64, n_t)[None].astype(np.float32),
+                            np.tile(high64, n_t)[None].astype(np.float32), np.dtype(dtype))
+
+
+class BoundDecoder:
+    """``DenseDecoder.bind``'s result: ``__call__(a (n, k) float32) -> (n, H, A)`` in ``dtype``,
+    clipped to ``[low, high]``; equal to building the code and calling the model, up to float32
+    rounding."""
+
+    def __init__(self, w_inj, b_inj, plan, out_shape, half, centre, low, high, dtype):
+        self.w_inj, self.b_inj, self.plan = w_inj, b_inj, plan
+        self.out_shape = out_shape
+        self.half, self.centre, self.low, self.high = half, centre, low, high
+        self.dtype = dtype
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        x = a @ self.w_inj
+        x += self.b_inj
+        h = None
+        last = self.plan[-1][1][-1]
+        for sl, mats in self.plan:
+            if sl is not None:
+                if h is None:
+                    h = _leaky(x[:, sl])
+                else:
+                    h += x[:, sl]
+            for W in mats:
+                h = h @ W
+                if W is not last:
+                    _leaky(h)
+        np.tanh(h, out=h)
+        h *= self.half
+        h += self.centre
+        np.maximum(h, self.low, out=h)
+        np.minimum(h, self.high, out=h)
+        out = h.reshape(len(a), *self.out_shape)
+        return out if out.dtype == self.dtype else out.astype(self.dtype)
+
+
 def _cpu_copy(model):
     import copy
 

@@ -271,6 +271,9 @@ class _MacroDecoder:
         self._index = torch.as_tensor(self.latent_dims, dtype=torch.long, device=device)
         # Driving every dim in order from a zero code needs no scatter.
         self._direct = anchor is None and self.latent_dims == tuple(range(dim))
+        # The dense path with the code, scale, output order and bounds folded in.
+        self._bound = None if self._dense is None else self._dense.bind(
+            self.latent_dims, base, self.scale, self.low, self.high, self.dtype)
 
     def check(self, action: Any, n: int | None = None) -> np.ndarray:
         """Agent action(s) as a fresh float32 array ``(k,)``, or ``(n, k)`` when ``n`` is given."""
@@ -285,6 +288,8 @@ class _MacroDecoder:
 
     def decode(self, actions: np.ndarray) -> np.ndarray:
         """Checked float32 actions ``(n, k)`` -> env actions ``(n, H, A)`` within the bounds."""
+        if self._bound is not None:
+            return self._bound(actions)
         if self._dense is not None:
             a = actions * np.float32(self.scale)
             if self._direct:

@@ -34,3 +34,28 @@ def test_dense_decoder_matches_model(cfg):
 def test_size_limit():
     model = FAVAE(FAVAEConfig(seq_len=10), 2)
     assert DenseDecoder.from_model(model, max_entries=10) is None
+
+
+@pytest.mark.parametrize("dims, anchor", [(list(range(14)), False), ([1, 9, 13], True),
+                                          ([0, 8, 12], False)])
+def test_bound_decoder_matches_code_then_model_then_clip(dims, anchor):
+    torch.manual_seed(1)
+    model = FAVAE(FAVAEConfig(seq_len=10), 2)
+    model.normalizer.set_bounds([-3.0, -1.0], [3.0, 1.0])
+    model.eval()
+    with torch.no_grad():
+        for g in model.gates.values():
+            g.add_(torch.randn_like(g))
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=14).astype(np.float32) if anchor else np.zeros(14, np.float32)
+    low, high = np.array([-0.05, -0.02], np.float32), np.array([0.05, 0.02], np.float32)
+    bound = DenseDecoder.from_model(model).bind(dims, base, 2.5, low, high, np.float64)
+    a = rng.uniform(-1, 1, (6, len(dims))).astype(np.float32)
+    z = np.repeat(base[None], 6, axis=0)
+    z[:, dims] = 2.5 * a
+    expected = np.clip(model.decode(torch.as_tensor(z)).numpy(), low, high)
+    got = bound(a)
+    assert got.shape == (6, 10, 2) and got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    assert (got == high).any() and (got == low).any()  # the bounds do clip here
+    assert np.array_equal(base, np.zeros(14, np.float32)) or anchor  # caller's anchor untouched

@@ -378,7 +378,7 @@ def test_fast_decode_sends_the_same_actions_as_the_model(spec, anchor):
             envs.append(MacroActionWrapper(RecordingEnv(), wide, latents=spec, anchor=anchor,
                                            scale=2.0, record_actions=True, fast_decode=fast))
     fast_env, torch_env = envs
-    assert fast_env._decoder._dense is not None and torch_env._decoder._dense is None
+    assert fast_env._decoder._bound is not None and torch_env._decoder._dense is None
     rng = np.random.default_rng(1)
     for env in envs:
         env.reset(seed=0)
@@ -395,15 +395,15 @@ def test_fast_decode_sends_the_same_actions_as_the_model(spec, anchor):
 
 def test_fast_vec_env_decodes_once_per_step(model):
     vec = MacroActionVecEnv([lambda: RecordingEnv()] * 3, model, latents="all")
-    dense = vec._decoder._dense
-    assert dense is not None
+    bound = vec._decoder._bound
+    assert bound is not None
     calls = []
 
-    def spy(z):
-        calls.append(z.shape)
-        return dense(z)
+    def spy(a):
+        calls.append(a.shape)
+        return bound(a)
 
-    vec._decoder._dense = spy
+    vec._decoder._bound = spy
     vec.reset()
     vec.step(np.zeros((3, 14), np.float32))
     assert calls == [(3, 14)]
