@@ -40,6 +40,21 @@ def _ppo_args(p):
                    help="behaviour-clone the policy on these demonstrations before PPO (uses no "
                         "env steps; agents/bc.py)")
     p.add_argument("--bc-epochs", type=int, default=200, help="epochs of --bc-init (default 200)")
+    p.add_argument("--bc-log-std", type=float, default=-1.0,
+                   help="policy log-std after --bc-init (default -1; -2.5 keeps a clone's "
+                        "exploration noise small for fine-tuning)")
+    p.add_argument("--bc-running-obs-stats", action="store_true",
+                   help="let PPO keep updating the observation statistics after --bc-init "
+                        "(default: frozen at the BC fit)")
+    p.add_argument("--critic-warmup", type=int, default=0, metavar="STEPS",
+                   help="primitive steps (in the budget) in which PPO trains only the value "
+                        "function (default 0)")
+    for flag, kind, what in (("--learning-rate", float, "learning rate"),
+                             ("--n-steps", int, "rollout steps per env per update"),
+                             ("--batch-size", int, "minibatch size"),
+                             ("--clip-range", float, "clip range")):
+        p.add_argument(flag, type=kind, default=None,
+                       help=f"PPO {what} (default: agents/ppo.py's LATENT_PPO or FLAT_PPO)")
     p.add_argument("--n-envs", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=int, default=100)
@@ -53,10 +68,21 @@ def run_ppo(args: argparse.Namespace) -> int:
     if not args.flat and args.model is None:
         raise CLIError("latent PPO needs --model RUN_DIR (a FAVAE trained on demonstrations); "
                        "or pass --flat")
-    cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=args.seed,
-                       flat=args.flat, model=args.model, latents=args.latents, scale=args.scale,
-                       n_envs=args.n_envs, data=args.demos, tail=args.tail,
-                       bc_demos=args.bc_init, bc_epochs=args.bc_epochs)
+    ppo = {k: getattr(args, k) for k in ("learning_rate", "n_steps", "batch_size", "clip_range")
+           if getattr(args, k) is not None}
+    for k in ("learning_rate", "n_steps", "batch_size", "clip_range"):
+        if k in ppo and ppo[k] <= 0:
+            raise CLIError(f"--{k.replace('_', '-')} must be > 0, got {ppo[k]}")
+    try:
+        cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=args.seed,
+                           flat=args.flat, model=args.model, latents=args.latents,
+                           scale=args.scale, n_envs=args.n_envs, data=args.demos, tail=args.tail,
+                           bc_demos=args.bc_init, bc_epochs=args.bc_epochs,
+                           bc_log_std=args.bc_log_std,
+                           bc_freeze_obs_stats=not args.bc_running_obs_stats,
+                           critic_warmup=args.critic_warmup, ppo=ppo)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
     res = train_ppo(cfg, args.out, eval_episodes=args.eval_episodes)
     kind = "flat PPO" if args.flat else "latent PPO"
     if "bc" in res:

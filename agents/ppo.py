@@ -59,6 +59,12 @@ class PPORunConfig:
     bc_batch_size: int = 64
     bc_lr: float = 1e-3
     bc_log_std: float | None = -1.0  # policy log-std after BC (None: keep SB3's 0.0)
+    # Primitive env steps (counted in the budget) during which PPO updates only the value
+    # function, so that a cloned policy is first judged by a fitted critic, not a random one.
+    critic_warmup: int = 0
+    # Keep the observation statistics BC fitted (VecNormalize stops updating them): running
+    # updates from PPO's rollouts would shift the cloned policy's inputs under it.
+    bc_freeze_obs_stats: bool = True
 
     def __post_init__(self):
         if self.timesteps < 1:
@@ -69,6 +75,9 @@ class PPORunConfig:
             raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
         if self.bc_epochs < 1:
             raise ValueError(f"bc_epochs must be >= 1, got {self.bc_epochs}")
+        if self.critic_warmup < 0:
+            raise ValueError(f"critic_warmup (primitive env steps) must be >= 0, got "
+                             f"{self.critic_warmup}")
 
 
 def _load_favae(path: str | Path):
@@ -148,11 +157,24 @@ class PrimitiveStepCallback:
         from stable_baselines3.common.callbacks import BaseCallback
 
         class _Callback(BaseCallback):
-            def __init__(self, budget: int, flat: bool, writer, window: int = 100):
+            def __init__(self, budget: int, flat: bool, writer, window: int = 100,
+                         critic_warmup: int = 0):
                 super().__init__()
                 self.budget, self.flat, self.writer, self.window = budget, flat, writer, window
+                self.critic_warmup = critic_warmup
                 self.primitive = 0
                 self.rows: list[tuple[int, int, float, int]] = []
+
+            def _on_rollout_end(self) -> None:
+                # The update that follows trains the actor only after the warm-up: frozen
+                # parameters get no gradient, so Adam leaves them unchanged.
+                frozen = self.primitive < self.critic_warmup
+                policy = self.model.policy
+                for module in (policy.mlp_extractor.policy_net, policy.action_net):
+                    for param in module.parameters():
+                        param.requires_grad_(not frozen)
+                if hasattr(policy, "log_std"):
+                    policy.log_std.requires_grad_(not frozen)
 
             def _on_step(self) -> bool:
                 infos, dones = self.locals["infos"], self.locals["dones"]
@@ -211,7 +233,10 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
     bc_info = None
     if cfg.bc_demos is not None:
         bc_info = _bc_init(agent, cfg, model, venv, eval_episodes, chunks)
-    callback = PrimitiveStepCallback(cfg.timesteps, cfg.flat, writer)
+        if cfg.bc_freeze_obs_stats and hasattr(venv, "obs_rms"):
+            venv.training = False
+    callback = PrimitiveStepCallback(cfg.timesteps, cfg.flat, writer,
+                                     critic_warmup=cfg.critic_warmup)
     t0 = time.perf_counter()
     # learn() counts macro steps; the callback stops it at the primitive-step budget.
     agent.learn(total_timesteps=cfg.timesteps, callback=callback, progress_bar=False)
@@ -229,7 +254,9 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         meta = {"env_id": cfg.env_id, "flat": cfg.flat, "latents": cfg.latents,
                 "scale": cfg.scale, "seed": cfg.seed, "timesteps": cfg.timesteps,
                 "ppo": params, "data": cfg.data, "tail": cfg.tail, "obs_stats": obs_stats,
-                "bc_demos": cfg.bc_demos, "bc_epochs": cfg.bc_epochs}
+                "bc_demos": cfg.bc_demos, "bc_epochs": cfg.bc_epochs, "bc_log_std": cfg.bc_log_std,
+                "critic_warmup": cfg.critic_warmup,
+                "bc_freeze_obs_stats": cfg.bc_freeze_obs_stats}
         if not cfg.flat:
             src = Path(cfg.model)
             src = src / "model.pt" if src.is_dir() else src

@@ -240,7 +240,8 @@ def _train_favae(task: dict[str, Any]) -> dict[str, Any]:
     run_dir = Path(task["dir"])
     if (run_dir / "model.pt").is_file() and (run_dir / "summary.json").is_file():
         cached = json.loads((run_dir / "summary.json").read_text())
-        if (cached["beta"], cached["steps"]) == (task["beta"], task["steps"]):
+        if (cached["beta"], cached["steps"], cached.get("lr_schedule", "constant")) == \
+                (task["beta"], task["steps"], task.get("lr_schedule", "constant")):
             return cached
     data = EpisodeData.load(task["demos"])
     chunks = chunk_actions(data, task["horizon"], tail=task["tail"])
@@ -251,7 +252,8 @@ def _train_favae(task: dict[str, Any]) -> dict[str, Any]:
     model.normalizer.set_bounds(data.low, data.high)  # [-1, 1] actions map to themselves
     t0 = time.perf_counter()
     train(model, chunks.actions, TrainConfig(steps=task["steps"], seed=0, device="cpu",
-                                             checkpoint_every=task["steps"]),
+                                             checkpoint_every=task["steps"],
+                                             lr_schedule=task.get("lr_schedule", "constant")),
           out_dir=run_dir, progress_bar=False,
           data_spec={"demos": str(Path(task["demos"]).resolve()), "horizon": task["horizon"],
                      "stride": None, "tail": task["tail"]})
@@ -263,7 +265,8 @@ def _train_favae(task: dict[str, Any]) -> dict[str, Any]:
     mu = res["mu"]
     summary = {"env": task["env"], "kind": task["kind"], "ladder": task["ladder"],
                "horizon": task["horizon"], "tail": task["tail"], "beta": task["beta"],
-               "steps": task["steps"], "chunks": len(chunks), "rec": res["rec"],
+               "steps": task["steps"], "lr_schedule": task.get("lr_schedule", "constant"),
+               "chunks": len(chunks), "rec": res["rec"],
                "mse": res["mse"], "mig_sampled": res["mig_sampled"],
                "mig_discrete": res["mig_discrete"], "kl": kl.tolist(),
                "active": [int(i) for i in np.flatnonzero(kl > KL_THRESHOLD)],
@@ -305,7 +308,8 @@ def replay_success(model, data, horizon: int, tail: str, episodes: int = 100) ->
 
 
 def prepare(out: Path, envs: list[str], kinds: list[str], beta: float, steps: int,
-            jobs: int, need_noladder: bool) -> dict[tuple, dict[str, Any]]:
+            jobs: int, need_noladder: bool,
+            lr_schedule: str = "constant") -> dict[tuple, dict[str, Any]]:
     from macroact.demos import collect
 
     for env in envs:
@@ -318,6 +322,7 @@ def prepare(out: Path, envs: list[str], kinds: list[str], beta: float, steps: in
             for ladder in (True, False) if need_noladder else (True,):
                 m = MACROS[(env, kind)]
                 tasks.append(dict(env=env, kind=kind, ladder=ladder, beta=beta, steps=steps,
+                                  lr_schedule=lr_schedule,
                                   dir=str(favae_dir(out, env, kind, ladder)),
                                   demos=str(demos_path(out, env)), **m))
     with ProcessPoolExecutor(max_workers=jobs) as pool:

@@ -101,3 +101,21 @@ def test_cli_ppo_and_rollout(favae_dir, tmp_path, capsys):
     assert "needs --model" in capsys.readouterr().err
     assert main(["rollout", str(tmp_path)]) == 2
     assert "not an agent directory" in capsys.readouterr().err
+
+
+def test_cli_ppo_passes_fine_tuning_settings(tmp_path, capsys):
+    out = tmp_path / "flat"
+    assert main(["ppo", ENV, "--flat", "--timesteps", "256", "--n-envs", "1", "--eval-episodes",
+                 "1", "--learning-rate", "1e-4", "--n-steps", "128", "--batch-size", "32",
+                 "--clip-range", "0.1", "--critic-warmup", "100", "--bc-log-std", "-2.5",
+                 "--out", str(out)]) == 0
+    meta = json.loads((out / "agent.json").read_text())
+    assert meta["ppo"]["learning_rate"] == 1e-4 and meta["ppo"]["n_steps"] == 128
+    assert meta["ppo"]["batch_size"] == 32 and meta["ppo"]["clip_range"] == 0.1
+    assert meta["critic_warmup"] == 100 and meta["bc_log_std"] == -2.5
+    assert meta["bc_freeze_obs_stats"] is True
+    capsys.readouterr()
+    assert main(["ppo", ENV, "--flat", "--learning-rate", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "--learning-rate must be > 0" in capsys.readouterr().err
+    assert main(["ppo", ENV, "--flat", "--critic-warmup", "-5", "--out", str(tmp_path / "x")]) == 2
+    assert "critic_warmup" in capsys.readouterr().err

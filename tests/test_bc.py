@@ -116,3 +116,46 @@ def test_train_ppo_with_bc_init_records_it(favae_dir, demos, tmp_path):
     assert json.loads((tmp_path / "agent" / "agent.json").read_text())["bc_demos"] == str(path)
     _, cfg2, _, _ = load_agent(tmp_path / "agent")
     assert cfg2.bc_demos == str(path)
+
+
+def _actor_critic_params(agent):
+    p = agent.policy
+    actor = torch.cat([x.detach().flatten() for m in (p.mlp_extractor.policy_net, p.action_net)
+                       for x in m.parameters()] + [p.log_std.detach().flatten()])
+    critic = torch.cat([x.detach().flatten() for m in (p.mlp_extractor.value_net, p.value_net)
+                        for x in m.parameters()])
+    return actor, critic
+
+
+@pytest.mark.parametrize("warmup", [0, 10_000])
+def test_critic_warmup_trains_only_the_value_function(warmup, tmp_path):
+    from stable_baselines3 import PPO
+
+    cfg = PPORunConfig(env_id=ENV, timesteps=512, seed=0, flat=True, n_envs=1,
+                       ppo=dict(n_steps=128, batch_size=64, n_epochs=2), critic_warmup=warmup)
+    train_ppo(cfg, tmp_path, eval_episodes=1)
+    trained, _, _, _ = load_agent(tmp_path)
+    fresh = PPO("MlpPolicy", make_env(cfg), seed=0, device="cpu", n_steps=128)
+    actor, critic = _actor_critic_params(trained)
+    actor0, critic0 = _actor_critic_params(fresh)
+    assert not torch.equal(critic, critic0)  # the value function learned either way
+    assert torch.equal(actor, actor0) == (warmup >= 512)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_bc_obs_statistics_stay_at_the_bc_fit_when_frozen(freeze, favae_dir, demos, tmp_path):
+    path = demos.save(tmp_path / "demos.npz")
+    cfg = PPORunConfig(env_id=ENV, timesteps=600, seed=0, model=str(favae_dir), n_envs=2,
+                       bc_demos=str(path), bc_epochs=2, bc_freeze_obs_stats=freeze)
+    train_ppo(cfg, tmp_path / "agent", eval_episodes=1)
+    stats = json.loads((tmp_path / "agent" / "agent.json").read_text())["obs_stats"]
+    n_bc = sum(-(-len(a) // 20) for a in demos.actions)  # one BC sample per 20-step chunk
+    if freeze:
+        assert stats["count"] == pytest.approx(1e-4 + n_bc)
+    else:
+        assert stats["count"] > n_bc + 10  # PPO's rollouts kept updating them
+
+
+def test_critic_warmup_must_be_non_negative():
+    with pytest.raises(ValueError, match="critic_warmup"):
+        PPORunConfig(env_id=ENV, flat=True, critic_warmup=-1)
