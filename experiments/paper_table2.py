@@ -74,8 +74,10 @@ FIG5_LABELS = ("FAVAE (L C)", "FAVAE (L -)")
 # tried gave a degenerate code (experiments/results/reaching100.md).
 FAVAE_BUDGET = {(REACH, 100): (500, 128, "constant"), (REACH, 1000): (2000, 128, "cosine"),
                 (WAVY, 100): (3000, 128, "cosine"), (WAVY, 1000): (1500, 32, "cosine")}
-# Baselines (LSTMs, 0.2-0.7 s per step at length 100): 2D Reaching 100 only.
-BASELINE_BUDGET = {("FHVAE", REACH, 100): (300, 80), ("DSAE", REACH, 100): (150, 128)}
+# Baselines (LSTMs, 0.2-0.7 s per step at length 100 and batch 20): both length-100 columns,
+# at the same steps and batch (Wavy 100 has 320 sequences, so its batches are full).
+BASELINE_BUDGET = {("FHVAE", REACH, 100): (300, 80), ("DSAE", REACH, 100): (150, 128),
+                   ("FHVAE", WAVY, 100): (300, 80), ("DSAE", WAVY, 100): (150, 128)}
 
 FAVAE_VARIANTS = {
     # label: (ladder, capacity on?, beta searched?)
@@ -187,13 +189,6 @@ def choose_all(results, seeds) -> dict[tuple[str, tuple[str, int]], tuple[float,
 REGENERATE = "python experiments/paper_table2.py --workers 2"
 
 
-def sweep_wall(results: list[dict[str, Any]]) -> float:
-    """Seconds from the first run's start to the last run's end (from the JSON files' times)."""
-    ends = [r["finished_at"] for r in results if "finished_at" in r]
-    starts = [r["finished_at"] - r["total_seconds"] for r in results if "finished_at" in r]
-    return max(ends) - min(starts) if ends else float("nan")
-
-
 def in_budget(cell: dict[str, Any]) -> bool:
     """Whether a stored run has this script's current budget (older budgets are ignored)."""
     column = (cell["dataset"], cell["length"])
@@ -248,8 +243,6 @@ def main() -> int:
             run_grid(sorted(phase2, key=cost, reverse=True), args.runs, **grid)
         run_grid(baseline_cells(seeds), args.runs, **grid)
     all_results = [r for r in load_results(args.runs) if in_budget(r["cell"])]
-    for r in all_results:  # the file's time is when the run ended
-        r["finished_at"] = (Path(args.runs) / f"{r['key']}.json").stat().st_mtime
     chosen = choose_all(all_results, seeds)
     wall = time.perf_counter() - t0
 
@@ -301,10 +294,11 @@ def write_table2(results, chosen, seeds, wall) -> None:
         "",
         f"Machine: {machine()}, shared with other jobs (load average 5-9 during the first "
         "sweep, about 3 during the reruns at the larger budgets, so each run got a fraction of a "
-        "core); every run used 1 torch thread, 2 runs at a time. "
+        "core); every run used 1 torch thread, 2 runs at a time (the Wavy 100 baselines: one "
+        "at a time beside another job). "
         f"Training and evaluation summed over the {len(results)} runs: "
-        f"{sum(r['total_seconds'] for r in results):.0f} s; wall time from the first run's "
-        f"start to the last run's end: {sweep_wall(results):.0f} s; this invocation: {wall:.0f} s.",
+        f"{sum(r['total_seconds'] for r in results):.0f} s; this invocation: {wall:.0f} s "
+        "(per-run seconds are in the last column of Every run).",
         "",
         "Ours: mean (std) over seeds " + ", ".join(map(str, seeds)) + " at the chosen beta "
         "(population std). MIG s: Chen et al.'s sampling estimator (10,000 samples of q(z|x)), "
@@ -350,13 +344,16 @@ def write_table2(results, chosen, seeds, wall) -> None:
                      f" | {CAPACITY[column]} | "
                      f"{CAPACITY_NO_LADDER[column]} |")
     lines += ["",
-              "Baselines (beta = 1, the ELBO of their own papers, no search; 2D Reaching 100 only):"]
+              "Baselines (beta = 1, the ELBO of their own papers, no search):"]
     for (label, ds, n), (steps, batch) in BASELINE_BUDGET.items():
         extra = " (LSTM 256, z1 = z2 = 7, alpha = 1, squared-error decoder, label = goal)" \
             if label == "FHVAE" else " (LSTM 256, f = z = 7)"
-        lines.append(f"- {label}: {steps} steps, batch {min(batch, N_SEQUENCES[ds])}{extra}.")
-    lines += ["- FHVAE and DSAE on 2D Reaching 1000 and both Wavy columns: not run (budget; "
-              "0.2-3.5 s per step here). The paper did not run them at length 1000 either.",
+        lines.append(f"- {label}, {COLUMN_NAMES[(ds, n)]}: {steps} steps, batch "
+                     f"{min(batch, N_SEQUENCES[ds])}{extra}.")
+    missing = [COLUMN_NAMES[c] for c in COLUMNS
+               if not any((label, *c) in BASELINE_BUDGET for label in ("FHVAE", "DSAE"))]
+    lines += [f"- FHVAE and DSAE on {', '.join(missing)}: not run (budget; 0.2-3.5 s per step "
+              "here, more at length 1000). The paper did not run them at length 1000 either.",
               "",
               "Beta scale: our Rec is a sum over time in [-1, 1] units, so our betas are not the "
               "paper's numbers (its grids: reaching 0-1.4, wavy 0-14 at length 100). The length-1000 "
