@@ -1,5 +1,6 @@
-"""Gripper RL with behaviour-cloning initialisation: latent PPO (whole-episode FAVAE macros)
-and flat PPO, each first cloned from the 600 demonstrations, at the same primitive-step budget.
+"""RL with behaviour-cloning initialisation on Gripper (default) or ReacherSparse (``--env
+reacher``): latent PPO (whole-episode FAVAE macros) and flat PPO, each first cloned from the
+demonstrations (600 Gripper, 1000 Reacher), at the same primitive-step budget.
 
 Demos and the FAVAE (whole-episode ladder, H = 200, pad_last, beta 0.1, C = 0, 3000 steps with
 a cosine-decayed learning rate) are made by experiments/rl_benchmark.py's ``prepare``. Per seed
@@ -9,6 +10,7 @@ frozen at the BC fit, policy log-std -2.5, learning rate 1e-4, clip range 0.1 (l
 64-step rollouts of the 4 envs). Finished runs (same budget and settings) are skipped.
 
     python experiments/rl_bc.py --seeds 0 1 2 --timesteps 1000000
+    python experiments/rl_bc.py --env reacher --seeds 0 1 2 --timesteps 300000
 """
 
 from __future__ import annotations
@@ -23,24 +25,58 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import command_line, machine, write_result  # noqa: E402
-from rl_benchmark import (ENVS, FLAT, LATENT, MACROS, demos_path, favae_dir,  # noqa: E402
-                          prepare, rolling_success)
+from rl_benchmark import (DEMO_EPISODES, ENVS, FLAT, LATENT, MACROS, WINDOW,  # noqa: E402
+                          demos_path, favae_dir, prepare, rolling_success)
 
-ENV, KIND = "gripper", "episode"
+KIND = "episode"
 FAVAE_STEPS, FAVAE_SCHEDULE = 3000, "cosine"
 # Fine-tuning a cloned policy: small steps, little exploration noise, so that PPO improves the
 # clone rather than first unlearning it (pilots in rl_bc.md).
 FINETUNE = dict(learning_rate=1e-4, clip_range=0.1)
-PPO_SETTINGS = {"latent": {**LATENT[ENV]["ppo"], **FINETUNE, "n_steps": 64, "batch_size": 64},
-                "flat": {**FLAT[ENV]["ppo"], **FINETUNE}}
 BC_LOG_STD = -2.5
+# Per env: what the report says, and where results go.
+SETUPS = {
+    "gripper": dict(
+        title="Gripper", out="runs/rl_bc", result="rl_bc.md", png="gripper_bc_curves.png",
+        favae_note="the 800-step constant-rate model of rl.md replayed 0.68-0.89 of the demos, "
+                   "and cloning onto it gave 0.29-0.40",
+        pilots="Pilots (seed 0, 1M steps, this FAVAE) that chose these settings: lr 1e-4 / "
+               "clip 0.1 / log-std -2.5 with the observation statistics left running: 0.76 -> "
+               "0.53 (with the actor frozen throughout: 0.76 -> 0.38 at 300k steps, so the "
+               "drifting statistics alone undo the clone); statistics frozen, actor frozen: "
+               "0.76 -> 0.76; statistics frozen, PPO as above: 0.76 -> 0.97; the same after "
+               "200k steps of critic-only warm-up (`critic_warmup`): 0.91. With log-std -1 and "
+               "running statistics: 0.76 -> 0.34.",
+        no_bc="Without BC (experiments/results/rl.md, PPO from scratch with LATENT_PPO / "
+              "FLAT_PPO, 300,000 primitive steps, 3 seeds, the 800-step FAVAE): latent PPO 0.04 "
+              "eval success, flat PPO 0.00."),
+    "reacher": dict(
+        title="ReacherSparse", out="runs/rl_bc_reacher", result="rl_bc_reacher.md",
+        png="reacher_bc_curves.png", favae_note="rl.md's Reacher FAVAEs: beta 1, 1500 steps",
+        pilots="The Gripper recipe, unchanged. Pilots after these runs (seed 0): cloning for "
+               "2000 epochs instead of 200 fits the targets (BC loss 0.0219 -> 0.0004) but the "
+               "clone still succeeds 0.15 of the time; chunked macros (H = 10, pad_zero, the "
+               "same FAVAE settings: demo replay success 0.34) with the same recipe, 300,000 "
+               "steps: clone 0.32 -> PPO 0.27. An open-loop macro must put the fingertip within "
+               "0.02 of the target; a small error in the chosen code misses it.",
+        no_bc="Without BC (experiments/results/rl.md, PPO from scratch, flat with rl-zoo3's "
+              "tuned Reacher settings, 100,000 primitive steps, 3 seeds): latent PPO 0.16-0.22 "
+              "eval success depending on the latent set, flat PPO 0.35."),
+}
+
+
+def ppo_settings(env: str, kind: str) -> dict:
+    if kind == "latent":
+        return {**LATENT[env]["ppo"], **FINETUNE, "n_steps": 64, "batch_size": 64}
+    return {**FLAT[env]["ppo"], **FINETUNE}
 
 
 def run_dir(out: Path, kind: str, seed: int) -> Path:
     return out / "ppo" / kind / f"seed{seed}"
 
 
-def run_one(out: Path, kind: str, seed: int, timesteps: int, bc_epochs: dict[str, int]) -> dict:
+def run_one(env: str, out: Path, kind: str, seed: int, timesteps: int,
+            bc_epochs: dict[str, int]) -> dict:
     import torch
 
     from macroact.agents.ppo import PPORunConfig, train_ppo
@@ -49,18 +85,18 @@ def run_one(out: Path, kind: str, seed: int, timesteps: int, bc_epochs: dict[str
     d = run_dir(out, kind, seed)
     if (d / "eval.json").is_file() and (d / "agent.json").is_file():
         meta = json.loads((d / "agent.json").read_text())
-        same = all(meta["ppo"].get(k) == v for k, v in PPO_SETTINGS[kind].items())
+        same = all(meta["ppo"].get(k) == v for k, v in ppo_settings(env, kind).items())
         if meta["timesteps"] == timesteps and meta.get("bc_epochs") == bc_epochs[kind] and \
                 same and meta.get("bc_log_std") == BC_LOG_STD:
             return json.loads((d / "eval.json").read_text())
-    demos = str(demos_path(out, ENV))
-    common = dict(env_id=ENVS[ENV], timesteps=timesteps, seed=seed, bc_demos=demos,
-                  bc_epochs=bc_epochs[kind], bc_log_std=BC_LOG_STD, ppo=PPO_SETTINGS[kind])
+    demos = str(demos_path(out, env))
+    common = dict(env_id=ENVS[env], timesteps=timesteps, seed=seed, bc_demos=demos,
+                  bc_epochs=bc_epochs[kind], bc_log_std=BC_LOG_STD, ppo=ppo_settings(env, kind))
     if kind == "flat":
-        cfg = PPORunConfig(flat=True, bc_batch_size=256, n_envs=FLAT[ENV]["n_envs"], **common)
+        cfg = PPORunConfig(flat=True, bc_batch_size=256, n_envs=FLAT[env]["n_envs"], **common)
     else:
-        cfg = PPORunConfig(model=str(favae_dir(out, ENV, KIND, True)), latents="all",
-                           tail=MACROS[(ENV, KIND)]["tail"], n_envs=LATENT[ENV]["n_envs"],
+        cfg = PPORunConfig(model=str(favae_dir(out, env, KIND, True)), latents="all",
+                           tail=MACROS[(env, KIND)]["tail"], n_envs=LATENT[env]["n_envs"],
                            **common)
     res = train_ppo(cfg, d)
     res.pop("episodes", None)
@@ -69,7 +105,7 @@ def run_one(out: Path, kind: str, seed: int, timesteps: int, bc_epochs: dict[str
     return res
 
 
-def plot_curves(out: Path, kinds, seeds) -> Path | None:
+def plot_curves(env: str, out: Path, kinds, seeds) -> Path | None:
     """Rolling training success (last 100 episodes, stochastic policy) of every run."""
     import matplotlib
 
@@ -97,9 +133,9 @@ def plot_curves(out: Path, kinds, seeds) -> Path | None:
         return None
     ax.set_xlabel("primitive env steps")
     ax.set_ylabel("training success (last 100 episodes)")
-    ax.set_title("Gripper, PPO after BC initialisation (one line per seed)")
+    ax.set_title(f"{SETUPS[env]['title']}, PPO after BC initialisation (one line per seed)")
     ax.legend()
-    path = RESULTS / "rl_bc" / "gripper_bc_curves.png"
+    path = RESULTS / "rl_bc" / SETUPS[env]["png"]
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -107,7 +143,18 @@ def plot_curves(out: Path, kinds, seeds) -> Path | None:
     return path
 
 
-def report(out: Path, kinds, seeds, timesteps: int, favae: dict, invocations: list) -> str:
+def first_crossing(rows: np.ndarray, level: float = 0.9) -> float:
+    """Primitive steps at which the rolling training success (full windows) first reaches
+    ``level``; nan if it never does."""
+    if len(rows) < WINDOW:
+        return float("nan")
+    steps, rate = rolling_success(rows)
+    hit = np.flatnonzero(rate[WINDOW - 1:] >= level)
+    return float(steps[WINDOW - 1 + hit[0]]) if len(hit) else float("nan")
+
+
+def report(env: str, out: Path, kinds, seeds, timesteps: int, favae: dict,
+           invocations: list) -> str:
     lines = []
     for kind in kinds:
         for seed in seeds:
@@ -120,16 +167,18 @@ def report(out: Path, kinds, seeds, timesteps: int, favae: dict, invocations: li
             steps, rate = rolling_success(rows) if len(rows) else (np.zeros(0), np.zeros(0))
             full = rate[99:]  # full 100-episode windows only
             best = float(np.max(full)) if len(full) else float("nan")
-            lines.append((kind, seed, res, final, best))
+            lines.append((kind, seed, res, final, best, first_crossing(rows)))
     table = ["| kind | seed | budget (primitive steps) | BC loss before -> after | success after BC "
              "only (eval, 100 ep.) | success after BC + PPO (eval, 100 ep.) | training success, "
-             "last 100 episodes | best rolling training success (full 100-episode windows) | BC s | PPO s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for kind, seed, res, final, best in lines:
+             "last 100 episodes | best rolling training success (full 100-episode windows) | "
+             "primitive steps to rolling training success 0.9 | BC s | PPO s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for kind, seed, res, final, best, cross in lines:
         bc = res["bc"]
         table.append(f"| {kind} | {seed} | {res['primitive_steps']:,} | {bc['loss_before']:.4g} "
                      f"-> {bc['loss_after']:.4g} | {bc['success_rate']:.2f} | "
                      f"{res['success_rate']:.2f} | {final:.2f} | {best:.2f} | "
+                     f"{'not reached' if np.isnan(cross) else f'{cross:,.0f}'} | "
                      f"{bc['seconds']:.0f} | {res['wall_seconds']:.0f} |")
     means = []
     for kind in kinds:
@@ -138,7 +187,7 @@ def report(out: Path, kinds, seeds, timesteps: int, favae: dict, invocations: li
             means.append(f"- {kind}: {len(sel)} seed(s), success after BC only "
                          f"{np.mean([x[2]['bc']['success_rate'] for x in sel]):.2f}, after BC + "
                          f"PPO {np.mean([x[2]['success_rate'] for x in sel]):.2f} (eval means)")
-    png = plot_curves(out, kinds, seeds)
+    png = plot_curves(env, out, kinds, seeds)
     reading = []
     for kind in kinds:
         sel = [x for x in lines if x[0] == kind]
@@ -151,7 +200,10 @@ def report(out: Path, kinds, seeds, timesteps: int, favae: dict, invocations: li
     reading_text = ("Reading: " + "; ".join(reading) + ". Compare the no-BC numbers below."
                     if reading else "")
     fs = favae
-    text = f"""# Gripper RL with behaviour-cloning initialisation
+    setup = SETUPS[env]
+    n_demos = DEMO_EPISODES[env]
+    horizon, tail = MACROS[(env, KIND)]["horizon"], MACROS[(env, KIND)]["tail"]
+    text = f"""# {setup['title']} RL with behaviour-cloning initialisation
 
 Machine: {machine()}; every run uses one thread (`torch.set_num_threads(1)`), one run at a time,
 on cores shared with other jobs (wall times are inflated by that load).
@@ -160,32 +212,27 @@ Command: `{invocations[-1]['command'] if invocations else command_line()}`
 
 ## Setup
 
-- `macroact/Gripper-v0`, 600 scripted demonstrations (seed 0), FAVAE whole-episode ladder
-  macros (H = 200, tail `pad_last`, beta 0.1, C = 0, {FAVAE_STEPS} steps, {FAVAE_SCHEDULE} learning
-  rate), made by `experiments/rl_benchmark.py`'s `prepare` (this model: Rec
+- `{ENVS[env]}`, {n_demos} scripted demonstrations (seed 0), FAVAE whole-episode ladder
+  macros (H = {horizon}, tail `{tail}`, beta 0.1, C = 0, {FAVAE_STEPS} steps, {FAVAE_SCHEDULE}
+  learning rate), made by `experiments/rl_benchmark.py`'s `prepare` (this model: Rec
   {fs.get('rec', float('nan')):.2f}, demo replay success {fs.get('replay_success', float('nan')):.2f},
-  trained in {fs.get('train_seconds', float('nan')):.0f} s; the 800-step constant-rate model
-  of rl.md replayed 0.68-0.89 of the demos, and cloning onto it gave 0.29-0.40).
+  trained in {fs.get('train_seconds', float('nan')):.0f} s; {setup['favae_note']}).
 - BC (agents/bc.py, `PPORunConfig.bc_demos`): VecNormalize statistics fitted to the BC
   observations, then Adam (lr 1e-3) on the MSE between the policy's Gaussian mean and the
   targets, training the actor (not the value head); log-std then set to {BC_LOG_STD}.
   Latent targets: each demo's FAVAE posterior mean of its whole-episode chunk / scale 3,
-  clipped to [-1, 1], from the reset observation (600 samples, batch 64). Flat targets: every
+  clipped to [-1, 1], from the reset observation ({n_demos} samples, batch 64). Flat targets: every
   (observation, action) pair of the demos (batch 256). BC uses no env steps: the budget is the
   PPO's primitive steps only.
-- PPO fine-tuning (4 envs): the observation statistics stay at the BC fit
-  (`bc_freeze_obs_stats`), learning rate 1e-4 and clip range 0.1; latent: 64-step rollouts
-  (256 decisions per update), batch 64, 10 epochs; flat: FLAT_PPO's 512-step rollouts, batch
-  64, 10 epochs. Latent PPO settings: `{PPO_SETTINGS['latent']}`; flat: `{PPO_SETTINGS['flat']}`.
+- PPO fine-tuning: the observation statistics stay at the BC fit (`bc_freeze_obs_stats`),
+  learning rate 1e-4 and clip range 0.1 over the env's settings of experiments/rl_benchmark.py;
+  latent ({LATENT[env]['n_envs']} envs): 64-step rollouts, batch 64, 10 epochs, i.e.
+  `{ppo_settings(env, 'latent')}` over agents/ppo.py's LATENT_PPO; flat ({FLAT[env]['n_envs']}
+  env(s)): `{ppo_settings(env, 'flat')}` over FLAT_PPO.
 - "Success after BC only": the cloned policy, deterministic, 100 episodes, before any PPO
   step; "after BC + PPO": the same evaluation after the budget. Training success (table and
   plot) is the stochastic policy's, with its exploration noise.
-- Pilots (seed 0, 1M steps, this FAVAE) that chose these settings: lr 1e-4 / clip 0.1 /
-  log-std -2.5 with the observation statistics left running: 0.76 -> 0.53 (with the actor
-  frozen throughout: 0.76 -> 0.38 at 300k steps, so the drifting statistics alone undo the
-  clone); statistics frozen, actor frozen: 0.76 -> 0.76; statistics frozen, PPO as above:
-  0.76 -> 0.97; the same after 200k steps of critic-only warm-up (`critic_warmup`): 0.91.
-  With log-std -1 and running statistics: 0.76 -> 0.34.
+- {setup['pilots']}
 
 ## Results
 
@@ -195,8 +242,7 @@ Command: `{invocations[-1]['command'] if invocations else command_line()}`
 
 {reading_text}
 
-Without BC (experiments/results/rl.md, PPO from scratch with LATENT_PPO / FLAT_PPO, 300,000
-primitive steps, 3 seeds, the 800-step FAVAE): latent PPO 0.04 eval success, flat PPO 0.00.
+{setup['no_bc']}
 
 {f"![rolling training success](rl_bc/{png.name})" if png else ""}
 
@@ -210,24 +256,27 @@ primitive steps, 3 seeds, the 800-step FAVAE): latent PPO 0.04 eval success, fla
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="gripper", choices=sorted(SETUPS))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--kinds", nargs="+", default=["latent", "flat"], choices=["latent", "flat"])
     p.add_argument("--timesteps", type=int, default=1_000_000)
     p.add_argument("--bc-epochs-latent", type=int, default=200)
     p.add_argument("--bc-epochs-flat", type=int, default=10)
-    p.add_argument("--out", default="runs/rl_bc")
+    p.add_argument("--out", default=None, help="run directory (default runs/rl_bc for gripper, "
+                                              "runs/rl_bc_reacher for reacher)")
     p.add_argument("--report-only", action="store_true")
     args = p.parse_args()
-    out = Path(args.out)
+    env = args.env
+    out = Path(args.out or SETUPS[env]["out"])
     t0 = time.perf_counter()
-    favae = prepare(out, [ENV], [KIND], 0.1, FAVAE_STEPS, 1, False,
-                    lr_schedule=FAVAE_SCHEDULE)[(ENV, KIND, True)]
+    favae = prepare(out, [env], [KIND], 0.1, FAVAE_STEPS, 1, False,
+                    lr_schedule=FAVAE_SCHEDULE)[(env, KIND, True)]
     epochs = {"latent": args.bc_epochs_latent, "flat": args.bc_epochs_flat}
     n = 0
     if not args.report_only:
         for kind in args.kinds:
             for seed in args.seeds:
-                run_one(out, kind, seed, args.timesteps, epochs)
+                run_one(env, out, kind, seed, args.timesteps, epochs)
                 n += 1
         with open(out / "invocations.jsonl", "a") as f:
             f.write(json.dumps({"command": command_line(), "runs": n,
@@ -235,8 +284,9 @@ def main() -> int:
     inv_path = out / "invocations.jsonl"
     invocations = [json.loads(line) for line in inv_path.read_text().splitlines()
                    if line.strip() and "rl_bc.py" in line] if inv_path.is_file() else []
-    print(write_result("rl_bc.md", report(out, ["latent", "flat"], sorted(args.seeds),
-                                          args.timesteps, favae, invocations)))
+    print(write_result(SETUPS[env]["result"], report(env, out, ["latent", "flat"],
+                                                     sorted(args.seeds), args.timesteps, favae,
+                                                     invocations)))
     return 0
 
 
