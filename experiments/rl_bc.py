@@ -29,6 +29,12 @@ from rl_benchmark import (DEMO_EPISODES, ENVS, FLAT, LATENT, MACROS, WINDOW,  # 
                           demos_path, favae_dir, prepare, rolling_success)
 
 KIND = "episode"
+#: Latent agents: kind -> (macro, ladder FAVAE?, latents). "latent" is the headline one; the
+#: others are the RL benchmark's variants under the same cloning and fine-tuning (the Gripper
+#: episode FAVAE has every latent active, so "active" equals "latent" there).
+LATENT_KINDS = {"latent": ("episode", True, "all"), "latent-upper": ("episode", True, "ladders:1,2"),
+                "latent-noladder": ("episode", False, "all"), "latent-chunk": ("chunk", True, "all")}
+KINDS = [*LATENT_KINDS, "flat"]
 FAVAE_STEPS, FAVAE_SCHEDULE = 3000, "cosine"
 # Fine-tuning a cloned policy: small steps, little exploration noise, so that PPO improves the
 # clone rather than first unlearning it (pilots in rl_bc.md).
@@ -66,7 +72,7 @@ SETUPS = {
 
 
 def ppo_settings(env: str, kind: str) -> dict:
-    if kind == "latent":
+    if kind in LATENT_KINDS:
         return {**LATENT[env]["ppo"], **FINETUNE, "n_steps": 64, "batch_size": 64}
     return {**FLAT[env]["ppo"], **FINETUNE}
 
@@ -82,6 +88,7 @@ def run_one(env: str, out: Path, kind: str, seed: int, timesteps: int,
     from macroact.agents.ppo import PPORunConfig, train_ppo
 
     torch.set_num_threads(1)
+    bc_epochs = {kind: bc_epochs["flat" if kind == "flat" else "latent"]}
     d = run_dir(out, kind, seed)
     if (d / "eval.json").is_file() and (d / "agent.json").is_file():
         meta = json.loads((d / "agent.json").read_text())
@@ -95,8 +102,9 @@ def run_one(env: str, out: Path, kind: str, seed: int, timesteps: int,
     if kind == "flat":
         cfg = PPORunConfig(flat=True, bc_batch_size=256, n_envs=FLAT[env]["n_envs"], **common)
     else:
-        cfg = PPORunConfig(model=str(favae_dir(out, env, KIND, True)), latents="all",
-                           tail=MACROS[(env, KIND)]["tail"], n_envs=LATENT[env]["n_envs"],
+        macro, ladder, latents = LATENT_KINDS[kind]
+        cfg = PPORunConfig(model=str(favae_dir(out, env, macro, ladder)), latents=latents,
+                           tail=MACROS[(env, macro)]["tail"], n_envs=LATENT[env]["n_envs"],
                            **common)
     res = train_ppo(cfg, d)
     res.pop("episodes", None)
@@ -116,7 +124,8 @@ def plot_curves(env: str, out: Path, kinds, seeds) -> Path | None:
 
     fig, ax = plt.subplots(figsize=(7, 4))
     drawn = False
-    for kind, color in zip(kinds, ("C0", "C1")):
+    for i, kind in enumerate(kinds):
+        color = f"C{i}"
         for seed in seeds:
             f = run_dir(out, kind, seed) / "episodes.csv"
             if not f.is_file():
@@ -154,7 +163,7 @@ def first_crossing(rows: np.ndarray, level: float = 0.9) -> float:
 
 
 def report(env: str, out: Path, kinds, seeds, timesteps: int, favae: dict,
-           invocations: list) -> str:
+           invocations: list, favaes: dict | None = None) -> str:
     lines = []
     for kind in kinds:
         for seed in seeds:
@@ -202,6 +211,18 @@ def report(env: str, out: Path, kinds, seeds, timesteps: int, favae: dict,
     fs = favae
     setup = SETUPS[env]
     n_demos = DEMO_EPISODES[env]
+    others = []
+    for kind in kinds:
+        if kind in LATENT_KINDS and kind != "latent":
+            macro, ladder, latents = LATENT_KINDS[kind]
+            f = (favaes or {}).get((env, macro, ladder), {})
+            others.append(f"`{kind}`: {'ladder' if ladder else 'no-ladder'} FAVAE over "
+                          f"{'whole-episode' if macro == 'episode' else 'chunked'} macros (H = "
+                          f"{MACROS[(env, macro)]['horizon']}, tail `{MACROS[(env, macro)]['tail']}`), "
+                          f"latents `{latents}` (Rec {f.get('rec', float('nan')):.2f}, demo replay "
+                          f"success {f.get('replay_success', float('nan')):.2f})")
+    other_text = ("- Other latent agents, same FAVAE settings, cloning and fine-tuning: " +
+                  "; ".join(others) + ".\n") if others else ""
     horizon, tail = MACROS[(env, KIND)]["horizon"], MACROS[(env, KIND)]["tail"]
     text = f"""# {setup['title']} RL with behaviour-cloning initialisation
 
@@ -217,7 +238,7 @@ Command: `{invocations[-1]['command'] if invocations else command_line()}`
   learning rate), made by `experiments/rl_benchmark.py`'s `prepare` (this model: Rec
   {fs.get('rec', float('nan')):.2f}, demo replay success {fs.get('replay_success', float('nan')):.2f},
   trained in {fs.get('train_seconds', float('nan')):.0f} s; {setup['favae_note']}).
-- BC (agents/bc.py, `PPORunConfig.bc_demos`): VecNormalize statistics fitted to the BC
+{other_text}- BC (agents/bc.py, `PPORunConfig.bc_demos`): VecNormalize statistics fitted to the BC
   observations, then Adam (lr 1e-3) on the MSE between the policy's Gaussian mean and the
   targets, training the actor (not the value head); log-std then set to {BC_LOG_STD}.
   Latent targets: each demo's FAVAE posterior mean of its whole-episode chunk / scale 3,
@@ -258,7 +279,9 @@ def main() -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--env", default="gripper", choices=sorted(SETUPS))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--kinds", nargs="+", default=["latent", "flat"], choices=["latent", "flat"])
+    p.add_argument("--kinds", nargs="+", default=["latent", "flat"], choices=KINDS,
+                   help="latent (all latents, whole-episode macro), latent-upper, "
+                        "latent-noladder, latent-chunk (H = 50 chunks), flat")
     p.add_argument("--timesteps", type=int, default=1_000_000)
     p.add_argument("--bc-epochs-latent", type=int, default=200)
     p.add_argument("--bc-epochs-flat", type=int, default=10)
@@ -269,8 +292,15 @@ def main() -> int:
     env = args.env
     out = Path(args.out or SETUPS[env]["out"])
     t0 = time.perf_counter()
-    favae = prepare(out, [env], [KIND], 0.1, FAVAE_STEPS, 1, False,
-                    lr_schedule=FAVAE_SCHEDULE)[(env, KIND, True)]
+    kinds = [k for k in KINDS if k in args.kinds or any(run_dir(out, k, s).is_dir()
+                                                       for s in args.seeds)]
+    favaes = {}
+    for macro in ("episode", "chunk"):
+        used = {LATENT_KINDS[k][1] for k in kinds if k in LATENT_KINDS and LATENT_KINDS[k][0] == macro}
+        if macro == "episode" or used:
+            favaes.update(prepare(out, [env], [macro], 0.1, FAVAE_STEPS, 1, False in used,
+                                  lr_schedule=FAVAE_SCHEDULE))
+    favae = favaes[(env, KIND, True)]
     epochs = {"latent": args.bc_epochs_latent, "flat": args.bc_epochs_flat}
     n = 0
     if not args.report_only:
@@ -284,9 +314,8 @@ def main() -> int:
     inv_path = out / "invocations.jsonl"
     invocations = [json.loads(line) for line in inv_path.read_text().splitlines()
                    if line.strip() and "rl_bc.py" in line] if inv_path.is_file() else []
-    print(write_result(SETUPS[env]["result"], report(env, out, ["latent", "flat"],
-                                                     sorted(args.seeds), args.timesteps, favae,
-                                                     invocations)))
+    print(write_result(SETUPS[env]["result"], report(env, out, kinds, sorted(args.seeds),
+                                                     args.timesteps, favae, invocations, favaes)))
     return 0
 
 
