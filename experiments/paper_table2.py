@@ -71,7 +71,11 @@ FIG5_LABELS = ("FAVAE (L C)", "FAVAE (L -)")
 # rerun at ten times their first budgets with a half-cosine decay of the learning rate (trainer
 # option), after a pilot of FAVAE (L C) on Wavy 100 at beta 1 went from sampled MIG 0.13 (300
 # steps) to 0.30 (3000 steps). Reaching 100 keeps 500 steps: at 10,000 steps every beta we
-# tried gave a degenerate code (experiments/results/reaching100.md).
+# tried gave a degenerate code (experiments/results/reaching100.md). Longer still did not
+# raise MIG in two seed-0 pilots of FAVAE (L C) (`macroact train ... --lr-schedule cosine`,
+# then `macroact evaluate`): Wavy 100, beta 1, 10,000 steps: Rec 0.009, MIG s 0.26 (3000
+# steps: 0.079, 0.30); Reaching 1000, beta 10, 6000 steps: Rec 0.18, MIG s 0.35 (2000 steps:
+# 0.43, 0.26), with the goal in one upper latent and little of side or curvature encoded.
 FAVAE_BUDGET = {(REACH, 100): (500, 128, "constant"), (REACH, 1000): (2000, 128, "cosine"),
                 (WAVY, 100): (3000, 128, "cosine"), (WAVY, 1000): (1500, 32, "cosine")}
 # Baselines (LSTMs, 0.2-0.7 s per step at length 100 and batch 20): both length-100 columns,
