@@ -540,7 +540,10 @@ FAVAE table; the Gripper whole-episode ladder model came from the beta pilot, sa
 
 def targets(groups: dict[tuple, list[dict[str, Any]]]) -> str:
     """The issue's two targets, judged on the finished runs."""
-    lines = ["## Issue targets", ""]
+    lines = ["## Issue targets", "",
+             "These judge PPO from scratch. PPO initialised by behaviour cloning on the same "
+             "demonstrations is judged by experiments/rl_bc.py (results/rl_bc.md for Gripper, "
+             "results/rl_bc_reacher.md for ReacherSparse).", ""]
     grip = {k: summarise(g) for k, g in groups.items()
             if k[0] == "gripper" and k[2] != "flat" and len(g) >= 3 and k[3] <= 1_000_000}
     flat = {k: summarise(g) for k, g in groups.items() if k[0] == "gripper" and k[2] == "flat"}
