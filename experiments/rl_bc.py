@@ -63,8 +63,11 @@ SETUPS = {
                "2000 epochs instead of 200 fits the targets (BC loss 0.0219 -> 0.0004) but the "
                "clone still succeeds 0.15 of the time; chunked macros (H = 10, pad_zero, the "
                "same FAVAE settings: demo replay success 0.34) with the same recipe, 300,000 "
-               "steps: clone 0.32 -> PPO 0.27. An open-loop macro must put the fingertip within "
-               "0.02 of the target; a small error in the chosen code misses it.",
+               "steps: clone 0.32 -> PPO 0.27; a whole-episode FAVAE trained longer (beta 0.01, "
+               "10,000 cosine steps: demo replay success 0.99) with the same recipe: clone 0.11 "
+               "-> PPO 0.20 (0.12 -> 0.12 with 2000 BC epochs). The decoder can reproduce the "
+               "demos, but a cloned code for a new target misses the 0.02 radius, and PPO does "
+               "not close that gap in 300,000 steps.",
         no_bc="Without BC (experiments/results/rl.md, PPO from scratch, flat with rl-zoo3's "
               "tuned Reacher settings, 100,000 primitive steps, 3 seeds): latent PPO 0.16-0.22 "
               "eval success depending on the latent set, flat PPO 0.35."),
