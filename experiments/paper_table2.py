@@ -77,7 +77,8 @@ FIG5_LABELS = ("FAVAE (L C)", "FAVAE (L -)")
 # steps: 0.079, 0.30); Reaching 1000, beta 10, 6000 steps: Rec 0.18, MIG s 0.35 (2000 steps:
 # 0.43, 0.26), with the goal in one upper latent and little of side or curvature encoded.
 # Raising Reaching 1000's C (seed 0, beta 10, 2000 steps): x1.5 gave MIG s 0.27; x2 gave 0.68
-# from a degenerate code (every factor's top latent z13).
+# from a degenerate code (every factor's top latent z13). Above the Wavy 100 grid (L C, seed 0,
+# 3000 steps): beta 3 MIG s 0.20, beta 10 0.14, both below beta 1's 0.30.
 FAVAE_BUDGET = {(REACH, 100): (500, 128, "constant"), (REACH, 1000): (2000, 128, "cosine"),
                 (WAVY, 100): (3000, 128, "cosine"), (WAVY, 1000): (1500, 32, "cosine")}
 # Baselines (LSTMs, 0.2-0.7 s per step at length 100 and batch 20): both length-100 columns,
