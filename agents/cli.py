@@ -70,9 +70,9 @@ def run_ppo(args: argparse.Namespace) -> int:
                        "or pass --flat")
     ppo = {k: getattr(args, k) for k in ("learning_rate", "n_steps", "batch_size", "clip_range")
            if getattr(args, k) is not None}
-    for k in ("learning_rate", "n_steps", "batch_size", "clip_range"):
-        if k in ppo and ppo[k] <= 0:
-            raise CLIError(f"--{k.replace('_', '-')} must be > 0, got {ppo[k]}")
+    for k, v in ppo.items():
+        if v <= 0:
+            raise CLIError(f"--{k.replace('_', '-')} must be > 0, got {v}")
     try:
         cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=args.seed,
                            flat=args.flat, model=args.model, latents=args.latents,

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
     dec1 = time_decode(wrapped._decoder, 1, dim)
     decn = time_decode(vwrapped._decoder, n_envs, dim)
-    path = "dense fast path" if wrapped._decoder._dense is not None else "model.decode"
+    path = "dense fast path" if wrapped._decoder._bound is not None else "model.decode"
     rows = [("single env: MacroActionWrapper vs raw loop", *single, dec1),
             (f"{n_envs} envs: MacroActionVecEnv vs DummyVecEnv", *vec, decn)]
     lines = [f"Env {env_id}, H = {h}, untrained FAVAE (default config, latent_dim {dim}), "

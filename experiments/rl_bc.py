@@ -84,24 +84,22 @@ def run_dir(out: Path, kind: str, seed: int) -> Path:
     return out / "ppo" / kind / f"seed{seed}"
 
 
-def run_one(env: str, out: Path, kind: str, seed: int, timesteps: int,
-            bc_epochs: dict[str, int]) -> dict:
+def run_one(env: str, out: Path, kind: str, seed: int, timesteps: int, bc_epochs: int) -> dict:
     import torch
 
     from macroact.agents.ppo import PPORunConfig, train_ppo
 
     torch.set_num_threads(1)
-    bc_epochs = {kind: bc_epochs["flat" if kind == "flat" else "latent"]}
     d = run_dir(out, kind, seed)
     if (d / "eval.json").is_file() and (d / "agent.json").is_file():
         meta = json.loads((d / "agent.json").read_text())
         same = all(meta["ppo"].get(k) == v for k, v in ppo_settings(env, kind).items())
-        if meta["timesteps"] == timesteps and meta.get("bc_epochs") == bc_epochs[kind] and \
+        if meta["timesteps"] == timesteps and meta.get("bc_epochs") == bc_epochs and \
                 same and meta.get("bc_log_std") == BC_LOG_STD:
             return json.loads((d / "eval.json").read_text())
     demos = str(demos_path(out, env))
     common = dict(env_id=ENVS[env], timesteps=timesteps, seed=seed, bc_demos=demos,
-                  bc_epochs=bc_epochs[kind], bc_log_std=BC_LOG_STD, ppo=ppo_settings(env, kind))
+                  bc_epochs=bc_epochs, bc_log_std=BC_LOG_STD, ppo=ppo_settings(env, kind))
     if kind == "flat":
         cfg = PPORunConfig(flat=True, bc_batch_size=256, n_envs=FLAT[env]["n_envs"], **common)
     else:
@@ -301,7 +299,8 @@ def main() -> int:
     for macro in ("episode", "chunk"):
         used = {LATENT_KINDS[k][1] for k in kinds if k in LATENT_KINDS and LATENT_KINDS[k][0] == macro}
         if macro == "episode" or used:
-            favaes.update(prepare(out, [env], [macro], 0.1, FAVAE_STEPS, 1, False in used,
+            need_noladder = False in used
+            favaes.update(prepare(out, [env], [macro], 0.1, FAVAE_STEPS, 1, need_noladder,
                                   lr_schedule=FAVAE_SCHEDULE))
     favae = favaes[(env, KIND, True)]
     epochs = {"latent": args.bc_epochs_latent, "flat": args.bc_epochs_flat}
@@ -309,7 +308,8 @@ def main() -> int:
     if not args.report_only:
         for kind in args.kinds:
             for seed in args.seeds:
-                run_one(env, out, kind, seed, args.timesteps, epochs)
+                run_one(env, out, kind, seed, args.timesteps,
+                        epochs["flat" if kind == "flat" else "latent"])
                 n += 1
         with open(out / "invocations.jsonl", "a") as f:
             f.write(json.dumps({"command": command_line(), "runs": n,

@@ -10,6 +10,7 @@ functions of the arrays that ``encode`` returns. Saving writes the config as JSO
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import json
 import os
@@ -162,7 +163,7 @@ class ModelConfig:
 MODEL_REGISTRY: dict[str, type["SequenceModel"]] = {}
 
 
-class SequenceModel(nn.Module):
+class SequenceModel(nn.Module, metaclass=abc.ABCMeta):
     """Base class: normalisation, the encode/decode API, and safe save/load.
 
     Subclasses set ``name`` (the registry key), ``config_class``, build their layers in
@@ -217,11 +218,13 @@ class SequenceModel(nn.Module):
         """Decode the posterior means of raw sequences back into data units."""
         return self.normalizer.inverse(self.reconstruct_normalized(self._prepare(x)))
 
+    @abc.abstractmethod
     def encode_normalized(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """``(mu, logvar)`` of already-normalised sequences (each subclass's encoder)."""
 
+    @abc.abstractmethod
     def reconstruct_normalized(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Decoded posterior means of already-normalised sequences, normalised units."""
 
     # -- persistence ------------------------------------------------------------------------
     def checkpoint(self) -> dict[str, Any]:

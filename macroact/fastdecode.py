@@ -160,7 +160,6 @@ class DenseDecoder:
         out = h.reshape(n, self.out_shape[1], self.out_shape[0]).transpose(0, 2, 1)
         return out * self.half + self.centre
 
-
     def bind(self, latent_dims, base: np.ndarray, scale: float, low: np.ndarray,
              high: np.ndarray, dtype) -> "BoundDecoder | None":
         """The wrapper's whole hot path as one chain: agent actions -> clipped env actions.
@@ -172,8 +171,8 @@ class DenseDecoder:
         """
         if self._schedule is None:
             self._schedule = self._build_schedule()
-        stages = [st for _, st in self._schedule for st in st]
-        if any(nonlin != "leaky" for _, _, nonlin in stages[:-1]) or stages[-1][2] != "tanh":
+        nonlins = [nonlin for _, stage in self._schedule for _, _, nonlin in stage]
+        if any(n != "leaky" for n in nonlins[:-1]) or nonlins[-1] != "tanh":
             return None
         dims = np.asarray(latent_dims, dtype=np.int64)
         base = np.array(base, np.float64).reshape(-1)
@@ -210,12 +209,11 @@ class DenseDecoder:
                     aug = np.concatenate([W, b[None]], 0)[:, perm]
                 mats.append(np.ascontiguousarray(aug, np.float32))
             plan.append((sl, mats))
-        n_t = self.out_shape[0]
-        low64, high64 = np.asarray(low, np.float64), np.asarray(high, np.float64)
-        return BoundDecoder(w_inj, b_inj, plan, self.out_shape,
-                            np.tile(self.half, n_t)[None], np.tile(self.centre, n_t)[None],
-                            np.tile(low64, n_t)[None].astype(np.float32),
-                            np.tile(high64, n_t)[None].astype(np.float32), np.dtype(dtype))
+        def per_row(v):  # per-feature values repeated for each time step of a row
+            return np.tile(np.asarray(v, np.float32), self.out_shape[0])[None]
+
+        return BoundDecoder(w_inj, b_inj, plan, self.out_shape, per_row(self.half),
+                            per_row(self.centre), per_row(low), per_row(high), np.dtype(dtype))
 
 
 class BoundDecoder:
@@ -228,12 +226,13 @@ class BoundDecoder:
         self.out_shape = out_shape
         self.half, self.centre, self.low, self.high = half, centre, low, high
         self.dtype = dtype
+        self.last = plan[-1][1][-1]  # the final matrix, followed by tanh instead of LeakyReLU
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         x = a @ self.w_inj
         x += self.b_inj
         h = None
-        last = self.plan[-1][1][-1]
+        last = self.last
         for sl, mats in self.plan:
             if sl is not None:
                 if h is None:

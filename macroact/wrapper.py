@@ -261,18 +261,17 @@ class _MacroDecoder:
         self.high = action_space.high.copy()
         device = model.device
         self._base = torch.as_tensor(base, device=device)[None]  # (1, latent_dim)
-        self._base_np = base[None]
-        # Short horizons decode through folded dense matrices (macroact.fastdecode): one code
-        # per step makes PyTorch's per-layer dispatch cost dominate. Snapshot of the weights.
-        from macroact.fastdecode import DenseDecoder
-
-        self._dense = DenseDecoder.from_model(model) \
-            if fast_decode and hasattr(model, "decode_ladders") else None
         self._index = torch.as_tensor(self.latent_dims, dtype=torch.long, device=device)
         # Driving every dim in order from a zero code needs no scatter.
         self._direct = anchor is None and self.latent_dims == tuple(range(dim))
-        # The dense path with the code, scale, output order and bounds folded in.
-        self._bound = None if self._dense is None else self._dense.bind(
+        # Short horizons decode through folded dense matrices (macroact.fastdecode), with the
+        # code, scale, output order and bounds folded in: one code per step makes PyTorch's
+        # per-layer dispatch cost dominate. A snapshot of the weights; None: use the model.
+        from macroact.fastdecode import DenseDecoder
+
+        dense = DenseDecoder.from_model(model) \
+            if fast_decode and hasattr(model, "decode_ladders") else None
+        self._bound = None if dense is None else dense.bind(
             self.latent_dims, base, self.scale, self.low, self.high, self.dtype)
 
     def check(self, action: Any, n: int | None = None) -> np.ndarray:
@@ -290,15 +289,6 @@ class _MacroDecoder:
         """Checked float32 actions ``(n, k)`` -> env actions ``(n, H, A)`` within the bounds."""
         if self._bound is not None:
             return self._bound(actions)
-        if self._dense is not None:
-            a = actions * np.float32(self.scale)
-            if self._direct:
-                z = a
-            else:
-                z = np.repeat(self._base_np, len(actions), axis=0)
-                z[:, self.latent_dims] = a
-            seqs = self._dense(z)
-            return np.clip(seqs, self.low, self.high, out=np.empty(seqs.shape, self.dtype))
         a = torch.from_numpy(actions).to(self._base.device) * self.scale
         if self._direct:
             z = a

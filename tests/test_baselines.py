@@ -240,3 +240,12 @@ def test_config_validation(cls, kwargs, match):
 def test_configs_round_trip_through_dicts():
     for cfg in (DSAEConfig(seq_len=50, f_dim=3), FHVAEConfig(n_labels=4, decoder_likelihood="gaussian")):
         assert type(cfg).from_dict(cfg.to_dict()) == cfg
+
+
+def test_a_model_without_the_encode_reconstruct_api_cannot_be_built():
+    class Half(SequenceModel):
+        def encode_normalized(self, x):
+            return x, x
+
+    with pytest.raises(TypeError, match="reconstruct_normalized"):
+        Half()

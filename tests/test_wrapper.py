@@ -378,7 +378,7 @@ def test_fast_decode_sends_the_same_actions_as_the_model(spec, anchor):
             envs.append(MacroActionWrapper(RecordingEnv(), wide, latents=spec, anchor=anchor,
                                            scale=2.0, record_actions=True, fast_decode=fast))
     fast_env, torch_env = envs
-    assert fast_env._decoder._bound is not None and torch_env._decoder._dense is None
+    assert fast_env._decoder._bound is not None and torch_env._decoder._bound is None
     rng = np.random.default_rng(1)
     for env in envs:
         env.reset(seed=0)
