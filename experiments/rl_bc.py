@@ -67,7 +67,8 @@ SETUPS = {
                "10,000 cosine steps: demo replay success 0.99) with the same recipe: clone 0.11 "
                "-> PPO 0.20 (0.12 -> 0.12 with 2000 BC epochs); chunked macros (H = 10) from a "
                "FAVAE trained the same longer way (demo replay success 0.93) with the same "
-               "recipe: clone 0.20 -> PPO 0.29 at 300,000 steps. The decoder can reproduce the "
+               "recipe: clone 0.20 -> PPO 0.29 at 300,000 steps, 0.56 at 1,000,000 (rolling training "
+               "success 0.41 there). The decoder can reproduce the "
                "demos, but a cloned code for a new target misses the 0.02 radius, and PPO does "
                "not close that gap in 300,000 steps.",
         no_bc="Without BC (experiments/results/rl.md, PPO from scratch, flat with rl-zoo3's "
