@@ -179,6 +179,7 @@ def test_table2_builder_on_synthetic_runs(sweep, monkeypatch):
     row = next(line for line in written["table2.md"].splitlines()
                if line.startswith("| FAVAE (L C) | 0.1 | 3 (1) |"))
     assert "0.30 (0.16)" in row and "4.000 (1.633)" in row and "0.42 (0.17)" in row
+    assert "| 0.40 (0.10), 2 runs |" in row  # seed 2 is degenerate: the paper's rule drops it
     assert "| FAVAE (L -) | | | not run (budget) |" in written["table2.md"]
     assert written["table2.md"].count("degenerate: all factor information in one latent") == 2
     pt.write_table3(results, chosen, 3)
