@@ -70,7 +70,9 @@ SETUPS = {
                "recipe: clone 0.20 -> PPO 0.29 at 300,000 steps, 0.56 at 1,000,000 (rolling training "
                "success 0.41 there). The decoder can reproduce the "
                "demos, but a cloned code for a new target misses the 0.02 radius, and PPO does "
-               "not close that gap in 300,000 steps.",
+               "not close that gap in 1,000,000 steps. The latent rows below ran at 1,000,000 "
+               "steps, the flat rows at 300,000 (the first command below; flat at 1,000,000 "
+               "was started but stopped for lack of time on the shared cores).",
         no_bc="Without BC (experiments/results/rl.md, PPO from scratch, flat with rl-zoo3's "
               "tuned Reacher settings, 100,000 primitive steps, 3 seeds): latent PPO 0.16-0.22 "
               "eval success depending on the latent set, flat PPO 0.35."),
@@ -197,7 +199,9 @@ def report(env: str, out: Path, kinds, seeds, timesteps: int, favae: dict,
     for kind in kinds:
         sel = [x for x in lines if x[0] == kind]
         if sel:
-            means.append(f"- {kind}: {len(sel)} seed(s), success after BC only "
+            budgets = sorted({int(round(x[2]["primitive_steps"], -4)) for x in sel})
+            means.append(f"- {kind}: {len(sel)} seed(s) at "
+                         f"{' / '.join(f'{b:,}' for b in budgets)} primitive steps, success after BC only "
                          f"{np.mean([x[2]['bc']['success_rate'] for x in sel]):.2f}, after BC + "
                          f"PPO {np.mean([x[2]['success_rate'] for x in sel]):.2f} (eval means)")
     png = plot_curves(env, out, kinds, seeds)
