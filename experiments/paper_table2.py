@@ -308,7 +308,8 @@ def write_table2(results, chosen, seeds, wall, baseline_seeds: int = 3) -> None:
         "",
         f"Machine: {machine()}, shared with other jobs (load average 5-9 during the first "
         "sweep, about 3 during the reruns at the larger budgets, so each run got a fraction of a "
-        "core; about 2, i.e. otherwise idle, for the seeds 3-9 and the widened grids); every run used 1 torch thread, 2 runs at a time (the Wavy 100 baselines: one "
+        "core; about 2-3 for the seeds 3-9 and the widened grids, beside one RL run for part of that "
+        "time); every run used 1 torch thread, 2 runs at a time (the Wavy 100 baselines: one "
         "at a time beside another job). "
         f"Training and evaluation summed over the {len(results)} runs: "
         f"{sum(r['total_seconds'] for r in results):.0f} s; this invocation: {wall:.0f} s "
