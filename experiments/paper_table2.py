@@ -347,7 +347,8 @@ def write_table2(results, chosen, seeds, wall, baseline_seeds: int = 3) -> None:
             if not agg["n_degenerate"]:
                 kept_text = "same"
             elif kept:
-                kept_text = fmt(float(np.mean(kept)), float(np.std(kept)), 2) + f", {len(kept)} run{'s' if len(kept) > 1 else ''}"
+                plural = "s" if len(kept) > 1 else ""
+                kept_text = f"{fmt(float(np.mean(kept)), float(np.std(kept)), 2)}, {len(kept)} run{plural}"
             else:
                 kept_text = "all degenerate"
             lines.append(

@@ -238,7 +238,8 @@ Machine: {machine()}; every run uses one thread (`torch.set_num_threads(1)`); in
 sometimes ran side by side on the 2 cores (the ReacherSparse flat 1M runs: three at once), on
 cores shared with other jobs (wall times are inflated by that load).
 
-Command: `{invocations[-1]['command'] if invocations else command_line()}`
+Regenerate: `python experiments/rl_bc.py{'' if env == 'gripper' else ' --env ' + env} --seeds {' '.join(map(str, seeds))} --timesteps {timesteps}` (finished runs are read back; how
+they were first run is under Invocations). This file was written by `{command_line()}`.
 
 ## Setup
 
