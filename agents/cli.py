@@ -23,6 +23,22 @@ def _latents(text: str):
             f"--latents must be all, active, ladders:I,J or dims like 0,3,9; got {text!r}")
 
 
+def _factor_labels(text: str) -> dict[str, int]:
+    """``elbow=1,via=0`` -> ``{"elbow": 1, "via": 0}``."""
+    labels = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            labels[name.strip()] = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--bc-factors must be NAME=LABEL pairs with integer labels, like "
+                f"elbow=1,via=0; got {text!r}") from None
+    return labels
+
+
 @command("ppo", "train SB3 PPO over a FAVAE's latents (or --flat on primitive actions)")
 def _ppo_args(p):
     p.add_argument("env_id", help="e.g. macroact/Reaching2D-v0")
@@ -39,6 +55,10 @@ def _ppo_args(p):
     p.add_argument("--bc-init", default=None, metavar="DEMOS.npz",
                    help="behaviour-clone the policy on these demonstrations before PPO (uses no "
                         "env steps; agents/bc.py)")
+    p.add_argument("--bc-factors", type=_factor_labels, default=None, metavar="NAME=LABEL,...",
+                   help="clone only the --bc-init episodes with these factor labels, e.g. "
+                        "elbow=1,via=0,speed=0 (one plan of a demonstrator that draws plans at "
+                        "random: cloning several plans averages them)")
     p.add_argument("--bc-epochs", type=int, default=200, help="epochs of --bc-init (default 200)")
     p.add_argument("--bc-log-std", type=float, default=-1.0,
                    help="policy log-std after --bc-init (default -1; -2.5 keeps a clone's "
@@ -78,7 +98,7 @@ def run_ppo(args: argparse.Namespace) -> int:
                            flat=args.flat, model=args.model, latents=args.latents,
                            scale=args.scale, n_envs=args.n_envs, data=args.demos, tail=args.tail,
                            bc_demos=args.bc_init, bc_epochs=args.bc_epochs,
-                           bc_log_std=args.bc_log_std,
+                           bc_log_std=args.bc_log_std, bc_factors=args.bc_factors,
                            bc_freeze_obs_stats=not args.bc_running_obs_stats,
                            critic_warmup=args.critic_warmup, ppo=ppo)
     except ValueError as e:

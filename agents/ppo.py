@@ -65,6 +65,10 @@ class PPORunConfig:
     # Keep the observation statistics BC fitted (VecNormalize stops updating them): running
     # updates from PPO's rollouts would shift the cloned policy's inputs under it.
     bc_freeze_obs_stats: bool = True
+    # Clone only the demos with these factor labels (``EpisodeData.where``), e.g.
+    # ``{"elbow": 1, "via": 0, "speed": 0}``: one plan of a demonstrator that draws plans at
+    # random, since a Gaussian policy cloned on several plans learns their average.
+    bc_factors: dict | None = None
 
     def __post_init__(self):
         if self.timesteps < 1:
@@ -75,6 +79,12 @@ class PPORunConfig:
             raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
         if self.bc_epochs < 1:
             raise ValueError(f"bc_epochs must be >= 1, got {self.bc_epochs}")
+        if self.bc_factors is not None and (not isinstance(self.bc_factors, dict)
+                                            or not self.bc_factors):
+            raise ValueError(f"bc_factors must be a non-empty dict of factor name -> label, got "
+                             f"{self.bc_factors!r}")
+        if self.bc_factors is not None and self.bc_demos is None:
+            raise ValueError("bc_factors selects among the bc_demos episodes; pass bc_demos too")
         if self.critic_warmup < 0:
             raise ValueError(f"critic_warmup (primitive env steps) must be >= 0, got "
                              f"{self.critic_warmup}")
@@ -256,7 +266,7 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
                 "ppo": params, "data": cfg.data, "tail": cfg.tail, "obs_stats": obs_stats,
                 "bc_demos": cfg.bc_demos, "bc_epochs": cfg.bc_epochs, "bc_log_std": cfg.bc_log_std,
                 "critic_warmup": cfg.critic_warmup,
-                "bc_freeze_obs_stats": cfg.bc_freeze_obs_stats}
+                "bc_freeze_obs_stats": cfg.bc_freeze_obs_stats, "bc_factors": cfg.bc_factors}
         if not cfg.flat:
             src = Path(cfg.model)
             src = src / "model.pt" if src.is_dir() else src
@@ -283,6 +293,8 @@ def _bc_init(agent, cfg: PPORunConfig, model, venv, eval_episodes: int, chunks) 
     if demos.env_id != cfg.env_id:
         raise ValueError(f"bc_demos {cfg.bc_demos!r} are of {demos.env_id}, not {cfg.env_id}; "
                          "pass demonstrations of the agent's env")
+    if cfg.bc_factors:
+        demos = demos.where(**cfg.bc_factors)
     t0 = time.perf_counter()
     if cfg.flat:
         obs, acts = flat_bc_targets(demos)
@@ -292,6 +304,7 @@ def _bc_init(agent, cfg: PPORunConfig, model, venv, eval_episodes: int, chunks) 
     info = pretrain_policy(agent, obs, acts, epochs=cfg.bc_epochs, batch_size=cfg.bc_batch_size,
                            lr=cfg.bc_lr, seed=cfg.seed, log_std=cfg.bc_log_std)
     info["seconds"] = time.perf_counter() - t0
+    info["episodes"] = len(demos)
     ev = evaluate_agent(agent, cfg, model, chunks, episodes=eval_episodes,
                         obs_stats=_obs_stats(venv))
     info.update(success_rate=ev["success_rate"], mean_return=ev["mean_return"])

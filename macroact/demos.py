@@ -130,6 +130,57 @@ class EpisodeData:
             raise ValueError("no episodes: the success rate of an empty data set is undefined")
         return float(np.mean(self.success))
 
+    def select(self, indices: Any) -> EpisodeData:
+        """The episodes at ``indices`` (integers, or a boolean mask of length ``len(self)``).
+
+        Example:
+            >>> data = collect("macroact/Reaching2D-v0", 4, seed=0)
+            >>> len(data.select([0, 2])), len(data.select(data.success))
+            (2, 4)
+        """
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            if idx.shape != (len(self),):
+                raise ValueError(f"a boolean mask must have shape ({len(self)},), got "
+                                 f"{idx.shape}; give one entry per episode")
+            idx = np.flatnonzero(idx)
+        idx = idx.reshape(-1)
+        if idx.size and not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"indices must be integers or a boolean mask, got dtype {idx.dtype}")
+        idx = idx.astype(np.int64)
+        bad = idx[(idx < -len(self)) | (idx >= len(self))]
+        if bad.size:
+            raise ValueError(f"episode indices {bad[:5].tolist()} lie outside the "
+                             f"{len(self)} episodes")
+        pick = [int(i) for i in idx]
+        lists = {name: [getattr(self, name)[i] for i in pick]
+                 for name in ("observations",) + _PER_STEP}
+        states = None if self.states is None else [self.states[i] for i in pick]
+        return dataclasses.replace(self, **lists, factors=self.factors[idx],
+                                   success=self.success[idx], states=states)
+
+    def where(self, **factors: int) -> EpisodeData:
+        """The episodes whose factor labels equal the given values, e.g. ``where(elbow=1)``.
+
+        Useful to clone one plan of a demonstrator that draws its plan at random: the
+        observation does not tell the plans apart, so a unimodal (Gaussian) policy cloned on
+        all of them learns their average, which may follow none.
+        """
+        unknown = sorted(set(factors) - set(self.factor_names))
+        if unknown:
+            raise ValueError(f"unknown factor names {unknown}; these demos have "
+                             f"{list(self.factor_names)}")
+        mask = np.ones(len(self), dtype=bool)
+        for name, value in factors.items():
+            if not _is_int(value):
+                raise ValueError(f"factor {name!r} must be an integer label, got {value!r}")
+            mask &= self.factors[:, self.factor_names.index(name)] == int(value)
+        if not mask.any():
+            raise ValueError(f"no episode has the labels {factors}; the labels present are "
+                             f"{np.unique(self.factors, axis=0).tolist()} for "
+                             f"{list(self.factor_names)}")
+        return self.select(mask)
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write every episode into one ``.npz`` (atomically: a temporary file, then a rename).
 

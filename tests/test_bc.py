@@ -159,3 +159,30 @@ def test_bc_obs_statistics_stay_at_the_bc_fit_when_frozen(freeze, favae_dir, dem
 def test_critic_warmup_must_be_non_negative():
     with pytest.raises(ValueError, match="critic_warmup"):
         PPORunConfig(env_id=ENV, flat=True, critic_warmup=-1)
+
+
+def test_bc_factors_clone_only_the_matching_episodes(favae_dir, demos, tmp_path):
+    path = demos.save(tmp_path / "demos.npz")
+    goal = int(demos.factors[0, 0])
+    keep = np.flatnonzero(demos.factors[:, 0] == goal)
+    assert 0 < len(keep) < len(demos)  # the fixture's goals differ, so this selects
+    cfg = PPORunConfig(env_id=ENV, timesteps=100, seed=0, model=str(favae_dir), n_envs=2,
+                       bc_demos=str(path), bc_epochs=2, bc_factors={"goal": goal})
+    res = train_ppo(cfg, tmp_path / "agent", eval_episodes=1)
+    n_bc = sum(-(-len(demos.actions[i]) // 20) for i in keep)
+    assert res["bc"]["episodes"] == len(keep) and res["bc"]["samples"] == n_bc
+    meta = json.loads((tmp_path / "agent" / "agent.json").read_text())
+    assert meta["bc_factors"] == {"goal": goal}
+    assert meta["obs_stats"]["count"] == pytest.approx(1e-4 + n_bc)
+
+
+def test_bc_factors_are_checked(demos, tmp_path):
+    path = str(demos.save(tmp_path / "demos.npz"))
+    with pytest.raises(ValueError, match="pass bc_demos too"):
+        PPORunConfig(env_id=ENV, flat=True, bc_factors={"goal": 0})
+    with pytest.raises(ValueError, match="non-empty dict"):
+        PPORunConfig(env_id=ENV, flat=True, bc_demos=path, bc_factors={})
+    cfg = PPORunConfig(env_id=ENV, flat=True, bc_demos=path, bc_factors={"speed": 0},
+                       timesteps=10, n_envs=1)
+    with pytest.raises(ValueError, match="unknown factor names \\['speed'\\]"):
+        train_ppo(cfg, tmp_path / "agent", eval_episodes=1)

@@ -76,3 +76,14 @@ def test_seeded_train_commands_give_identical_models(tmp_path):
     assert states[0].keys() == states[1].keys()
     for k, v in states[0].items():
         assert torch.equal(v, states[1][k]), k
+
+
+def test_bc_factors_flag_parses_labels_and_rejects_bad_ones(capsys):
+    from macroact.agents.cli import _factor_labels
+
+    assert _factor_labels("elbow=1, via=0") == {"elbow": 1, "via": 0}
+    with pytest.raises(SystemExit) as e:
+        main(["ppo", "macroact/ReacherSparse-v0", "--flat", "--bc-factors", "elbow=up",
+              "--out", "x"])
+    assert e.value.code == 2
+    assert "--bc-factors must be NAME=LABEL pairs" in capsys.readouterr().err

@@ -164,3 +164,36 @@ def test_episode_data_checks_its_fields():
         EpisodeData(**{**vars(good), "factor_names": ("a", "b")})
     with pytest.raises(ValueError, match="episodes"):
         EpisodeData(**{**vars(good), "rewards": [np.zeros(3)]})
+
+
+def test_select_keeps_whole_episodes_in_order(reaching):
+    sub = reaching.select([2, 0])
+    assert len(sub) == 2 and sub.env_id == reaching.env_id
+    for field in ("observations", "actions", "rewards", "terminations", "truncations", "states"):
+        np.testing.assert_array_equal(getattr(sub, field)[0], getattr(reaching, field)[2])
+        np.testing.assert_array_equal(getattr(sub, field)[1], getattr(reaching, field)[0])
+    np.testing.assert_array_equal(sub.factors, reaching.factors[[2, 0]])
+    mask = np.zeros(len(reaching), bool)
+    mask[1] = True
+    np.testing.assert_array_equal(reaching.select(mask).actions[0], reaching.actions[1])
+    with pytest.raises(ValueError, match="outside"):
+        reaching.select([len(reaching)])
+    with pytest.raises(ValueError, match="boolean mask must have shape"):
+        reaching.select(mask[:-1])
+
+
+def test_where_picks_the_episodes_with_the_labels(reaching):
+    goal = int(reaching.factors[0, 0])
+    sub = reaching.where(goal=goal)
+    expected = np.flatnonzero(reaching.factors[:, 0] == goal)
+    assert 0 < len(sub) == len(expected) <= len(reaching)
+    assert np.all(sub.factors[:, 0] == goal)
+    np.testing.assert_array_equal(sub.actions[-1], reaching.actions[expected[-1]])
+    both = reaching.where(goal=goal, side=int(reaching.factors[0, 1]))
+    assert np.all(both.factors[:, :2] == reaching.factors[0, :2])
+    with pytest.raises(ValueError, match="unknown factor names \\['elbow'\\]"):
+        reaching.where(elbow=0)
+    with pytest.raises(ValueError, match="no episode has the labels"):
+        reaching.where(goal=99)
+    with pytest.raises(ValueError, match="integer label"):
+        reaching.where(goal=0.5)
