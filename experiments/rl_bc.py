@@ -67,13 +67,17 @@ SETUPS = {
         title="Gripper", out="runs/rl_bc", result="rl_bc.md", png="gripper_bc_curves.png",
         favae_note="the 800-step constant-rate model of rl.md replayed 0.68-0.89 of the demos, "
                    "and cloning onto it gave 0.29-0.40",
-        pilots="Pilots (seed 0, 1M steps, this FAVAE) that chose these settings: lr 1e-4 / "
+        pilots="Pilots of an earlier session (seed 0, 1M steps, a FAVAE of these settings "
+               "whose clone succeeded 0.76) that chose these settings: lr 1e-4 / "
                "clip 0.1 / log-std -2.5 with the observation statistics left running: 0.76 -> "
                "0.53 (with the actor frozen throughout: 0.76 -> 0.38 at 300k steps, so the "
                "drifting statistics alone undo the clone); statistics frozen, actor frozen: "
                "0.76 -> 0.76; statistics frozen, PPO as above: 0.76 -> 0.97; the same after "
                "200k steps of critic-only warm-up (`critic_warmup`): 0.91. With log-std -1 and "
-               "running statistics: 0.76 -> 0.34.",
+               "running statistics: 0.76 -> 0.34. The -plan kinds' plan was fixed before "
+               "any Gripper run and their settings are ReacherSparse's; one Gripper pilot after "
+               "the runs below: flat-plan, seed 0, with the other kinds' fine-tuning (lr 1e-4, "
+               "log-std -2.5): 0.55 -> 0.22, against 0.55 -> 0.51 with the -plan setting.",
         no_bc="Without BC (experiments/results/rl.md, PPO from scratch with LATENT_PPO / "
               "FLAT_PPO, 300,000 primitive steps, 3 seeds, the 800-step FAVAE): latent PPO 0.04 "
               "eval success, flat PPO 0.00."),
