@@ -26,6 +26,24 @@ def make(kind: str, length: int, n_features: int = 2, **kw):
     return FHVAE(FHVAEConfig(seq_len=length, **kw), n_features)
 
 
+def train_briefly(model, x, steps: int, labels=None, lr: float = 3e-3):
+    """Adam on one batch for ``steps`` steps; the eval-mode loss terms before and after."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.eval()
+    with torch.no_grad():
+        before = model(x, labels=labels)
+    model.train()
+    for _ in range(steps):
+        loss = model(x, labels=labels)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        after = model(x, labels=labels)
+    return before, after
+
+
 def labels_for(model, batch: int):
     return torch.arange(batch) % model.config.n_labels if model.needs_labels else None
 
@@ -158,19 +176,7 @@ def test_training_lowers_the_loss(kind):
     model.normalizer.fit(x)
     xn = model.normalizer(x)
     y = torch.as_tensor(factors[:, 0]) if model.needs_labels else None
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    model.eval()
-    with torch.no_grad():
-        before = model(xn, labels=y)
-    model.train()
-    for _ in range(40):
-        loss = model(xn, labels=y)["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.eval()
-    with torch.no_grad():
-        after = model(xn, labels=y)
+    before, after = train_briefly(model, xn, 40, labels=y)
     assert float(after["loss"]) < 0.7 * float(before["loss"]), (before["loss"], after["loss"])
     assert float(after["rec"]) < float(before["rec"])
 
@@ -224,6 +230,9 @@ def test_fhvae_encode_needs_no_labels():
     (DSAEConfig, {"z_dim": 2.5}, "z_dim"),
     (DSAEConfig, {"seq_len": 0}, "seq_len"),
     (DSAEConfig, {"hidden": True}, "hidden"),
+    (DSAEConfig, {"frame_channels": -1}, "frame_channels"),
+    (DSAEConfig, {"frame_channels": 3, "frame_size": 20}, "multiple of 8"),
+    (DSAEConfig, {"input_noise_std": -0.1}, "input_noise_std"),
     (FHVAEConfig, {"n_labels": 0}, "n_labels"),
     (FHVAEConfig, {"n_labels": 2, "segment_len": 200}, "segment_len 200 is longer than seq_len 100"),
     (FHVAEConfig, {"n_labels": 2, "z2_prior_std": 0.0}, "z2_prior_std"),
@@ -249,3 +258,69 @@ def test_a_model_without_the_encode_reconstruct_api_cannot_be_built():
 
     with pytest.raises(TypeError, match="reconstruct_normalized"):
         Half()
+
+
+# -- DSAE on videos (the per-frame networks of macroact.frames) ------------------------------
+def make_video_dsae(**kw):
+    cfg = DSAEConfig(seq_len=4, hidden=16, frame_channels=3, frame_size=16, frame_base=4,
+                     frame_features=8, **kw)
+    return DSAE(cfg, n_features=3 * 16 * 16)
+
+
+def test_video_dsae_takes_flat_clips_and_keeps_their_layout():
+    model = make_video_dsae()
+    x = torch.rand(5, 4, 3 * 16 * 16) * 2 - 1
+    out = model(model.normalizer(x))
+    assert set(out) == {"loss", "rec", "kl", "kl/f", "kl/z"}
+    # the shared identity normalisation leaves frames in [-1, 1] untouched
+    assert model.normalizer.fitted and torch.equal(model.normalizer(x), x)
+    assert model.n_features == 768
+    model.eval()
+    mu, _ = model.encode(x)
+    y = model.reconstruct(x)
+    assert mu.shape == (5, 14) and y.shape == x.shape
+    assert float(y.abs().max()) < 1.0  # the frame decoder ends in tanh
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.decoder.modules())
+    assert any(isinstance(m, torch.nn.Conv2d) for m in model.features.modules())
+
+
+def test_video_dsae_rejects_clips_of_the_wrong_frame_size():
+    with pytest.raises(ValueError, match="n_features=300 does not match frames"):
+        DSAE(DSAEConfig(seq_len=4, frame_channels=3, frame_size=16), n_features=300)
+    model = make_video_dsae().eval()
+    with pytest.raises(ValueError):
+        model.encode(np.zeros((2, 4, 700), dtype=np.float32))
+
+
+def test_video_dsae_input_noise_only_reaches_the_encoder_in_training():
+    model = make_video_dsae(input_noise_std=0.7)
+    x = torch.rand(6, 4, 768) * 2 - 1
+    seen = []
+    model.features.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].detach()))
+    model.train()
+    model(x)
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    noise = seen[0] - x
+    assert abs(float(noise.std()) - 0.7) < 0.05  # noisy encoder input in training
+    assert torch.equal(seen[1], x)  # clean in eval mode
+    quiet = make_video_dsae()
+    quiet.load_state_dict(model.state_dict())
+    quiet.eval()
+    # rec targets the clean clips: in eval mode both models give the same loss
+    with torch.no_grad():
+        assert torch.allclose(model(x)["rec"], quiet(x)["rec"])
+
+
+def test_video_dsae_trains_and_round_trips(tmp_path):
+    model = make_video_dsae(input_noise_std=0.3)
+    # clips of flat frames whose grey level moves over time: easy to learn in a few steps
+    x = (torch.linspace(-0.8, 0.8, 8)[:, None, None] * torch.linspace(0.5, 1, 4)[None, :, None]
+         ).expand(8, 4, 768).contiguous()
+    before, after = train_briefly(model, x, 60)
+    assert float(after["rec"]) < 0.8 * float(before["rec"])
+    model.save(tmp_path / "m.pt")
+    loaded = SequenceModel.load(tmp_path / "m.pt")
+    assert loaded.config == model.config and loaded.n_features == 768
+    assert torch.equal(loaded.reconstruct(x), model.reconstruct(x))

@@ -1,4 +1,4 @@
-"""DSAE: the disentangled sequential autoencoder (Li & Mandt, ICML 2018), for vector sequences.
+"""DSAE: the disentangled sequential autoencoder (Li & Mandt, ICML 2018), for vector or video sequences.
 
 The generative model (paper Eq. 6 of FAVAE, Eq. 1 of Li & Mandt) is::
 
@@ -8,15 +8,24 @@ with a static latent ``f`` (prior N(0, I)) and a dynamic latent ``z_t`` whose pr
 over the previous latents. The encoder is Li & Mandt's "full" posterior
 ``q(f | x_{1:T}) q(z_{1:T} | f, x_{1:T})``:
 
-- every step ``x_t`` goes through a feature layer (a linear layer with LeakyReLU(0.2) here,
-  in place of the paper's per-frame convolutions, since our steps are small vectors);
+- every step ``x_t`` goes through a feature layer: for vector sequences a linear layer with
+  LeakyReLU(0.2); for videos (``frame_channels > 0``) the paper's per-frame convolutions,
+  :class:`macroact.frames.FrameEncoder`, then that linear layer;
 - ``q(f | x_{1:T})`` reads the final hidden states of both directions of a bidirectional LSTM
   over the features;
 - ``q(z_t | f, x_{1:T})`` comes from a bidirectional LSTM over ``[features_t, f]`` followed by a
   forward RNN, one Gaussian per step;
 - ``p(z_t | z_<t)`` is an LSTM fed ``[0, z_1, ..., z_{T-1}]`` (teacher forcing with the
   posterior samples), so its KL term is computed in one pass, without a Python loop over time;
-- ``p(x_t | z_t, f)`` is an MLP per step (two hidden layers, LeakyReLU(0.2), linear output).
+- ``p(x_t | z_t, f)`` is an MLP per step (two hidden layers, LeakyReLU(0.2), linear output);
+  for videos the MLP outputs ``frame_features`` values that :class:`macroact.frames.FrameDecoder`
+  turns into a frame (DSAE's deconvolutions, with BatchNorm, tanh output).
+
+Videos are passed in the flat layout ``(batch, time, channels * size * size)``, values in
+[-1, 1] (one shared identity normalisation, as :class:`macroact.framed.FramedFAVAE`);
+``reconstruct`` returns the same layout. ``input_noise_std`` adds fresh Gaussian noise to the
+encoder's input in training mode while ``rec`` targets the clean input (the FAVAE paper's
+noisy Sprites).
 
 The loss is::
 
@@ -41,6 +50,7 @@ import torch
 from torch import nn
 
 from macroact.base import ModelConfig, SequenceModel
+from macroact.frames import FrameDecoder, FrameEncoder
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
@@ -67,6 +77,14 @@ class DSAEConfig(ModelConfig):
         z_dim: size of the dynamic latent ``z_t`` (per step).
         hidden: hidden units of every LSTM, RNN and MLP layer.
         beta: weight of the KL terms; 1 is the ELBO.
+        frame_channels: 0 for vector sequences; else colour channels of video frames
+            ``(frame_channels, frame_size, frame_size)``, given flat, which go through the
+            per-frame networks of :mod:`macroact.frames`.
+        frame_size: frame height and width (a multiple of 8); videos only.
+        frame_base: channels of the frame encoder's first convolution (48 in DSAE's code).
+        frame_features: features per frame between the frame networks and the LSTMs.
+        input_noise_std: std of the Gaussian noise added to the encoder's input in training
+            (0: none); ``rec`` targets the clean input.
 
     Example:
         >>> DSAEConfig(seq_len=100).f_dim + DSAEConfig(seq_len=100).z_dim
@@ -78,8 +96,25 @@ class DSAEConfig(ModelConfig):
     z_dim: int = 7
     hidden: int = 256
     beta: float = 1.0
+    frame_channels: int = 0
+    frame_size: int = 64
+    frame_base: int = 48
+    frame_features: int = 48
+    input_noise_std: float = 0.0
 
     def __post_init__(self):
+        _positive_int(self.frame_channels, "frame_channels", minimum=0)
+        _positive_int(self.frame_size, "frame_size")
+        if self.frame_size % 8:
+            raise ValueError(f"frame_size must be a multiple of 8 (the frame networks halve it "
+                             f"three times), got {self.frame_size}; resize the frames, e.g. to 64")
+        _positive_int(self.frame_base, "frame_base")
+        _positive_int(self.frame_features, "frame_features")
+        noise = self.input_noise_std
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) \
+                or not (math.isfinite(noise) and noise >= 0):
+            raise ValueError(f"input_noise_std must be a finite number >= 0, got {noise!r}")
+        self.input_noise_std = float(noise)
         _positive_int(self.seq_len, "seq_len")
         _positive_int(self.f_dim, "f_dim")
         _positive_int(self.z_dim, "z_dim")
@@ -128,9 +163,28 @@ class DSAE(SequenceModel):
 
     def __init__(self, config: DSAEConfig, n_features: int):
         _positive_int(n_features, "n_features")
-        super().__init__(config, n_features)
         h, fd, zd = config.hidden, config.f_dim, config.z_dim
-        self.features = nn.Sequential(nn.Linear(n_features, h), nn.LeakyReLU(0.2))
+        c, size = config.frame_channels, config.frame_size
+        self._pixels = c * size * size
+        if c:
+            if n_features != self._pixels:
+                raise ValueError(
+                    f"n_features={n_features} does not match frames ({c}, {size}, {size}) "
+                    f"({self._pixels} values per frame); pass flat clips of {self._pixels} "
+                    "values per step or change frame_channels/frame_size")
+            # One shared identity map on [-1, 1]: a per-pixel one would stretch constant pixels.
+            super().__init__(config, n_features=1)
+            self.normalizer.set_bounds([-1.0], [1.0])
+            ff = config.frame_features
+            self.features = nn.Sequential(
+                nn.Unflatten(2, (c, size, size)),
+                FrameEncoder(c, size, config.frame_base, ff), nn.Linear(ff, h), nn.LeakyReLU(0.2))
+            out: list[nn.Module] = [nn.Linear(h, ff), nn.LeakyReLU(0.2),
+                                    FrameDecoder(ff, c, size, config.frame_base), nn.Flatten(2)]
+        else:
+            super().__init__(config, n_features)
+            self.features = nn.Sequential(nn.Linear(n_features, h), nn.LeakyReLU(0.2))
+            out = [nn.Linear(h, n_features)]
         self.f_lstm = nn.LSTM(h, h, batch_first=True, bidirectional=True)
         self.f_head = nn.Linear(2 * h, 2 * fd)
         self.z_lstm = nn.LSTM(h + fd, h, batch_first=True, bidirectional=True)
@@ -140,8 +194,12 @@ class DSAE(SequenceModel):
         self.prior_head = nn.Linear(h, 2 * zd)
         self.decoder = nn.Sequential(
             nn.Linear(zd + fd, h), nn.LeakyReLU(0.2),
-            nn.Linear(h, h), nn.LeakyReLU(0.2),
-            nn.Linear(h, n_features))
+            nn.Linear(h, h), nn.LeakyReLU(0.2), *out)
+
+    @property
+    def n_features(self) -> int:
+        """Values per step: features of a vector sequence, or pixels of one frame."""
+        return self._pixels or super().n_features
 
     @property
     def latent_dim(self) -> int:
@@ -193,15 +251,19 @@ class DSAE(SequenceModel):
                 labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Named loss terms for a normalised batch ``(batch, time, features)``.
 
-        Samples the latents in training mode and uses the posterior means in eval mode.
-        ``progress`` and ``labels`` are accepted for the trainer's interface and not used (DSAE
+        Samples the latents in training mode and uses the posterior means in eval mode; in
+        training mode the encoder also sees ``input_noise_std`` noise while ``rec`` compares
+        with the clean ``x``. ``progress`` and ``labels`` are accepted for the trainer's interface and not used (DSAE
         has no annealing schedule and is unsupervised).
 
         Returns:
             ``loss`` (rec + beta * kl), ``rec``, ``kl`` (sum of both terms), ``kl/f`` and
             ``kl/z`` (summed over time), all scalars.
         """
-        post, f = self._posterior(x, self.training)
+        noisy = x
+        if self.training and self.config.input_noise_std > 0:
+            noisy = x + self.config.input_noise_std * torch.randn_like(x)
+        post, f = self._posterior(noisy, self.training)
         z = self._sample(post.z_mu, post.z_logvar, self.training)
         xhat = self.decode_latents(f, z)
         rec = (xhat - x).pow(2).sum(dim=(1, 2)).mean()
