@@ -9,8 +9,9 @@ Regenerates ``experiments/results/table4.md`` and ``experiments/results/sprites_
 
 Sprites (paper Sec. 6.5): the 144 FAVAE clips of ``macroact.sprites`` (8 frames of 3x64x64),
 run through :class:`macroact.framed.FramedFAVAE` (per-frame conv encoder, FAVAE's time
-convolutions, per-frame decoder; DSAE through the same frame networks) with beta = 20 and, with capacity, C = [20, 10, 5] (ladder)
-or C = 35, their sum (no ladder: the paper does not give it). The encoder sees the frames plus
+convolutions, per-frame decoder) with beta = 20 and, with capacity, C = [20, 10, 5] (ladder)
+or C = 35, their sum (no ladder: the paper does not give it); DSAE (beta 1) runs through the
+same frame networks (``DSAEConfig(frame_channels=3)``). The encoder sees the frames plus
 Gaussian noise of variance 0.5, fresh at every step; Rec targets the clean frames (the
 paper's Rec of about 255 is impossible against noisy targets, see ``macroact/framed.py``).
 Evaluation encodes one fixed noisy draw of every clip (``sprites(noise_std=sqrt 0.5, seed=1)``)
@@ -312,7 +313,8 @@ def main() -> int:
     p.add_argument("--lc-seeds", type=int, default=3, help="speech: seeds of FAVAE (L C)")
     p.add_argument("--other-seeds", type=int, default=3, help="speech: seeds of the other variants")
     p.add_argument("--sprites-lc-seeds", type=int, default=3)
-    p.add_argument("--sprites-other-seeds", type=int, default=3)
+    p.add_argument("--sprites-other-seeds", type=int, default=3,
+                   help="Sprites: seeds of the other FAVAE variants and of DSAE")
     p.add_argument("--sprites-models", nargs="+", default=list(SPRITES_MODELS),
                    choices=list(SPRITES_MODELS),
                    help="Sprites models to train and report (split them over processes to use "
