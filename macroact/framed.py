@@ -38,7 +38,6 @@ sees ``frames + noise`` (fresh noise every call) and ``rec`` compares with the c
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,7 +45,7 @@ import torch
 
 from macroact.base import ModelConfig, SequenceModel
 from macroact.favae import FAVAE, FAVAEConfig
-from macroact.frames import FrameDecoder, FrameEncoder
+from macroact.frames import FrameDecoder, FrameEncoder, check_frame_size, check_noise_std
 
 __all__ = ["FramedFAVAE", "FramedFAVAEConfig"]
 
@@ -94,17 +93,10 @@ class FramedFAVAEConfig(ModelConfig):
 
     def __post_init__(self):
         self.frame_channels = _positive_int(self.frame_channels, "frame_channels")
-        self.frame_size = _positive_int(self.frame_size, "frame_size")
-        if self.frame_size % 8:
-            raise ValueError(f"frame_size must be a multiple of 8 (the frame networks halve it "
-                             f"three times), got {self.frame_size}; resize the frames, e.g. to 64")
+        self.frame_size = check_frame_size(self.frame_size, "frame_size")
         self.frame_features = _positive_int(self.frame_features, "frame_features")
         self.frame_base = _positive_int(self.frame_base, "frame_base")
-        noise = self.input_noise_std
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) \
-                or not (math.isfinite(noise) and noise >= 0):
-            raise ValueError(f"input_noise_std must be a finite number >= 0, got {noise!r}")
-        self.input_noise_std = float(noise)
+        self.input_noise_std = check_noise_std(self.input_noise_std)
         if not isinstance(self.frame_decoder_batchnorm, bool):
             raise ValueError(f"frame_decoder_batchnorm must be True or False, "
                              f"got {self.frame_decoder_batchnorm!r}")

@@ -22,6 +22,8 @@ count there is a separate ``step``; both are arguments.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -34,13 +36,22 @@ def _check_positive_int(name: str, value: int) -> int:
     return value
 
 
-def _check_size(size: int) -> int:
-    _check_positive_int("size", size)
+def check_frame_size(size: int, name: str = "size") -> int:
+    """``size`` if it is a positive multiple of 8 (the frame networks halve it three times)."""
+    _check_positive_int(name, size)
     if size % (2 ** _N_DOWN):
         raise ValueError(
-            f"size must be a multiple of {2 ** _N_DOWN} (three stride-2 layers), got {size}; "
+            f"{name} must be a multiple of {2 ** _N_DOWN} (three stride-2 layers), got {size}; "
             "resize the frames, e.g. to 64")
     return size
+
+
+def check_noise_std(value: float, name: str = "input_noise_std") -> float:
+    """``value`` as a float if it is a finite number >= 0 (a std of input noise; 0 is none)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 class FrameEncoder(nn.Module):
@@ -66,7 +77,7 @@ class FrameEncoder(nn.Module):
                  negative_slope: float = 0.2) -> None:
         super().__init__()
         self.channels = _check_positive_int("channels", channels)
-        self.size = _check_size(size)
+        self.size = check_frame_size(size)
         self.base = _check_positive_int("base", base)
         self.out_features = _check_positive_int("out_features", out_features)
         layers: list[nn.Module] = []
@@ -124,7 +135,7 @@ class FrameDecoder(nn.Module):
             raise ValueError(f"batchnorm must be True or False, got {batchnorm!r}")
         self.in_features = _check_positive_int("in_features", in_features)
         self.channels = _check_positive_int("channels", channels)
-        self.size = _check_size(size)
+        self.size = check_frame_size(size)
         self.base = _check_positive_int("base", base)
         self._side = size // 2 ** _N_DOWN
         c_top = base * 2 ** (_N_DOWN - 1)

@@ -1,4 +1,4 @@
-"""DSAE: the disentangled sequential autoencoder (Li & Mandt, ICML 2018), for vector or video sequences.
+"""DSAE: the disentangled sequential autoencoder (Li & Mandt, ICML 2018), vectors or videos.
 
 The generative model (paper Eq. 6 of FAVAE, Eq. 1 of Li & Mandt) is::
 
@@ -50,7 +50,7 @@ import torch
 from torch import nn
 
 from macroact.base import ModelConfig, SequenceModel
-from macroact.frames import FrameDecoder, FrameEncoder
+from macroact.frames import FrameDecoder, FrameEncoder, check_frame_size, check_noise_std
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
@@ -104,17 +104,10 @@ class DSAEConfig(ModelConfig):
 
     def __post_init__(self):
         _positive_int(self.frame_channels, "frame_channels", minimum=0)
-        _positive_int(self.frame_size, "frame_size")
-        if self.frame_size % 8:
-            raise ValueError(f"frame_size must be a multiple of 8 (the frame networks halve it "
-                             f"three times), got {self.frame_size}; resize the frames, e.g. to 64")
+        check_frame_size(self.frame_size, "frame_size")
         _positive_int(self.frame_base, "frame_base")
         _positive_int(self.frame_features, "frame_features")
-        noise = self.input_noise_std
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) \
-                or not (math.isfinite(noise) and noise >= 0):
-            raise ValueError(f"input_noise_std must be a finite number >= 0, got {noise!r}")
-        self.input_noise_std = float(noise)
+        self.input_noise_std = check_noise_std(self.input_noise_std)
         _positive_int(self.seq_len, "seq_len")
         _positive_int(self.f_dim, "f_dim")
         _positive_int(self.z_dim, "z_dim")
@@ -253,8 +246,8 @@ class DSAE(SequenceModel):
 
         Samples the latents in training mode and uses the posterior means in eval mode; in
         training mode the encoder also sees ``input_noise_std`` noise while ``rec`` compares
-        with the clean ``x``. ``progress`` and ``labels`` are accepted for the trainer's interface and not used (DSAE
-        has no annealing schedule and is unsupervised).
+        with the clean ``x``. ``progress`` and ``labels`` are accepted for the trainer's
+        interface and not used (DSAE has no annealing schedule and is unsupervised).
 
         Returns:
             ``loss`` (rec + beta * kl), ``rec``, ``kl`` (sum of both terms), ``kl/f`` and
