@@ -3,9 +3,9 @@
 Targets:
 
 * ``latent_bc_targets``: each demo episode is cut into chunks of the FAVAE's horizon
-  ``H = model.config.seq_len`` (stride H, the tail rule of ``macroact.demos.chunk_actions``),
+  ``H = model.config.seq_len`` (stride H, the tail rule of ``macroact.data.demos.chunk_actions``),
   each chunk is encoded (posterior means, through the model's own normaliser, as
-  ``macroact.encode.encode_chunks`` does), the agent's latent dims are selected and mapped to
+  ``macroact.evaluation.encode.encode_chunks`` does), the agent's latent dims are selected and mapped to
   agent actions ``mu / scale`` clipped to [-1, 1] (the inverse of ``MacroActionWrapper``'s
   ``latent = scale * action``). The input is the observation at the chunk's first step.
 * ``flat_bc_targets``: every (observation_t, action_t) pair of the demos.
@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from macroact.demos import EpisodeData, chunk_actions
+from macroact.data.demos import EpisodeData, chunk_actions
 
 
 def _check_demos(demos: Any) -> EpisodeData:
     if not isinstance(demos, EpisodeData):
-        raise ValueError(f"demos must be an EpisodeData (macroact.demos.collect or "
+        raise ValueError(f"demos must be an EpisodeData (macroact.data.demos.collect or "
                          f"EpisodeData.load), got {type(demos).__name__}")
     if len(demos) == 0:
         raise ValueError("demos hold no episode; collect demonstrations first")
@@ -45,7 +45,7 @@ def latent_bc_targets(model, demos: EpisodeData, tail: str, scale: float,
     ``latent_dims``: the dims the agent drives, in its action order (the wrapper's
     ``latent_dims``). ``M`` is the number of chunks (stride ``H``, ``tail`` rule).
     """
-    from macroact.encode import encode_chunks
+    from macroact.evaluation.encode import encode_chunks
 
     demos = _check_demos(demos)
     if isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)) \

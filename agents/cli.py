@@ -212,7 +212,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         vals = [r["success_rate"] for k, _, r in rows if k == kind]
         lines.append(f"| **{kind} PPO, mean** | | {np.mean(vals):.2f} ({np.std(vals):.2f}) | | | |")
     report = "\n".join(lines) + "\n"
-    from macroact.base import atomic_write_text
+    from macroact.io import atomic_write_text
 
     atomic_write_text(report, out / "report.md")
     print("\n" + report + f"\nreport: {out / 'report.md'}")

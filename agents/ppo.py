@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from macroact.base import atomic_write_text
+from macroact.io import atomic_write_text
 
 # PPO settings. Flat PPO: rl-zoo3's MuJoCo-style settings (normalised observations, GAE 0.95,
 # 10 epochs, lr 3e-4) with rollouts sized for budgets of 1e4-1e6 steps. Latent PPO makes few,
@@ -91,7 +91,7 @@ class PPORunConfig:
 
 
 def _load_favae(path: str | Path):
-    from macroact.favae import FAVAE
+    from macroact.models.favae import FAVAE
 
     return FAVAE.load(path)
 
@@ -102,7 +102,7 @@ def _active_data(cfg: PPORunConfig, model) -> np.ndarray | None:
     if cfg.data is None:
         raise ValueError("latents='active' needs the demonstrations the FAVAE was trained on: "
                          "pass data=DEMOS.npz (--demos)")
-    from macroact.demos import EpisodeData, chunk_actions
+    from macroact.data.demos import EpisodeData, chunk_actions
 
     # Measure KL on the chunks the model was trained on: same horizon and tail rule.
     return chunk_actions(EpisodeData.load(cfg.data), model.config.seq_len, tail=cfg.tail).actions
@@ -287,7 +287,7 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
 def _bc_init(agent, cfg: PPORunConfig, model, venv, eval_episodes: int, chunks) -> dict[str, Any]:
     """Behaviour-clone ``agent`` on ``cfg.bc_demos`` and evaluate it (no env steps counted)."""
     from macroact.agents.bc import flat_bc_targets, latent_bc_targets, pretrain_policy
-    from macroact.demos import EpisodeData
+    from macroact.data.demos import EpisodeData
 
     demos = EpisodeData.load(cfg.bc_demos)
     if demos.env_id != cfg.env_id:

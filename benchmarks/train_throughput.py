@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.models.favae import FAVAE, FAVAEConfig
 
 
 def measure(device: str, length: int, batch: int, steps: int, ladder: bool = True) -> float:

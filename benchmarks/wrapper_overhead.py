@@ -31,7 +31,7 @@ import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import macroact  # noqa: F401  (registers the macroact/ env ids)
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.wrapper import MacroActionVecEnv, MacroActionWrapper
 
 

@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from macroact.datasets import reaching_arc
+from macroact.data.paper import reaching_arc
 
 #: The paper's goals, indexed by the ``goal`` factor label.
 GOALS = np.array([[-0.1, 1.0], [0.1, 1.0]])
@@ -179,7 +179,7 @@ def _check_labels(goal: int, side: int, curvature: int) -> None:
 def arc_positions(goal: int, side: int, curvature: int, length: int = 100) -> np.ndarray:
     """The ``length + 1`` positions ``(length + 1, 2)`` of a demonstration, start and goal included.
 
-    The paper's arc from (0, 0) to the goal (see ``macroact.datasets.reaching_arc``: centre
+    The paper's arc from (0, 0) to the goal (see ``macroact.data.paper.reaching_arc``: centre
     ``G/2 + k (1, -gx)``, constant angular speed along the shorter arc), at ``length`` equal
     angle steps: position ``t`` lies at angle fraction ``t / length``. The authors' length-100
     arrays instead hold the fractions ``10 t / 999`` (every 10th of 1000 points), so they share
@@ -201,7 +201,7 @@ def reference_actions(length: int = 100, max_step: float = 0.02) -> tuple[np.nda
     Returns:
         ``actions`` float32 ``(20, length, 2)`` (``diff(arc_positions) / max_step``) and
         ``factors`` int64 ``(20, 3)``, columns ``goal``, ``side``, ``curvature`` in the
-        authors' row order (goal slowest, curvature fastest), as ``macroact.datasets.reaching2d``.
+        authors' row order (goal slowest, curvature fastest), as ``macroact.data.paper.reaching2d``.
 
     Raises:
         ValueError: If ``max_step`` is so small that an action leaves [-1, 1].

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from common import command_line, machine, write_result
-from macroact.datasets import reaching2d
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.data.paper import reaching2d
+from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.trainer import TrainConfig, evaluate, train
 
 VARIANTS = {

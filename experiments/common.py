@@ -30,7 +30,7 @@ def command_line() -> str:
 
 def write_result(name: str, text: str) -> Path:
     """Write ``experiments/results/<name>`` atomically and return its path."""
-    from macroact.base import atomic_write_text
+    from macroact.io import atomic_write_text
 
     path = RESULTS / name
     atomic_write_text(text, path)

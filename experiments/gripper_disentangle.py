@@ -26,9 +26,10 @@ import torch
 
 from common import RESULTS, command_line, machine, write_result
 
-from macroact import metrics
-from macroact.demos import EpisodeData, collect
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.evaluation import metrics
+from macroact.data.demos import EpisodeData, collect
+from macroact.models.favae import FAVAE, FAVAEConfig
+from macroact.models.losses import batch_kl
 from macroact.trainer import TrainConfig, evaluate, train
 
 ENV_ID = "macroact/Gripper-v0"
@@ -159,7 +160,7 @@ def main() -> int:
         t_train = time.perf_counter() - t1
         res = evaluate(model, x, factors, mig_samples=args.mig_samples, seed=args.seed)
         with torch.no_grad():
-            kls = [float(0.5 * (m.pow(2) + lv.exp() - 1 - lv).sum(1).mean())
+            kls = [float(batch_kl(m, lv))
                    for m, lv in model.encode_per_ladder(x)]
         ladders = model.config.latent_dims
         top = res["mig_sampled_details"].top_latent

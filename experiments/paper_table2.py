@@ -425,7 +425,7 @@ def write_table2(results, chosen, seeds, wall, baseline_seeds: int = 3) -> None:
 
 
 def write_table3(results, chosen, n_seeds) -> None:
-    from macroact.metrics import ladder_attribution, ladder_counts
+    from macroact.evaluation.metrics import ladder_attribution, ladder_counts
 
     column = (WAVY, 100)
     if chosen[("FAVAE (L C)", column)] is None:

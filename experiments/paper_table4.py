@@ -7,8 +7,8 @@ Regenerates ``experiments/results/table4.md`` and ``experiments/results/sprites_
         [--speech-steps 2000] [--frame-base 16] [--frame-decoder-batchnorm]
         [--sprites-lr-schedule cosine] [--sprites-models "FAVAE (L C)" ... DSAE] [--threads 1]
 
-Sprites (paper Sec. 6.5): the 144 FAVAE clips of ``macroact.sprites`` (8 frames of 3x64x64),
-run through :class:`macroact.framed.FramedFAVAE` (per-frame conv encoder, FAVAE's time
+Sprites (paper Sec. 6.5): the 144 FAVAE clips of ``macroact.data.sprites`` (8 frames of 3x64x64),
+run through :class:`macroact.models.framed.FramedFAVAE` (per-frame conv encoder, FAVAE's time
 convolutions, per-frame decoder) with beta = 20 and, with capacity, C = [20, 10, 5] (ladder)
 or C = 35, their sum (no ladder: the paper does not give it); DSAE (beta 1) runs through the
 same frame networks (``DSAEConfig(frame_channels=3)``). The encoder sees the frames plus
@@ -17,7 +17,7 @@ paper's Rec of about 255 is impossible against noisy targets, see ``macroact/fra
 Evaluation encodes one fixed noisy draw of every clip (``sprites(noise_std=sqrt 0.5, seed=1)``)
 and also the clean clips.
 
-Speech: ``macroact.speech.speech_dataset`` (espeak-ng voices reading TIMIT's SA1/SA2; factors
+Speech: ``macroact.data.speech.speech_dataset`` (espeak-ng voices reading TIMIT's SA1/SA2; factors
 location, sex, speaker, sentence), a stand-in for TIMIT, which is not redistributable. C is set
 as the paper prescribes: the per-ladder KL of a run at C = 0, beta = 1 (seed 0, the last
 three logged values averaged), for the ladder and the no-ladder model separately.
@@ -42,11 +42,11 @@ import torch
 
 from common import RESULTS, command_line, machine, write_result
 
-from macroact import metrics
-from macroact.base import atomic_write_text
-from macroact.baselines import DSAE, DSAEConfig
-from macroact.favae import FAVAE, FAVAEConfig
-from macroact.framed import FramedFAVAE, FramedFAVAEConfig
+from macroact.evaluation import metrics
+from macroact.io import atomic_write_text
+from macroact.models import DSAE, DSAEConfig
+from macroact.models.favae import FAVAE, FAVAEConfig
+from macroact.models.framed import FramedFAVAE, FramedFAVAEConfig
 from macroact.trainer import TrainConfig, evaluate, train
 
 VARIANTS = ("FAVAE (- -)", "FAVAE (- C)", "FAVAE (L -)", "FAVAE (L C)")
@@ -126,7 +126,7 @@ def _fmt(values: list[float], digits: int = 3) -> str:
 
 # ----------------------------------------------------------------------------- Sprites
 def sprites_part(args, run_dir: Path) -> dict[str, Any]:
-    from macroact.sprites import FAVAE_NOISE_STD, sprites
+    from macroact.data.sprites import FAVAE_NOISE_STD, sprites
 
     clean, factors, names = sprites()
     noisy, _, _ = sprites(noise_std=FAVAE_NOISE_STD, seed=1)
@@ -241,7 +241,7 @@ def traversal_png(model: FramedFAVAE, clean: np.ndarray, factors: np.ndarray, na
 
 # ----------------------------------------------------------------------------- speech
 def speech_part(args, run_dir: Path) -> dict[str, Any]:
-    from macroact.speech import speech_dataset
+    from macroact.data.speech import speech_dataset
 
     x, factors, names = speech_dataset(n_speakers=args.speakers, length=args.speech_length)
     tcfg_args = dict(steps=args.speech_steps, batch_size=128, device="cpu", log_every=25,
@@ -363,11 +363,11 @@ def main() -> int:
             f"schedule) of {args.sprites_batch} clips "
             f"(paper: batch 128, steps not stated), {per_step:.2f} s/step here. Input noise of "
             "variance 0.5, fresh each step; Rec targets the clean frames.", "",
-            "DSAE (`macroact.baselines.DSAE` with `frame_channels=3`): Li & Mandt's ELBO (beta 1), "
+            "DSAE (`macroact.models.DSAE` with `frame_channels=3`): Li & Mandt's ELBO (beta 1), "
             "f = z = 7, LSTMs of 256, inside the same frame networks (with the frame decoder's "
             "BatchNorm, as in DSAE's code), the same input noise, steps and batch; its code for "
             "MIG is [f, z averaged over the 8 frames]. FHVAE is not run on Sprites: "
-            "`macroact.baselines.FHVAE` reads vector sequences only (no frame networks) and "
+            "`macroact.models.FHVAE` reads vector sequences only (no frame networks) and "
             "needs a sequence label, which the paper does not name for Sprites.", "",
             "Evaluated on one fixed noisy draw of all 144 clips (what the paper's model sees); "
             "Rec = squared error to the clean frames, summed over 8 x 3 x 64 x 64 values in "
@@ -424,7 +424,7 @@ def main() -> int:
             "time and features on data scaled per feature into [-1, 1] (paper: scaling not "
             "stated), mean over sequences.", "",
             *_rows("speech", res, "not run (budget)"), "",
-            "DSAE and FHVAE (LSTM 256, macroact.baselines) take 15 s and 5 s per step here "
+            "DSAE and FHVAE (LSTM 256, macroact.models) take 15 s and 5 s per step here "
             "(measured at length 400, batch 64), so even a few hundred steps of each exceed the "
             "budget of this table.",
             "", "Per-factor MIG gap (sampling estimator, mean over seeds):", "",

@@ -407,7 +407,7 @@ def main() -> int:
                                   lr_schedule=FAVAE_SCHEDULE))
     favae = favaes[(env, KIND, True)]
     if set(kinds) & set(PLAN_KINDS) and not plan_demos_path(out, env).is_file():
-        from macroact.demos import collect
+        from macroact.data.demos import collect
 
         collect(ENVS[env], PLAN_DEMOS[env], seed=0).save(plan_demos_path(out, env))
     epochs = {"flat": args.bc_epochs_flat, "flat-plan": args.bc_epochs_flat_plan}

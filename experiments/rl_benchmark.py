@@ -232,8 +232,8 @@ def favae_dir(out: Path, env: str, kind: str, ladder: bool) -> Path:
 def _train_favae(task: dict[str, Any]) -> dict[str, Any]:
     import torch
 
-    from macroact.demos import EpisodeData, chunk_actions
-    from macroact.favae import FAVAE, FAVAEConfig
+    from macroact.data.demos import EpisodeData, chunk_actions
+    from macroact.models.favae import FAVAE, FAVAEConfig
     from macroact.trainer import TrainConfig, evaluate, train
 
     torch.set_num_threads(1)
@@ -284,7 +284,7 @@ def replay_success(model, data, horizon: int, tail: str, episodes: int = 100) ->
     The upper bound of what choosing latent codes can reach with this decoder."""
     import gymnasium as gym
 
-    from macroact.demos import chunk_actions
+    from macroact.data.demos import chunk_actions
 
     chunks = chunk_actions(data, horizon, tail=tail)
     mu, _ = model.encode(chunks.actions)
@@ -310,7 +310,7 @@ def replay_success(model, data, horizon: int, tail: str, episodes: int = 100) ->
 def prepare(out: Path, envs: list[str], kinds: list[str], beta: float, steps: int,
             jobs: int, need_noladder: bool,
             lr_schedule: str = "constant") -> dict[tuple, dict[str, Any]]:
-    from macroact.demos import collect
+    from macroact.data.demos import collect
 
     for env in envs:
         path = demos_path(out, env)

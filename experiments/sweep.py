@@ -53,7 +53,7 @@ class Cell:
 
     Attributes:
         model: ``"favae"``, ``"dsae"`` or ``"fhvae"``.
-        dataset: a name ``macroact.datasets.load_dataset`` knows (``reaching2d``,
+        dataset: a name ``macroact.data.paper.load_dataset`` knows (``reaching2d``,
             ``wavy_reaching2d``) or an ``.npz`` path with factors.
         length: sequence length (100 or 1000 for the 2D sets).
         beta: the model's KL weight.
@@ -146,14 +146,14 @@ def build_model(cell: Cell, n_features: int, factors: np.ndarray | None):
     """The cell's model, built from ``macroact`` (labels for FHVAE come from ``factors``)."""
     extra = dict(cell.config)
     if cell.model == "favae":
-        from macroact.favae import FAVAE, FAVAEConfig
+        from macroact.models.favae import FAVAE, FAVAEConfig
 
         return FAVAE(FAVAEConfig(seq_len=cell.length, beta=cell.beta, **extra), n_features)
     if cell.model == "dsae":
-        from macroact.baselines import DSAE, DSAEConfig
+        from macroact.models import DSAE, DSAEConfig
 
         return DSAE(DSAEConfig(seq_len=cell.length, beta=cell.beta, **extra), n_features)
-    from macroact.baselines import FHVAE, FHVAEConfig
+    from macroact.models import FHVAE, FHVAEConfig
 
     if factors is None:
         raise ValueError(f"FHVAE needs sequence labels but {cell.dataset} has no factors")
@@ -175,8 +175,8 @@ def run_cell(cell: Cell | dict, results_dir: str | os.PathLike, threads: int = 1
     """Train and evaluate one cell; write and return its JSON result (skip when it exists)."""
     import torch
 
-    from macroact.base import atomic_write_text, versions
-    from macroact.datasets import load_dataset
+    from macroact.io import atomic_write_text, versions
+    from macroact.data.paper import load_dataset
     from macroact.trainer import TrainConfig, evaluate, train
 
     cell = Cell.from_dict(cell) if isinstance(cell, dict) else cell

@@ -85,10 +85,10 @@ def dataclass_from_args(cls: type, args: argparse.Namespace, **overrides: Any):
 # -- data --------------------------------------------------------------------------------------
 def load_data(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None]:
     """Sequences, factors and factor names described by a run's data spec."""
-    from macroact import datasets
+    from macroact.data import paper as datasets
 
     if "demos" in spec:
-        from macroact.demos import EpisodeData, chunk_actions
+        from macroact.data.demos import EpisodeData, chunk_actions
 
         demos = EpisodeData.load(spec["demos"])
         chunks = chunk_actions(demos, spec["horizon"], spec.get("stride"), spec.get("tail", "drop"))
@@ -111,7 +111,7 @@ def _read_run(run_dir: str) -> dict[str, Any]:
 
 # -- train ---------------------------------------------------------------------------------------
 def _add_train(p: argparse.ArgumentParser) -> None:
-    from macroact.favae import FAVAEConfig
+    from macroact.models.favae import FAVAEConfig
     from macroact.trainer import TrainConfig
 
     src = p.add_argument_group("data")
@@ -140,12 +140,12 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 
 def _build_model(args: argparse.Namespace, seq_len: int, n_features: int, n_labels: int | None):
-    from macroact.base import MODEL_REGISTRY
-    from macroact.favae import FAVAE, FAVAEConfig
+    from macroact.models.base import MODEL_REGISTRY
+    from macroact.models.favae import FAVAE, FAVAEConfig
 
     if args.model == "favae":
         return FAVAE(dataclass_from_args(FAVAEConfig, args, seq_len=seq_len), n_features)
-    import macroact.baselines  # noqa: F401  (registers the baselines)
+    import macroact.models  # noqa: F401  (registers every model type)
 
     cls = MODEL_REGISTRY[args.model]
     cfg_cls = cls.config_class
@@ -192,8 +192,8 @@ def run_train(args: argparse.Namespace) -> int:
         labels = factors[:, args.label_factor]
         n_labels = int(labels.max()) + 1
     if args.resume:
-        from macroact.base import MODEL_REGISTRY
-        import macroact.baselines  # noqa: F401
+        from macroact.models.base import MODEL_REGISTRY
+        import macroact.models  # noqa: F401
 
         cls = MODEL_REGISTRY[run["model"]]
         model = cls(cls.config_class.from_dict(run["model_config"]), run["n_features"])
@@ -207,7 +207,7 @@ def run_train(args: argparse.Namespace) -> int:
         torch.manual_seed(tcfg.seed)  # initial weights are drawn here: seed them too
         model = _build_model(args, x.shape[1], x.shape[2], n_labels)
         if "demos" in spec:
-            from macroact.demos import EpisodeData
+            from macroact.data.demos import EpisodeData
 
             demos = EpisodeData.load(spec["demos"])
             model.normalizer.set_bounds(demos.low, demos.high)
@@ -230,10 +230,10 @@ def _eval_args(p):
 
 @_eval_args
 def run_evaluate(args: argparse.Namespace) -> int:
-    from macroact import metrics
-    from macroact.base import SequenceModel
+    from macroact.evaluation import metrics
+    from macroact.models.base import SequenceModel
     from macroact.trainer import evaluate
-    import macroact.baselines  # noqa: F401
+    import macroact.models  # noqa: F401
 
     run = _read_run(args.run_dir)
     model = SequenceModel.load(Path(args.run_dir) / "model.pt")
@@ -263,7 +263,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             if ladders is not None and len(ladders) > 1:
                 summary[key.replace("_details", "_ladder")] = [
                     int(v) for v in metrics.ladder_attribution(res[key].top_latent, ladders)]
-    from macroact.base import atomic_write_text
+    from macroact.io import atomic_write_text
 
     atomic_write_text(json.dumps(summary, indent=2), Path(args.run_dir) / "metrics.json")
     return 0
@@ -282,8 +282,8 @@ def _trav_args(p):
 
 @_trav_args
 def run_traverse(args: argparse.Namespace) -> int:
-    from macroact.base import SequenceModel
-    from macroact.traverse import save_traversals
+    from macroact.models.base import SequenceModel
+    from macroact.evaluation.traverse import save_traversals
 
     run = _read_run(args.run_dir)
     model = SequenceModel.load(Path(args.run_dir) / "model.pt")
@@ -307,7 +307,7 @@ def _collect_args(p):
 
 @_collect_args
 def run_collect(args: argparse.Namespace) -> int:
-    from macroact.demos import collect
+    from macroact.data.demos import collect
 
     data = collect(args.env_id, args.episodes, seed=args.seed)
     data.save(args.out)
@@ -330,7 +330,7 @@ def _encode_args(p):
 
 @_encode_args
 def run_encode(args: argparse.Namespace) -> int:
-    from macroact.encode import encode_file
+    from macroact.evaluation.encode import encode_file
 
     path = encode_file(args.run_dir, args.demos, args.out, stride=args.stride, tail=args.tail,
                        batch_size=args.batch_size)

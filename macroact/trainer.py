@@ -24,8 +24,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from macroact.base import (ModelConfig, SequenceModel, atomic_torch_save, atomic_write_text,
-                           check_sequences, resolve_device)
+from macroact.io import atomic_torch_save, atomic_write_text
+from macroact.models.base import ModelConfig, SequenceModel, check_sequences, resolve_device
 
 
 class NonFiniteLossError(RuntimeError):
@@ -104,7 +104,7 @@ def evaluate(model: SequenceModel, sequences: np.ndarray, factors: np.ndarray | 
     mu, logvar = np.concatenate(mus), np.concatenate(logvars)
     out["mu"], out["logvar"] = mu, logvar
     if factors is not None:
-        from macroact import metrics
+        from macroact.evaluation import metrics
 
         d = metrics.mig_details(mu, factors)
         s = metrics.mig_sampled(mu, logvar, factors, n_samples=mig_samples, seed=seed)
@@ -276,7 +276,7 @@ def _evaluate_and_log(model, sequences, factors, config, writer, step, on_eval) 
             if k in res:
                 writer.add_scalar(f"eval/{k}", res[k], step)
         if model.name == "favae":  # traversals draw vector sequences decoded from one code
-            from macroact.traverse import traversal_figure
+            from macroact.evaluation.traverse import traversal_figure
 
             writer.add_figure("traversal", traversal_figure(model, sequences), step)
     if on_eval is not None:

@@ -34,7 +34,8 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
-from macroact.base import SequenceModel
+from macroact.models.base import SequenceModel
+from macroact.models.losses import standard_normal_kl
 
 LatentSpec = Union[str, Sequence[int], Mapping[str, Sequence[int]]]
 
@@ -57,7 +58,7 @@ def mean_latent_kl(model: SequenceModel, data: Any, batch_size: int = 1024) -> n
         ``(latent_dim,)`` float64 array of mean KL per dimension (nats).
 
     Example:
-        >>> from macroact.favae import FAVAE, FAVAEConfig
+        >>> from macroact.models.favae import FAVAE, FAVAEConfig
         >>> model = FAVAE(FAVAEConfig(seq_len=8), n_features=2).eval()
         >>> mean_latent_kl(model, np.zeros((5, 8, 2), np.float32)).shape
         (14,)
@@ -73,7 +74,7 @@ def mean_latent_kl(model: SequenceModel, data: Any, batch_size: int = 1024) -> n
     total = None
     for i in range(0, n, batch_size):
         mu, logvar = model.encode(data[i:i + batch_size])
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+        kl = standard_normal_kl(mu, logvar)
         part = kl.double().sum(0).cpu().numpy()
         total = part if total is None else total + part
     return total / n
@@ -264,10 +265,10 @@ class _MacroDecoder:
         self._index = torch.as_tensor(self.latent_dims, dtype=torch.long, device=device)
         # Driving every dim in order from a zero code needs no scatter.
         self._direct = anchor is None and self.latent_dims == tuple(range(dim))
-        # Short horizons decode through folded dense matrices (macroact.fastdecode), with the
+        # Short horizons decode through folded dense matrices (macroact.models.fastdecode), with the
         # code, scale, output order and bounds folded in: one code per step makes PyTorch's
         # per-layer dispatch cost dominate. A snapshot of the weights; None: use the model.
-        from macroact.fastdecode import DenseDecoder
+        from macroact.models.fastdecode import DenseDecoder
 
         dense = DenseDecoder.from_model(model) \
             if fast_decode and hasattr(model, "decode_ladders") else None
@@ -364,7 +365,7 @@ class MacroActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             (only) by ``latents="active"``.
 
         fast_decode: decode through the decoder folded into dense matrices
-            (``macroact.fastdecode``) when they are small (short horizons): same actions up to
+            (``macroact.models.fastdecode``) when they are small (short horizons): same actions up to
             float32 rounding (~1e-7), many times faster for one code per step. The matrices are
             a snapshot of the model's weights at construction. False calls ``model.decode``.
 
@@ -379,7 +380,7 @@ class MacroActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         TypeError: ``model`` is not a model that can decode, or ``latents`` has a wrong type.
 
     Example:
-        >>> from macroact.favae import FAVAE, FAVAEConfig
+        >>> from macroact.models.favae import FAVAE, FAVAEConfig
         >>> model = FAVAE(FAVAEConfig(seq_len=5), n_features=1)
         >>> model.normalizer.set_bounds([-2.0], [2.0])
         >>> env = MacroActionWrapper(gym.make("Pendulum-v1"), model, latents="ladders:2")
@@ -450,7 +451,7 @@ class MacroActionVecEnv(DummyVecEnv):
         latent_dims, latent_kl, horizon, model: as in ``MacroActionWrapper``.
 
     Example:
-        >>> from macroact.favae import FAVAE, FAVAEConfig
+        >>> from macroact.models.favae import FAVAE, FAVAEConfig
         >>> model = FAVAE(FAVAEConfig(seq_len=5), n_features=1)
         >>> model.normalizer.set_bounds([-2.0], [2.0])
         >>> venv = MacroActionVecEnv([lambda: gym.make("Pendulum-v1")] * 3, model, latents=[0, 1])

@@ -8,7 +8,7 @@ import torch
 
 from macroact.agents.ppo import PPORunConfig, evaluate_agent, load_agent, train_ppo
 from macroact.cli import main
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.models.favae import FAVAE, FAVAEConfig
 
 ENV = "macroact/Reaching2D-v0"
 

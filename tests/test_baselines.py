@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from macroact.base import MODEL_REGISTRY, SequenceModel
-from macroact.baselines import DSAE, FHVAE, DSAEConfig, FHVAEConfig
-from macroact.datasets import reaching2d
+from macroact.models.base import MODEL_REGISTRY, SequenceModel
+from macroact.models import DSAE, FHVAE, DSAEConfig, FHVAEConfig
+from macroact.data.paper import reaching2d
 
 
 @pytest.fixture(autouse=True)
@@ -260,7 +260,7 @@ def test_a_model_without_the_encode_reconstruct_api_cannot_be_built():
         Half()
 
 
-# -- DSAE on videos (the per-frame networks of macroact.frames) ------------------------------
+# -- DSAE on videos (the per-frame networks of macroact.models.frames) ------------------------------
 def make_video_dsae(**kw):
     cfg = DSAEConfig(seq_len=4, hidden=16, frame_channels=3, frame_size=16, frame_base=4,
                      frame_features=8, **kw)

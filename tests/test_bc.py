@@ -8,8 +8,8 @@ import torch
 
 from macroact.agents.bc import flat_bc_targets, latent_bc_targets, pretrain_policy
 from macroact.agents.ppo import PPORunConfig, load_agent, make_env, train_ppo
-from macroact.demos import collect
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.data.demos import collect
+from macroact.models.favae import FAVAE, FAVAEConfig
 
 ENV = "macroact/Reaching2D-v0"
 

@@ -64,7 +64,7 @@ def test_console_script_entry_point():
 def test_seeded_train_commands_give_identical_models(tmp_path):
     import torch
 
-    from macroact.base import SequenceModel
+    from macroact.models.base import SequenceModel
 
     states = []
     for i, prior in enumerate((1, 2)):

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from macroact import datasets
+from macroact.data import paper as datasets
 
 DATA = Path(__file__).parent / "data"
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from macroact.demos import Chunks, EpisodeData, chunk_actions, collect
+from macroact.data.demos import Chunks, EpisodeData, chunk_actions, collect
 
 REACHING, REACHER = "macroact/Reaching2D-v0", "macroact/ReacherSparse-v0"
 

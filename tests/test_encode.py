@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from macroact.cli import main
-from macroact.demos import EpisodeData, chunk_actions, collect
-from macroact.encode import encode_chunks, encode_file
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.data.demos import EpisodeData, chunk_actions, collect
+from macroact.evaluation.encode import encode_chunks, encode_file
+from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.trainer import TrainConfig, train
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from macroact.fastdecode import DenseDecoder
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.models.fastdecode import DenseDecoder
+from macroact.models.favae import FAVAE, FAVAEConfig
 
 
 @pytest.mark.parametrize("cfg", [

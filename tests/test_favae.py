@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from macroact.base import SequenceModel
-from macroact.datasets import reaching2d
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.models.base import SequenceModel
+from macroact.data.paper import reaching2d
+from macroact.models.favae import FAVAE, FAVAEConfig
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from macroact.base import SequenceModel
-from macroact.favae import FAVAEConfig
-from macroact.framed import FramedFAVAE, FramedFAVAEConfig
+from macroact.models.base import SequenceModel
+from macroact.models.favae import FAVAEConfig
+from macroact.models.framed import FramedFAVAE, FramedFAVAEConfig
 from macroact.trainer import TrainConfig, evaluate, train
 
 T, S = 8, 16  # clip length, frame side

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from macroact.frames import FrameDecoder, FrameEncoder
+from macroact.models.frames import FrameDecoder, FrameEncoder
 
 
 def test_encoder_decoder_shapes():

@@ -1,4 +1,4 @@
-"""Tests of macroact.metrics: MIG sanity (perfect ~ 1, random ~ 0, duplicates penalised),
+"""Tests of macroact.evaluation.metrics: MIG sanity (perfect ~ 1, random ~ 0, duplicates penalised),
 the discrete MI against its definition, input checks and ladder attribution."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from macroact.metrics import (
+from macroact.evaluation.metrics import (
     MIGResult,
     discrete_mutual_info,
     discretize,
@@ -178,7 +178,7 @@ def test_bad_inputs_raise(latents, factors, match):
 def test_other_bad_inputs_raise():
     with pytest.raises(ValueError, match="logvar has shape"):
         mig_sampled(np.zeros((5, 2)), np.zeros((5, 3)), np.zeros((5, 1), int))
-    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+    with pytest.raises(ValueError, match="n_samples must be an integer >= 1"):
         mig_sampled(np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 1), int), n_samples=0)
     with pytest.raises(ValueError, match="n_bins"):
         discretize(np.zeros((5, 2)), n_bins=0)
@@ -197,7 +197,7 @@ def test_ladder_attribution_maps_latents_to_ladders():
     assert ladder_attribution(top, sizes).tolist() == [0, 0, 1, 1, 2, 2]
     with pytest.raises(ValueError, match="index 14"):
         ladder_attribution([14], sizes)
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="integer >= 1"):
         ladder_attribution([0], (8, 0))
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from macroact import speech
-from macroact.speech import (
+from macroact.data import speech
+from macroact.data.speech import (
     LOCATIONS,
     SPEECH_FACTORS,
     espeak_available,

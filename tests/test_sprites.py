@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from macroact.sprites import (
+from macroact.data.sprites import (
     DATA_DIR,
     FAVAE_NOISE_STD,
     SPRITE_FACTORS,

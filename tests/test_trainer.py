@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from macroact.base import SequenceModel
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.models.base import SequenceModel
+from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.trainer import NonFiniteLossError, TrainConfig, train
 
 

@@ -9,8 +9,8 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from macroact.baselines.dsae import DSAE, DSAEConfig
-from macroact.favae import FAVAE, FAVAEConfig
+from macroact.models.dsae import DSAE, DSAEConfig
+from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.wrapper import MacroActionVecEnv, MacroActionWrapper, mean_latent_kl
 
 H = 8
@@ -410,6 +410,6 @@ def test_fast_vec_env_decodes_once_per_step(model):
 
 
 def test_long_horizons_fall_back_to_the_model():
-    from macroact.fastdecode import DenseDecoder
+    from macroact.models.fastdecode import DenseDecoder
 
     assert DenseDecoder.from_model(FAVAE(FAVAEConfig(seq_len=1000), 2)) is None

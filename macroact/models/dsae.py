@@ -10,7 +10,7 @@ over the previous latents. The encoder is Li & Mandt's "full" posterior
 
 - every step ``x_t`` goes through a feature layer: for vector sequences a linear layer with
   LeakyReLU(0.2); for videos (``frame_channels > 0``) the paper's per-frame convolutions,
-  :class:`macroact.frames.FrameEncoder`, then that linear layer;
+  :class:`macroact.models.frames.FrameEncoder`, then that linear layer;
 - ``q(f | x_{1:T})`` reads the final hidden states of both directions of a bidirectional LSTM
   over the features;
 - ``q(z_t | f, x_{1:T})`` comes from a bidirectional LSTM over ``[features_t, f]`` followed by a
@@ -18,11 +18,11 @@ over the previous latents. The encoder is Li & Mandt's "full" posterior
 - ``p(z_t | z_<t)`` is an LSTM fed ``[0, z_1, ..., z_{T-1}]`` (teacher forcing with the
   posterior samples), so its KL term is computed in one pass, without a Python loop over time;
 - ``p(x_t | z_t, f)`` is an MLP per step (two hidden layers, LeakyReLU(0.2), linear output);
-  for videos the MLP outputs ``frame_features`` values that :class:`macroact.frames.FrameDecoder`
+  for videos the MLP outputs ``frame_features`` values that :class:`macroact.models.frames.FrameDecoder`
   turns into a frame (DSAE's deconvolutions, with BatchNorm, tanh output).
 
 Videos are passed in the flat layout ``(batch, time, channels * size * size)``, values in
-[-1, 1] (one shared identity normalisation, as :class:`macroact.framed.FramedFAVAE`);
+[-1, 1] (one shared identity normalisation, as :class:`macroact.models.framed.FramedFAVAE`);
 ``reconstruct`` returns the same layout. ``input_noise_std`` adds fresh Gaussian noise to the
 encoder's input in training mode while ``rec`` targets the clean input (the FAVAE paper's
 noisy Sprites).
@@ -49,21 +49,10 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import nn
 
-from macroact.base import ModelConfig, SequenceModel
-from macroact.frames import FrameDecoder, FrameEncoder, check_frame_size, check_noise_std
-
-
-def _positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
-                logvar_p: torch.Tensor) -> torch.Tensor:
-    """Elementwise KL(N(mu_q, exp(logvar_q)) || N(mu_p, exp(logvar_p))); shapes broadcast."""
-    return 0.5 * (logvar_p - logvar_q
-                  + (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp() - 1.0)
+from macroact.models.base import ModelConfig, SequenceModel
+from macroact.models.losses import gaussian_kl
+from macroact.validation import non_negative, positive_int
+from macroact.models.frames import FrameDecoder, FrameEncoder, check_frame_size, check_noise_std
 
 
 @dataclasses.dataclass
@@ -79,7 +68,7 @@ class DSAEConfig(ModelConfig):
         beta: weight of the KL terms; 1 is the ELBO.
         frame_channels: 0 for vector sequences; else colour channels of video frames
             ``(frame_channels, frame_size, frame_size)``, given flat, which go through the
-            per-frame networks of :mod:`macroact.frames`.
+            per-frame networks of :mod:`macroact.models.frames`.
         frame_size: frame height and width (a multiple of 8); videos only.
         frame_base: channels of the frame encoder's first convolution (48 in DSAE's code).
         frame_features: features per frame between the frame networks and the LSTMs.
@@ -103,15 +92,15 @@ class DSAEConfig(ModelConfig):
     input_noise_std: float = 0.0
 
     def __post_init__(self):
-        _positive_int(self.frame_channels, "frame_channels", minimum=0)
+        positive_int(self.frame_channels, "frame_channels", minimum=0)
         check_frame_size(self.frame_size, "frame_size")
-        _positive_int(self.frame_base, "frame_base")
-        _positive_int(self.frame_features, "frame_features")
+        positive_int(self.frame_base, "frame_base")
+        positive_int(self.frame_features, "frame_features")
         self.input_noise_std = check_noise_std(self.input_noise_std)
-        _positive_int(self.seq_len, "seq_len")
-        _positive_int(self.f_dim, "f_dim")
-        _positive_int(self.z_dim, "z_dim")
-        _positive_int(self.hidden, "hidden")
+        positive_int(self.seq_len, "seq_len")
+        positive_int(self.f_dim, "f_dim")
+        positive_int(self.z_dim, "z_dim")
+        positive_int(self.hidden, "hidden")
         if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) \
                 or not (math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
@@ -155,7 +144,7 @@ class DSAE(SequenceModel):
     needs_labels: ClassVar[bool] = False
 
     def __init__(self, config: DSAEConfig, n_features: int):
-        _positive_int(n_features, "n_features")
+        positive_int(n_features, "n_features")
         h, fd, zd = config.hidden, config.f_dim, config.z_dim
         c, size = config.frame_channels, config.frame_size
         self._pixels = c * size * size

@@ -149,9 +149,9 @@ def load_dataset(name: str, length: int = 100) -> tuple[np.ndarray, np.ndarray |
 def __getattr__(name: str):
     # Heavier generators live in their own modules; import them on first use.
     if name == "sprites":
-        from macroact.sprites import sprites
+        from macroact.data.sprites import sprites
         return sprites
     if name == "speech_dataset":
-        from macroact.speech import speech_dataset
+        from macroact.data.speech import speech_dataset
         return speech_dataset
-    raise AttributeError(f"module 'macroact.datasets' has no attribute {name!r}")
+    raise AttributeError(f"module 'macroact.data.paper' has no attribute {name!r}")

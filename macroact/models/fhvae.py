@@ -53,34 +53,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from macroact.base import ModelConfig, SequenceModel
+from macroact.models.base import ModelConfig, SequenceModel
+from macroact.models.losses import gaussian_kl
+from macroact.validation import non_negative, positive_int
 
 LIKELIHOODS = ("mse", "gaussian")
 # Floor on the Gaussian decoder's log-variance (variance 1e-4, std 0.01 in [-1, 1] units): the
 # 2D data are noise-free, and an unbounded learned variance collapses and blows up the loss.
 MIN_DECODER_LOGVAR = math.log(1e-4)
-
-
-def _positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _non_negative(value, name: str, positive: bool = False) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
-        and (value > 0 if positive else value >= 0)
-    if not ok:
-        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, "
-                         f"got {value!r}")
-    return float(value)
-
-
-def _gaussian_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
-                 logvar_p: torch.Tensor) -> torch.Tensor:
-    """Elementwise KL(N(mu_q, exp(logvar_q)) || N(mu_p, exp(logvar_p))); shapes broadcast."""
-    return 0.5 * (logvar_p - logvar_q
-                  + (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp() - 1.0)
 
 
 @dataclasses.dataclass
@@ -124,17 +104,17 @@ class FHVAEConfig(ModelConfig):
         if isinstance(self.n_labels, bool) or not isinstance(self.n_labels, int) or self.n_labels < 1:
             raise ValueError(f"n_labels must be an integer >= 1 (the number of distinct sequence "
                              f"labels in the training data), got {self.n_labels!r}")
-        _positive_int(self.seq_len, "seq_len")
-        _positive_int(self.segment_len, "segment_len")
+        positive_int(self.seq_len, "seq_len")
+        positive_int(self.segment_len, "segment_len")
         if self.segment_len > self.seq_len:
             raise ValueError(f"segment_len {self.segment_len} is longer than seq_len "
                              f"{self.seq_len}; use segment_len <= {self.seq_len}")
-        _positive_int(self.z1_dim, "z1_dim")
-        _positive_int(self.z2_dim, "z2_dim")
-        _positive_int(self.hidden, "hidden")
-        self.z2_prior_std = _non_negative(self.z2_prior_std, "z2_prior_std", positive=True)
-        self.alpha = _non_negative(self.alpha, "alpha")
-        self.beta = _non_negative(self.beta, "beta")
+        positive_int(self.z1_dim, "z1_dim")
+        positive_int(self.z2_dim, "z2_dim")
+        positive_int(self.hidden, "hidden")
+        self.z2_prior_std = non_negative(self.z2_prior_std, "z2_prior_std", positive=True)
+        self.alpha = non_negative(self.alpha, "alpha")
+        self.beta = non_negative(self.beta, "beta")
         if self.decoder_likelihood not in LIKELIHOODS:
             raise ValueError(f"decoder_likelihood must be one of {LIKELIHOODS}, "
                              f"got {self.decoder_likelihood!r}")
@@ -175,7 +155,7 @@ class FHVAE(SequenceModel):
     needs_labels: ClassVar[bool] = True
 
     def __init__(self, config: FHVAEConfig, n_features: int):
-        _positive_int(n_features, "n_features")
+        positive_int(n_features, "n_features")
         super().__init__(config, n_features)
         h, d1, d2 = config.hidden, config.z1_dim, config.z2_dim
         self.z2_encoder = nn.LSTM(n_features, h, batch_first=True)
@@ -319,11 +299,11 @@ class FHVAE(SequenceModel):
             rec_term = nll.sum(dim=(1, 2)).mean()
             out["nll"] = rec_term
 
-        kl_z1 = _gaussian_kl(post.z1_mu, post.z1_logvar, torch.zeros_like(post.z1_mu),
+        kl_z1 = gaussian_kl(post.z1_mu, post.z1_logvar, torch.zeros_like(post.z1_mu),
                              torch.zeros_like(post.z1_logvar)).sum(dim=(1, 2)).mean()
         mu2 = self.mu2[labels].unsqueeze(1)  # (batch, 1, z2_dim), shared by the segments
         prior_logvar = torch.full_like(post.z2_logvar, 2 * math.log(c.z2_prior_std))
-        kl_z2 = _gaussian_kl(post.z2_mu, post.z2_logvar, mu2, prior_logvar).sum(dim=(1, 2)).mean()
+        kl_z2 = gaussian_kl(post.z2_mu, post.z2_logvar, mu2, prior_logvar).sum(dim=(1, 2)).mean()
         neg_log_p_mu2 = 0.5 * (math.log(2 * math.pi) + mu2.pow(2)).sum(dim=(1, 2)).mean()
         # log p(y | z2): softmax over every label's Gaussian log-likelihood of E[z2].
         d2 = (post.z2_mu.unsqueeze(2) - self.mu2).pow(2).sum(-1)  # (batch, segments, n_labels)

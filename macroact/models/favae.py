@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from macroact.base import ModelConfig, SequenceModel
+from macroact.models.base import ModelConfig, SequenceModel
+from macroact.models.losses import ladder_loss_terms
 
 
 @dataclasses.dataclass
@@ -278,20 +279,7 @@ class FAVAE(SequenceModel):
               for mu, lv in params]
         xhat = self.decode_ladders(zs)
         rec = (xhat - x).pow(2).sum(dim=(1, 2)).mean()
-        out = {"rec": rec}
-        total_gap = rec.new_zeros(())
-        total_kl = rec.new_zeros(())
-        for i, ((mu, lv), cap) in enumerate(zip(params, self.capacities(progress))):
-            kl = 0.5 * (mu.pow(2) + lv.exp() - 1.0 - lv).sum(dim=1).mean()
-            gap = (kl - cap).abs()
-            out[f"kl/l{i}"] = kl
-            out[f"kl_gap/l{i}"] = gap
-            out[f"capacity/l{i}"] = torch.tensor(cap)
-            total_kl = total_kl + kl
-            total_gap = total_gap + gap
-        out["kl"] = total_kl
-        out["loss"] = rec + self.config.beta * total_gap
-        return out
+        return ladder_loss_terms(rec, params, self.capacities(progress), self.config.beta)
 
     # -- public API --------------------------------------------------------------------------
     def encode_normalized(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -25,7 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from macroact.base import atomic_write
+from macroact.io import atomic_write
 
 FORMAT_VERSION = 1
 TAIL_RULES = ("drop", "pad_last", "pad_zero")

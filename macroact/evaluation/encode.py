@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from macroact.base import SequenceModel, atomic_write
+from macroact.io import atomic_write
+from macroact.models.base import SequenceModel
 
 
 def encode_chunks(model, chunks: np.ndarray, batch_size: int = 1024) -> dict[str, np.ndarray]:
@@ -53,13 +54,13 @@ def encode_file(run_dir: str | Path, data_path: str | Path, out_path: str | Path
         is_demos = "actions" in f.files
     extra: dict[str, np.ndarray] = {}
     if is_demos:
-        from macroact.demos import EpisodeData, chunk_actions
+        from macroact.data.demos import EpisodeData, chunk_actions
 
         chunks = chunk_actions(EpisodeData.load(data_path), model.seq_len, stride, tail)
         x = chunks.actions
         extra = {"episode": chunks.episode, "start": chunks.start, "factors": chunks.factors}
     else:
-        from macroact.datasets import load_npz
+        from macroact.data.paper import load_npz
 
         x, factors = load_npz(data_path)
         if factors is not None:

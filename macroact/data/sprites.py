@@ -33,7 +33,7 @@ Frames are rescaled to [-1, 1] as ``x / 127.5 - 1``. FAVAE adds Gaussian noise o
 to these: pass ``noise_std=FAVAE_NOISE_STD`` (noisy frames are not clipped, so they leave [-1, 1]).
 
 The sheets are Liberated Pixel Cup art (CC-BY-SA 3.0 / GPL 3.0); see
-``macroact/data/sprites/CREDITS.md``.
+``macroact/data/assets/sprites/CREDITS.md``.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ CLIP_COLUMNS = {
 }
 
 _DTYPES = ("float32", "uint8")
-DATA_DIR = Path(__file__).resolve().parent / "data" / "sprites"
+DATA_DIR = Path(__file__).resolve().parent / "assets" / "sprites"
 
 
 def sheet_path(part: str, index: int) -> Path:

@@ -2,7 +2,7 @@
 
 A model here takes raw data of shape ``(batch, time, features)``, scales it into [-1, 1]
 with statistics it stores as buffers, and returns named loss terms from ``forward``. The
-trainer (``macroact.trainer``) owns the loop; metrics (``macroact.metrics``) are pure
+trainer (``macroact.trainer``) owns the loop; metrics (``macroact.evaluation.metrics``) are pure
 functions of the arrays that ``encode`` returns. Saving writes the config as JSON, the
 ``state_dict`` (normalisation statistics included) and library versions into one file that
 ``torch.load(..., weights_only=True)`` reads back without running code.
@@ -14,53 +14,16 @@ import abc
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from macroact.io import atomic_torch_save, versions
+
 FORMAT_VERSION = 1
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], mode: str = "wb") -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it onto ``path``.
-
-    A crash mid-write leaves the previous file intact and no partial file behind.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` through ``atomic_write``."""
-    atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def atomic_write_text(text: str, path: str | os.PathLike) -> None:
-    """Write ``text`` to ``path`` through ``atomic_write``."""
-    atomic_write(path, lambda f: f.write(text), mode="w")
-
-
-def versions() -> dict[str, str]:
-    """Versions of the libraries that a saved model depends on."""
-    from macroact import __version__
-
-    return {"macroact": str(__version__), "torch": str(torch.__version__), "numpy": str(np.__version__)}
 
 
 def check_sequences(x: Any, n_features: int | None = None, seq_len: int | None = None,
@@ -248,10 +211,6 @@ class SequenceModel(nn.Module, metaclass=abc.ABCMeta):
         if not isinstance(ckpt, dict) or ckpt.get("format") != "macroact.model":
             raise ValueError("not a macroact model file; expected one written by model.save(path)")
         name = ckpt["model"]
-        import macroact.baselines  # noqa: F401  (registers the baseline model types)
-        import macroact.favae  # noqa: F401
-        import macroact.framed  # noqa: F401
-
         if name not in MODEL_REGISTRY:
             raise ValueError(f"model type {name!r} is unknown; known: {sorted(MODEL_REGISTRY)}")
         model_cls = MODEL_REGISTRY[name]

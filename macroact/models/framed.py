@@ -3,10 +3,10 @@
 The FAVAE authors ran their model on Sprites by encoding every frame to a feature vector with
 DSAE's frame network, running FAVAE's ladder of time convolutions over the feature sequence,
 and decoding its output back to frames (NOTES.md). :class:`FramedFAVAE` composes the pieces
-that already exist: :class:`macroact.frames.FrameEncoder` ``(B, T, C, H, W) -> (B, T, F)``,
-a :class:`macroact.favae.FAVAE` over ``F``-dim features (its ``encode_ladders`` and
+that already exist: :class:`macroact.models.frames.FrameEncoder` ``(B, T, C, H, W) -> (B, T, F)``,
+a :class:`macroact.models.favae.FAVAE` over ``F``-dim features (its ``encode_ladders`` and
 ``decode_ladders``, so kernel sizes, ladders, gates and capacities mean exactly what they mean
-there), and :class:`macroact.frames.FrameDecoder` ``(B, T, F) -> (B, T, C, H, W)``, which reads
+there), and :class:`macroact.models.frames.FrameDecoder` ``(B, T, F) -> (B, T, C, H, W)``, which reads
 FAVAE's tanh output. The loss is FAVAE's information bottleneck objective (paper Eq. 12) with
 the reconstruction measured on pixels::
 
@@ -14,7 +14,7 @@ the reconstruction measured on pixels::
 
 ``rec`` is the squared error summed over time, channels and pixels and averaged over the batch,
 on frames in [-1, 1]; ``KL_l`` and ``C_l`` are as in FAVAE (``beta``, ``capacity`` and
-``capacity_warmup`` are fields of the nested :class:`~macroact.favae.FAVAEConfig`).
+``capacity_warmup`` are fields of the nested :class:`~macroact.models.favae.FAVAEConfig`).
 
 Input layouts. Frames ``(batch, time, channels, size, size)`` are the natural layout; the same
 data flattened to ``(batch, time, channels * size * size)`` is accepted everywhere too, so the
@@ -23,8 +23,8 @@ package's trainer and ``evaluate`` (which check for 3-D sequences) run this mode
 of ``reconstruct`` keep the input's layout; ``decode`` returns frames.
 
 Normalisation. One affine map shared by all pixels (a single-feature
-:class:`~macroact.base.Normalizer`), initialised to the identity on [-1, 1] and marked fitted,
-so the trainer leaves it alone: frames from :func:`macroact.sprites.sprites` are already in
+:class:`~macroact.models.base.Normalizer`), initialised to the identity on [-1, 1] and marked fitted,
+so the trainer leaves it alone: frames from :func:`macroact.data.sprites.sprites` are already in
 [-1, 1] (noisy ones leave it, and must not be squeezed back). For 0..255 frames call
 ``model.normalizer.set_bounds(0, 255)`` before training.
 
@@ -43,17 +43,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from macroact.base import ModelConfig, SequenceModel
-from macroact.favae import FAVAE, FAVAEConfig
-from macroact.frames import FrameDecoder, FrameEncoder, check_frame_size, check_noise_std
+from macroact.models.base import ModelConfig, SequenceModel
+from macroact.models.favae import FAVAE, FAVAEConfig
+from macroact.models.losses import ladder_loss_terms
+from macroact.validation import positive_int
+from macroact.models.frames import FrameDecoder, FrameEncoder, check_frame_size, check_noise_std
 
 __all__ = ["FramedFAVAE", "FramedFAVAEConfig"]
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 @dataclasses.dataclass
@@ -72,7 +68,7 @@ class FramedFAVAEConfig(ModelConfig):
         frame_decoder_batchnorm: BatchNorm in the frame decoder, as in DSAE's network that
             the paper used (default). ``False`` gives its layers biases instead, which removes
             the mismatch between BatchNorm's running statistics (gathered on sampled codes) and
-            evaluation on posterior means (see :class:`macroact.frames.FrameDecoder`).
+            evaluation on posterior means (see :class:`macroact.models.frames.FrameDecoder`).
         favae: the time model over feature sequences, a :class:`FAVAEConfig` (or its dict);
             its ``seq_len`` is the clip length, and it holds ``beta`` and ``capacity``.
 
@@ -92,10 +88,10 @@ class FramedFAVAEConfig(ModelConfig):
     favae: FAVAEConfig | dict = dataclasses.field(default_factory=lambda: FAVAEConfig(seq_len=8))
 
     def __post_init__(self):
-        self.frame_channels = _positive_int(self.frame_channels, "frame_channels")
+        self.frame_channels = positive_int(self.frame_channels, "frame_channels")
         self.frame_size = check_frame_size(self.frame_size, "frame_size")
-        self.frame_features = _positive_int(self.frame_features, "frame_features")
-        self.frame_base = _positive_int(self.frame_base, "frame_base")
+        self.frame_features = positive_int(self.frame_features, "frame_features")
+        self.frame_base = positive_int(self.frame_base, "frame_base")
         self.input_noise_std = check_noise_std(self.input_noise_std)
         if not isinstance(self.frame_decoder_batchnorm, bool):
             raise ValueError(f"frame_decoder_batchnorm must be True or False, "
@@ -245,20 +241,8 @@ class FramedFAVAE(SequenceModel):
         zs = [mu + torch.randn_like(mu) * (0.5 * lv).exp() if self.training else mu
               for mu, lv in params]
         rec = (self.decode_ladders(zs) - frames).pow(2).flatten(1).sum(1).mean()
-        out = {"rec": rec}
-        total_gap = rec.new_zeros(())
-        total_kl = rec.new_zeros(())
-        for i, ((mu, lv), cap) in enumerate(zip(params, self.favae.capacities(progress))):
-            kl = 0.5 * (mu.pow(2) + lv.exp() - 1.0 - lv).sum(dim=1).mean()
-            gap = (kl - cap).abs()
-            out[f"kl/l{i}"] = kl
-            out[f"kl_gap/l{i}"] = gap
-            out[f"capacity/l{i}"] = torch.tensor(cap)
-            total_kl = total_kl + kl
-            total_gap = total_gap + gap
-        out["kl"] = total_kl
-        out["loss"] = rec + self.favae.config.beta * total_gap
-        return out
+        return ladder_loss_terms(rec, params, self.favae.capacities(progress),
+                                 self.favae.config.beta)
 
     # -- public API --------------------------------------------------------------------------
     def encode_normalized(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

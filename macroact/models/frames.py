@@ -27,18 +27,14 @@ import math
 import torch
 from torch import nn
 
+from macroact.validation import positive_int
+
 _N_DOWN = 3  # stride-2 layers: a side shrinks by 8
-
-
-def _check_positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
 
 
 def check_frame_size(size: int, name: str = "size") -> int:
     """``size`` if it is a positive multiple of 8 (the frame networks halve it three times)."""
-    _check_positive_int(name, size)
+    positive_int(size, name)
     if size % (2 ** _N_DOWN):
         raise ValueError(
             f"{name} must be a multiple of {2 ** _N_DOWN} (three stride-2 layers), got {size}; "
@@ -76,10 +72,10 @@ class FrameEncoder(nn.Module):
     def __init__(self, channels: int = 3, size: int = 64, base: int = 48, out_features: int = 48,
                  negative_slope: float = 0.2) -> None:
         super().__init__()
-        self.channels = _check_positive_int("channels", channels)
+        self.channels = positive_int(channels, "channels")
         self.size = check_frame_size(size)
-        self.base = _check_positive_int("base", base)
-        self.out_features = _check_positive_int("out_features", out_features)
+        self.base = positive_int(base, "base")
+        self.out_features = positive_int(out_features, "out_features")
         layers: list[nn.Module] = []
         c_in = channels
         for i in range(_N_DOWN):
@@ -133,10 +129,10 @@ class FrameDecoder(nn.Module):
         super().__init__()
         if not isinstance(batchnorm, bool):
             raise ValueError(f"batchnorm must be True or False, got {batchnorm!r}")
-        self.in_features = _check_positive_int("in_features", in_features)
-        self.channels = _check_positive_int("channels", channels)
+        self.in_features = positive_int(in_features, "in_features")
+        self.channels = positive_int(channels, "channels")
         self.size = check_frame_size(size)
-        self.base = _check_positive_int("base", base)
+        self.base = positive_int(base, "base")
         self._side = size // 2 ** _N_DOWN
         c_top = base * 2 ** (_N_DOWN - 1)
         n_fc = c_top * self._side ** 2

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from macroact.validation import positive_int
+
 __all__ = [
     "MIGResult",
     "discrete_mutual_info",
@@ -142,12 +144,6 @@ def _check_two_latents(n_latents: int) -> None:
                          f"least 2 latents, got J={n_latents}; evaluate the full code")
 
 
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 # ------------------------------------------------------------------- discrete estimator
 
 
@@ -214,7 +210,7 @@ def discretize(latents, n_bins: int = 20) -> np.ndarray:
         ValueError: On a wrong shape, NaN/inf values or a non-positive ``n_bins``.
     """
     latents = _as_float_2d(latents, "latents")
-    n_bins = _check_positive_int(n_bins, "n_bins")
+    n_bins = positive_int(n_bins, "n_bins")
     out = np.empty(latents.shape, dtype=np.int64)
     for j in range(latents.shape[1]):
         edges = np.histogram(latents[:, j], n_bins)[1][:-1]
@@ -388,7 +384,7 @@ def mig_sampled(mu, logvar, factors, n_samples: int = 10000, seed=0) -> MIGResul
     factors = _as_int(factors, "factors", 2)
     _check_same_n(mu, factors, "mu")
     _check_two_latents(mu.shape[1])
-    n_samples = _check_positive_int(n_samples, "n_samples")
+    n_samples = positive_int(n_samples, "n_samples")
     rng = np.random.default_rng(seed)
 
     n_points, n_latents = mu.shape
@@ -434,7 +430,7 @@ def ladder_attribution(top_latent, ladder_sizes: Sequence[int]) -> np.ndarray:
         >>> ladder_attribution([0, 8, 13], (8, 4, 2)).tolist()
         [0, 1, 2]
     """
-    sizes = [_check_positive_int(s, "each ladder size") for s in ladder_sizes]
+    sizes = [positive_int(s, "each ladder size") for s in ladder_sizes]
     if not sizes:
         raise ValueError("ladder_sizes is empty; pass the latent count of each ladder")
     top = _as_int(top_latent, "top_latent", 1)
@@ -464,7 +460,7 @@ def ladder_counts(attributions: Sequence, n_ladders: int) -> np.ndarray:
         >>> ladder_counts([[0, 1], [0, 2], [1, 2]], 3).tolist()
         [[2, 1, 0], [0, 1, 2]]
     """
-    n_ladders = _check_positive_int(n_ladders, "n_ladders")
+    n_ladders = positive_int(n_ladders, "n_ladders")
     runs = [_as_int(a, f"attributions[{i}]", 1) for i, a in enumerate(attributions)]
     if not runs:
         raise ValueError("attributions is empty; pass one ladder_attribution array per run")
