@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from macroact.cli import CLIError, _parse_tuple, command
+from macroact.commands import CLIError, _parse_tuple, command
 
 
 def _latents(text: str):
@@ -169,7 +169,7 @@ def _pipeline_args(p):
 @_pipeline_args
 def run_pipeline(args: argparse.Namespace) -> int:
     from macroact.agents.ppo import PPORunConfig, train_ppo
-    from macroact.cli import main as cli_main
+    from macroact.commands import main as cli_main
 
     out = Path(args.out)
     demos = out / "demos.npz"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from common import command_line, machine, write_result
-from macroact.cli import main as macroact
+from macroact.commands import main as macroact
 
 
 def main() -> int:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from macroact.agents.ppo import PPORunConfig, evaluate_agent, load_agent, train_ppo
-from macroact.cli import main
+from macroact.commands import main
 from macroact.models.favae import FAVAE, FAVAEConfig
 
 ENV = "macroact/Reaching2D-v0"

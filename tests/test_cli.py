@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from macroact.cli import COMMANDS, build_parser, main
+from macroact.commands import COMMANDS, build_parser, main
 
 
 def test_every_command_has_help(capsys):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from macroact.cli import main
+from macroact.commands import main
 from macroact.data.demos import EpisodeData, chunk_actions, collect
 from macroact.evaluation.encode import encode_chunks, encode_file
 from macroact.models.favae import FAVAE, FAVAEConfig
