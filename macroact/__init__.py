@@ -1,4 +1,19 @@
-"""macroact: learned macro-actions for reinforcement learning."""
+"""macroact: learned macro-actions for reinforcement learning.
+
+The names a user touches are importable from the package root, loaded on first use so that
+``import macroact`` stays cheap (it imports Gymnasium and registers the ``macroact/``
+environments, nothing heavier)::
+
+    >>> import macroact
+    >>> macroact.FAVAE.__name__, macroact.MacroActionWrapper.__name__
+    ('FAVAE', 'MacroActionWrapper')
+
+Layout: ``macroact.models`` (FAVAE, its framed variant, the FHVAE and DSAE baselines, the loss
+math), ``macroact.data`` (the paper's data sets, demonstrations and chunking),
+``macroact.evaluation`` (MIG, traversals, offline encoding), ``macroact.trainer``,
+``macroact.wrapper``, ``macroact.envs`` and ``macroact.agents``; the command line is
+``macroact.commands``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +21,37 @@ import importlib.util
 import sys
 from pathlib import Path
 
-__version__ = "0.1.0"
+from macroact._version import __version__
+
+#: Public name -> module that defines it; ``__getattr__`` imports the module on first use.
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("FAVAE", "FAVAEConfig", "FramedFAVAE", "FramedFAVAEConfig", "DSAE",
+                     "DSAEConfig", "FHVAE", "FHVAEConfig", "SequenceModel", "load_model"),
+                    "macroact.models"),
+    **dict.fromkeys(("TrainConfig", "train", "evaluate"), "macroact.trainer"),
+    **dict.fromkeys(("MacroActionWrapper", "MacroActionVecEnv"), "macroact.wrapper"),
+    **dict.fromkeys(("EpisodeData", "collect", "chunk_actions"), "macroact.data.demos"),
+    **dict.fromkeys(("encode_chunks", "encode_file"), "macroact.evaluation.encode"),
+    **dict.fromkeys(("mig", "mig_sampled"), "macroact.evaluation.metrics"),
+    **dict.fromkeys(("PPORunConfig", "train_ppo", "load_agent", "evaluate_agent"),
+                    "macroact.agents.ppo"),
+    "make_demonstrator": "macroact.envs",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'macroact' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def _mount_sibling_packages() -> None:

@@ -270,8 +270,7 @@ class _MacroDecoder:
         # per-layer dispatch cost dominate. A snapshot of the weights; None: use the model.
         from macroact.models.fastdecode import DenseDecoder
 
-        dense = DenseDecoder.from_model(model) \
-            if fast_decode and hasattr(model, "decode_ladders") else None
+        dense = DenseDecoder.from_model(model) if fast_decode else None
         self._bound = None if dense is None else dense.bind(
             self.latent_dims, base, self.scale, self.low, self.high, self.dtype)
 

@@ -5,25 +5,33 @@ BatchNorm in eval mode) followed by an elementwise nonlinearity, so the whole de
 a short chain of small dense matrices. For short horizons this runs in microseconds, where the
 PyTorch module pays a per-operator dispatch cost on every layer; one macro-action step of an
 agent decodes a single code, so that cost dominates. ``DenseDecoder.from_model`` returns
-``None`` when the matrices would be large (long horizons), and callers fall back to
-``model.decode``.
+``None`` for any model that is not exactly a ``FAVAE`` (chosen by type, not by the methods a
+model happens to have) and when the matrices would be large (long horizons); callers then use
+``model.decode``. Lengths, channels and LeakyReLU slopes are read from the model's own layers,
+and ``bind`` checks the folded chain against ``model.decode`` on random codes before it is
+used, falling back (with a warning) on any mismatch, so the fast path cannot drift from the
+model.
 
 The matrices are a snapshot: build a new ``DenseDecoder`` after the weights change.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch import nn
+
+from macroact.models.favae import FAVAE
 
 #: Largest total number of matrix entries (multiply-adds per decoded code) the fast path builds.
 MAX_ENTRIES = 2_000_000
 
 
-def _leaky(x: np.ndarray) -> np.ndarray:
-    """LeakyReLU(0.01) in place: ``max(x, 0.01 x)`` equals it for a slope below 1."""
-    return np.maximum(x, 0.01 * x, out=x)
+def _leaky(x: np.ndarray, slope: float) -> np.ndarray:
+    """LeakyReLU in place: ``max(x, slope * x)`` equals it for a slope in [0, 1]."""
+    return np.maximum(x, slope * x, out=x)
 
 
 def _probe(fn, n_in: int) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +51,16 @@ def _split_act(act: nn.Module) -> tuple[nn.Module | None, str]:
     return bn, "leaky"
 
 
+def _leaky_slope(model: nn.Module) -> float | None:
+    """The one negative slope of every LeakyReLU in ``model``; None if they differ or lie
+    outside [0, 1] (where ``max(x, slope * x)`` is not LeakyReLU)."""
+    slopes = {float(m.negative_slope) for m in model.modules() if isinstance(m, nn.LeakyReLU)}
+    if len(slopes) != 1:
+        return None
+    slope = slopes.pop()
+    return slope if 0.0 <= slope <= 1.0 else None
+
+
 class DenseDecoder:
     """FAVAE's decoder as dense matrices; ``__call__(z (n, J)) -> (n, H, A)`` in data units."""
 
@@ -58,6 +76,8 @@ class DenseDecoder:
             sum(inj[0].size for inj in injections)
         self.levels = len(stages)
         self.top_affine = None
+        self.slope = 0.01  # set from the model's LeakyReLUs by from_model
+        self.model = None  # the model folded, for bind's check
         self._schedule = None
 
     def _build_schedule(self) -> list:
@@ -87,17 +107,23 @@ class DenseDecoder:
 
     @classmethod
     def from_model(cls, model, max_entries: int = MAX_ENTRIES) -> "DenseDecoder | None":
-        """Fold ``model``'s decoder (in eval mode); ``None`` if it has over ``max_entries``."""
+        """Fold a ``FAVAE``'s decoder (in eval mode); ``None`` for any other model type, for
+        over ``max_entries`` matrix entries, or for activations it cannot fold."""
+        if type(model) is not FAVAE:
+            return None
+        slope = _leaky_slope(model)
+        if slope is None:
+            return None
         c = model.config
-        lengths = [c.seq_len]
-        for _ in range(2 * c.levels):
-            lengths.append(-(-lengths[-1] // c.conv_stride))
-        # Count first, so long horizons never allocate their (huge) matrices.
+        # Count first, so long horizons never allocate their (huge) matrices. Each level's
+        # input length is the model's own level_lengths; each layer states its output length.
         total = 0
-        for lvl in range(c.levels):
-            c_out = c.channels[lvl - 1] if lvl > 0 else model.n_features
-            total += c.channels[lvl] ** 2 * lengths[2 * lvl + 2] * lengths[2 * lvl + 1]
-            total += c.channels[lvl] * c_out * lengths[2 * lvl + 1] * lengths[2 * lvl]
+        for lvl, deconvs in enumerate(model.decoder):
+            c_in, t_in = c.channels[lvl], model.level_lengths[lvl + 1]
+            for deconv in deconvs:
+                c_out, t_out = deconv.deconv.out_channels, deconv.out_len
+                total += c_in * t_in * c_out * t_out
+                c_in, t_in = c_out, t_out
         if total > max_entries:
             return None
         was_training = model.training
@@ -113,12 +139,13 @@ class DenseDecoder:
         top_bn, _ = _split_act(cpu.top_act)
         top_affine = None
         if top_bn is not None:
-            n = c.channels[-1] * lengths[2 * c.levels]
-            top_affine = _probe(lambda x: top_bn(x.view(-1, c.channels[-1], lengths[2 * c.levels])), n)
+            t_top = cpu.level_lengths[-1]
+            n = c.channels[-1] * t_top
+            top_affine = _probe(lambda x: top_bn(x.view(-1, c.channels[-1], t_top)), n)
         stages = []
         for lvl in reversed(range(c.levels)):
             level = []
-            t_in = lengths[2 * lvl + 2]
+            t_in = cpu.level_lengths[lvl + 1]
             c_in = c.channels[lvl]
             for k, deconv in enumerate(cpu.decoder[lvl]):
                 bn, nonlin = _split_act(deconv.act)
@@ -138,27 +165,9 @@ class DenseDecoder:
                   (c.seq_len, model.n_features), low, high)
         dec.top_affine = top_affine
         dec.levels = c.levels
+        dec.slope = slope
+        dec.model = model
         return dec
-
-    def __call__(self, z: np.ndarray) -> np.ndarray:
-        if self._schedule is None:
-            self._schedule = self._build_schedule()
-        z = np.asarray(z, dtype=np.float32)
-        h = None
-        for inj, stage in self._schedule:
-            if inj is not None:
-                sl, W, b, top = inj
-                x = z[:, sl] @ W
-                x += b
-                h = _leaky(x) if top else h + x
-            for W, b, nonlin in stage:
-                h = h @ W
-                h += b
-                h = np.tanh(h, out=h) if nonlin == "tanh" else _leaky(h)
-        # The last stage yields (channels = features, time) flattened channel-major.
-        n = len(z)
-        out = h.reshape(n, self.out_shape[1], self.out_shape[0]).transpose(0, 2, 1)
-        return out * self.half + self.centre
 
     def bind(self, latent_dims, base: np.ndarray, scale: float, low: np.ndarray,
              high: np.ndarray, dtype) -> "BoundDecoder | None":
@@ -212,8 +221,33 @@ class DenseDecoder:
         def per_row(v):  # per-feature values repeated for each time step of a row
             return np.tile(np.asarray(v, np.float32), self.out_shape[0])[None]
 
-        return BoundDecoder(w_inj, b_inj, plan, self.out_shape, per_row(self.half),
-                            per_row(self.centre), per_row(low), per_row(high), np.dtype(dtype))
+        bound = BoundDecoder(w_inj, b_inj, plan, self.out_shape, per_row(self.half),
+                             per_row(self.centre), per_row(low), per_row(high), np.dtype(dtype),
+                             self.slope)
+        return bound if self._agrees(bound, dims, base, scale, low, high) else None
+
+    def _agrees(self, bound: "BoundDecoder", dims: np.ndarray, base: np.ndarray, scale: float,
+                low: np.ndarray, high: np.ndarray, n_codes: int = 8) -> bool:
+        """Whether ``bound`` sends what ``model.decode`` and clipping send, on random codes."""
+        if self.model is None:
+            return True
+        rng = np.random.default_rng(0)
+        a = rng.uniform(-1.0, 1.0, (n_codes, len(dims))).astype(np.float32)
+        z = np.repeat(base[None].astype(np.float32), n_codes, 0)
+        z[:, dims] = scale * a
+        was_training = self.model.training
+        self.model.eval()
+        expected = self.model.decode(torch.as_tensor(z)).cpu().numpy()
+        self.model.train(was_training)
+        expected = np.clip(expected, low, high)
+        got = bound(a).astype(np.float32)
+        tol = 1e-4 * max(1.0, float(np.abs(self.half).max()))
+        if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-4, atol=tol):
+            return True
+        err = float(np.abs(got - expected).max()) if got.shape == expected.shape else np.inf
+        warnings.warn(f"the dense fast decoder differs from model.decode by up to {err:.3g} "
+                      "(on random codes); decoding through the model instead", stacklevel=3)
+        return False
 
 
 class BoundDecoder:
@@ -221,8 +255,9 @@ class BoundDecoder:
     clipped to ``[low, high]``; equal to building the code and calling the model, up to float32
     rounding."""
 
-    def __init__(self, w_inj, b_inj, plan, out_shape, half, centre, low, high, dtype):
+    def __init__(self, w_inj, b_inj, plan, out_shape, half, centre, low, high, dtype, slope):
         self.w_inj, self.b_inj, self.plan = w_inj, b_inj, plan
+        self.slope = slope
         self.out_shape = out_shape
         self.half, self.centre, self.low, self.high = half, centre, low, high
         self.dtype = dtype
@@ -236,13 +271,13 @@ class BoundDecoder:
         for sl, mats in self.plan:
             if sl is not None:
                 if h is None:
-                    h = _leaky(x[:, sl])
+                    h = _leaky(x[:, sl], self.slope)
                 else:
                     h += x[:, sl]
             for W in mats:
                 h = h @ W
                 if W is not last:
-                    _leaky(h)
+                    _leaky(h, self.slope)
         np.tanh(h, out=h)
         h *= self.half
         h += self.centre
