@@ -7,6 +7,13 @@ permutation per episode, and a target colour is drawn per episode. ``GripperDemo
 scripts the task from goal positions with the supplement's three plan factors (reach the
 ball, reach the basket, place) and labels each episode with its eight factors.
 
+``macroact/Gripper-v0`` is that task (48 possible first observations: colour x slot order).
+``macroact/Gripper-v1`` (``GripperEnv(varied=True)``) draws the same target colour and order
+of the four objects along the table, but places them at continuous positions (uniform over
+the layouts in ``VARIED_X_RANGE`` with ``VARIED_MIN_SPACING`` between neighbours) and
+jitters the gripper's start by up to ``VARIED_START_JITTER``, so first observations do not
+repeat; the demonstrator reads the actual positions.
+
 Objects are numbered red first: ball 1 and basket 1 are red, ball 2 and basket 2 are blue.
 Heights ``z`` are measured from the table top; every body moves only in the x-z plane.
 """
@@ -30,6 +37,15 @@ BASKET_INNER_HALF_WIDTH = 0.085  # half the gap between the inner faces of the b
 BASKET_RIM = 0.06                # height of the basket walls above the table
 FINGER_TRAVEL = 0.065            # each finger closes this far from fully open (they then meet)
 START = (0.0, 0.4)               # gripper (x, z) at reset, fingers open
+BASKET_HALF_WIDTH = 0.09         # outer half-width of a basket's floor
+
+VARIED_X_RANGE: tuple[float, float] = (-0.42, 0.42)
+"""x range (m) of the object centres in the varied task (Gripper-v1)."""
+VARIED_MIN_SPACING = 0.19
+"""Smallest distance (m) between neighbouring object centres in the varied task: an open
+finger beside a ball then clears a neighbouring basket's wall by 2.5 cm."""
+VARIED_START_JITTER: tuple[float, float] = (0.05, 0.03)
+"""Half-widths (m) of the gripper's uniform start jitter around ``START`` in x and z."""
 
 # Gripper x, z: the point midway between the fingertips' grasp faces (a grasped ball's centre).
 _XML = f"""
@@ -114,6 +130,33 @@ _COLOURS = ("red", "blue")
 _OPTION_KEYS = frozenset({"target", "slots"})
 
 
+def _check_varied(x_range: Any, min_spacing: Any, start_jitter: Any,
+                  workspace_low: np.ndarray, workspace_high: np.ndarray
+                  ) -> tuple[np.ndarray, float, np.ndarray]:
+    """Validate the varied task's layout ranges; returns them as arrays/floats."""
+    x_range = np.asarray(VARIED_X_RANGE if x_range is None else x_range, dtype=np.float64)
+    if x_range.shape != (2,) or not np.all(np.isfinite(x_range)) or x_range[0] >= x_range[1] \
+            or x_range[0] < workspace_low[0] or x_range[1] > workspace_high[0]:
+        raise ValueError(f"x_range must be (low, high) with {workspace_low[0]} <= low < high <= "
+                         f"{workspace_high[0]} (the gripper's reach), got {x_range.tolist()!r}")
+    spacing = VARIED_MIN_SPACING if min_spacing is None else min_spacing
+    if isinstance(spacing, bool) or not isinstance(spacing, (int, float, np.integer,
+                                                             np.floating)) \
+            or not 2 * BASKET_HALF_WIDTH <= spacing <= (x_range[1] - x_range[0]) / 3:
+        raise ValueError(f"min_spacing must lie in [{2 * BASKET_HALF_WIDTH}, "
+                         f"{(x_range[1] - x_range[0]) / 3:.4f}] (baskets must not overlap and "
+                         f"four objects must fit in x_range), got {min_spacing!r}")
+    jitter = np.asarray(VARIED_START_JITTER if start_jitter is None else start_jitter,
+                        dtype=np.float64)
+    start = np.asarray(START)
+    if jitter.shape != (2,) or not np.all(np.isfinite(jitter)) or np.any(jitter < 0) \
+            or np.any(start - jitter < workspace_low) or np.any(start + jitter > workspace_high):
+        raise ValueError(f"start_jitter must be (x, z) half-widths >= 0 that keep the start "
+                         f"{START} inside the workspace {workspace_low.tolist()} .. "
+                         f"{workspace_high.tolist()}, got {start_jitter!r}")
+    return x_range, float(spacing), jitter
+
+
 def _check_options(options: dict[str, Any] | None) -> tuple[int | None, tuple[int, ...] | None]:
     """Validate ``reset(options=...)``: returns the fixed target colour and slots, or None."""
     if options is None:
@@ -167,6 +210,13 @@ class GripperEnv(gym.Env):
 
     Each step runs ``frame_skip`` MuJoCo steps of 4 ms (20 ms per step by default).
 
+    With ``varied=True`` (``macroact/Gripper-v1``) the target colour and the left-to-right
+    order of the four objects are drawn as before (``slots`` then gives each object's rank
+    along the table), but the objects' x positions are drawn uniformly over the layouts with
+    centres in ``x_range`` at least ``min_spacing`` apart, and the gripper starts uniformly
+    within ``start_jitter`` (x, z) of ``START``. These draws come after the colour and order
+    draws, so the varied task shares them with the fixed one seed for seed.
+
     ``info`` holds ``"is_success"`` and ``"state_features"``: float32 ``(12,)``, the
     supplement's features in its order (names in ``GripperEnv.state_feature_names``): gripper
     x, z; left and right finger closure (m, 0 = open); basket 1 (red) x, z; basket 2 (blue)
@@ -182,6 +232,16 @@ class GripperEnv(gym.Env):
         frame_skip: MuJoCo steps per environment step.
         max_lead: largest distance (m) between the position target and the gripper.
         render_mode: only None (the environment is headless).
+        varied: draw continuous object positions and a jittered start (the v1 task).
+        x_range: ``(low, high)`` of the object centres, default ``VARIED_X_RANGE``; only with
+            ``varied=True``.
+        min_spacing: smallest distance between neighbouring objects, default
+            ``VARIED_MIN_SPACING``; only with ``varied=True``.
+        start_jitter: ``(x, z)`` half-widths of the start jitter, default
+            ``VARIED_START_JITTER``; only with ``varied=True``.
+
+    Raises:
+        ValueError: on invalid arguments, or layout arguments without ``varied=True``.
 
     Example:
         >>> env = GripperEnv()
@@ -201,7 +261,8 @@ class GripperEnv(gym.Env):
     success_speed = 0.05
 
     def __init__(self, max_step: float = 0.02, frame_skip: int = 5, max_lead: float = 0.03,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, varied: bool = False, x_range: Any = None,
+                 min_spacing: float | None = None, start_jitter: Any = None) -> None:
         if not max_step > 0:
             raise ValueError(f"max_step must be > 0 metres, got {max_step!r}")
         if isinstance(frame_skip, bool) or not isinstance(frame_skip, (int, np.integer)) \
@@ -213,6 +274,18 @@ class GripperEnv(gym.Env):
         if render_mode is not None:
             raise ValueError(f"GripperEnv is headless and renders nothing; got render_mode="
                              f"{render_mode!r}, pass render_mode=None")
+        if not isinstance(varied, (bool, np.bool_)):
+            raise ValueError(f"varied must be True or False, got {varied!r}")
+        if not varied and not (x_range is None and min_spacing is None and start_jitter is None):
+            raise ValueError(f"x_range={x_range!r}, min_spacing={min_spacing!r} and start_jitter="
+                             f"{start_jitter!r} only apply to the varied task; pass varied=True "
+                             "(or make macroact/Gripper-v1)")
+        self.varied = bool(varied)
+        if self.varied:
+            self.x_range, self.min_spacing, self.start_jitter = _check_varied(
+                x_range, min_spacing, start_jitter, self.workspace_low, self.workspace_high)
+        else:
+            self.x_range, self.min_spacing, self.start_jitter = None, None, None
         self.max_step = float(max_step)
         self.frame_skip = int(frame_skip)
         self.max_lead = float(max_lead)
@@ -250,6 +323,8 @@ class GripperEnv(gym.Env):
 
         self._target_colour = 0
         self._slots: tuple[int, ...] = (0, 1, 2, 3)
+        self._slot_x = np.array(SLOT_X, dtype=np.float64)
+        self._start = np.array(START, dtype=np.float64)
         self._ee_target = np.array(START, dtype=np.float64)
 
     @property
@@ -265,8 +340,18 @@ class GripperEnv(gym.Env):
     @property
     def slots(self) -> tuple[int, ...]:
         """The episode's slots (indices into ``SLOT_X``) of red ball, blue ball, red basket,
-        blue basket."""
+        blue basket; in the varied task, their ranks from left to right."""
         return self._slots
+
+    @property
+    def slot_x(self) -> np.ndarray:
+        """x ``(4,)`` of the episode's slots, left to right: ``SLOT_X``, or the varied draw."""
+        return self._slot_x.copy()
+
+    @property
+    def start(self) -> np.ndarray:
+        """The gripper's start ``(x, z)`` of the episode: ``START``, or the varied draw."""
+        return self._start.copy()
 
     @property
     def ee_target(self) -> np.ndarray:
@@ -275,7 +360,8 @@ class GripperEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start an episode: draw the target colour and the slot permutation.
+        """Start an episode: draw the target colour and the slot permutation (and, in the
+        varied task, the object positions and the gripper's start).
 
         Args:
             seed: seeds ``self.np_random`` (Gymnasium's convention).
@@ -295,16 +381,26 @@ class GripperEnv(gym.Env):
         drawn_slots = tuple(int(s) for s in self.np_random.permutation(4))
         self._target_colour = drawn_target if target is None else target
         self._slots = drawn_slots if slots is None else slots
+        if self.varied:
+            # Uniform over the layouts with gaps >= min_spacing: sorted uniform offsets on the
+            # slack that the minimal gaps leave (a bijection with the ordered layouts).
+            low, high = self.x_range
+            slack = (high - low) - 3 * self.min_spacing
+            offsets = np.sort(self.np_random.uniform(0.0, slack, size=4))
+            self._slot_x = low + self.min_spacing * np.arange(4) + offsets
+            self._start = np.asarray(START) + self.np_random.uniform(-self.start_jitter,
+                                                                     self.start_jitter)
+        slot_x, start = self._slot_x, self._start
 
         model, data = self.model, self.data
         mujoco.mj_resetData(model, data)
         g = self._qpos_gripper
-        data.qpos[g:g + 2] = START
+        data.qpos[g:g + 2] = start
         for colour in range(2):
             b = self._qpos_balls[colour]
-            data.qpos[b:b + 2] = (SLOT_X[self._slots[colour]], BALL_RADIUS)
-            data.mocap_pos[self._mocap_baskets[colour]] = (SLOT_X[self._slots[2 + colour]], 0, 0)
-        self._ee_target = np.array(START, dtype=np.float64)
+            data.qpos[b:b + 2] = (slot_x[self._slots[colour]], BALL_RADIUS)
+            data.mocap_pos[self._mocap_baskets[colour]] = (slot_x[self._slots[2 + colour]], 0, 0)
+        self._ee_target = np.array(start, dtype=np.float64)
         data.ctrl[:2] = self._ee_target
         data.ctrl[2:] = 0.0
         mujoco.mj_forward(model, data)
@@ -396,7 +492,9 @@ class GripperDemonstrator:
     environment); and three plans drawn per episode with the ``rng`` given to ``reset``:
 
     - ``reach_ball_plan``: 0 perpendicular (move over the ball, then descend onto it) or
-      1 oblique (straight line from the start to the ball);
+      1 oblique (straight line from the start to the ball; in the varied task to
+      ``approach_height`` above it, then straight down, because neighbours may stand closer
+      than the fixed slots and a finger would catch a basket's wall on the slant);
     - ``reach_basket_plan``: 0 perpendicular (lift the ball high, then move across) or
       1 oblique (lift it clear of the obstacles, then a straight line up to above the basket);
     - ``place_plan``: 0 drop (open the fingers above the basket) or 1 gentle (lower the ball
@@ -407,7 +505,9 @@ class GripperDemonstrator:
     hand) or ``carry_speed`` (ball in hand), as fractions of the env's ``max_step``.
 
     Args:
-        env: a made ``macroact/Gripper-v0`` (possibly wrapped) or a ``GripperEnv``.
+        env: a made ``macroact/Gripper-v0`` or ``-v1`` (possibly wrapped) or a ``GripperEnv``;
+            it reads the actual positions from the first observation, so it handles the
+            varied task's continuous layouts.
         reach_speed: speed of empty-handed moves, in (0, 1].
         carry_speed: speed of moves with the ball in hand, in (0, 1].
 
@@ -433,6 +533,7 @@ class GripperDemonstrator:
     clear_height = 0.1   # ball centre when lifted just clear of baskets and balls (oblique)
     place_height = 0.2   # ball centre above the basket where placing starts
     gentle_height = 0.035  # ball centre where the gentle plan opens the fingers
+    approach_height = 0.05  # varied task, oblique reach: gripper this far above the ball first
     tolerance = 0.004    # distance (m) at which a waypoint counts as reached
     grasp_steps = 10     # steps to close the fingers on the ball
     release_steps = 10   # steps to open them
@@ -474,6 +575,8 @@ class GripperDemonstrator:
         plan: list[tuple[str, Any, float, float]] = []
         if reach_ball == 0:
             plan.append(("move", (ball_x, start_z), -1.0, reach))
+        elif env.varied:
+            plan.append(("move", (ball_x, ball_z + self.approach_height), -1.0, reach))
         plan.append(("move", (ball_x, ball_z), -1.0, reach))
         plan.append(("wait", self.grasp_steps, 1.0, 0.0))
         if reach_basket == 0:

@@ -3,7 +3,10 @@
 The environment is the control version of the FAVAE paper's 2D Reaching data set: the data
 set's arcs are what ``Reaching2DDemonstrator`` traces, step by step, as displacements.
 
-Registered as ``macroact/Reaching2D-v0`` (``gym.make`` adds ``TimeLimit(100)``)::
+Registered as ``macroact/Reaching2D-v0`` (the paper's task: start (0, 0), two goals) and
+``macroact/Reaching2D-v1`` (``varied=True``: the goal is drawn uniformly over
+``GOAL_REGION`` and the start jitters within ``START_JITTER`` of the origin, so first
+observations do not repeat); ``gym.make`` adds ``TimeLimit(100)``::
 
     >>> import gymnasium as gym
     >>> import macroact
@@ -29,20 +32,36 @@ GOALS = np.array([[-0.1, 1.0], [0.1, 1.0]])
 #: Demonstrator factors, in the column order of the authors' ``label`` arrays.
 FACTOR_NAMES = ("goal", "side", "curvature")
 FACTOR_SIZES = (2, 2, 5)
+#: Demonstrator factors of the varied task: the plan only (the goal is continuous).
+VARIED_FACTOR_NAMES = ("side", "curvature")
+VARIED_FACTOR_SIZES = (2, 5)
+#: Reaching2D-v1's goal region ``((x_low, x_high), (y_low, y_high))``: around the paper's goals.
+GOAL_REGION = ((-0.3, 0.3), (0.8, 1.2))
+#: Reaching2D-v1's start: uniform in ``[-START_JITTER, START_JITTER]^2`` around the origin.
+START_JITTER = 0.05
+#: The arc-centre offsets of the paper's curvature labels (``macroact.data.paper``'s
+#: ``_CURVATURE_K``; ``tests/test_envs_varied.py`` checks that ``arc_between`` from the origin
+#: reproduces ``reaching_arc``).
+_ARC_K = (10.0, 8.75, 7.5, 6.25, 5.0)
 
 
 class Reaching2DEnv(gym.Env):
-    """A point in the plane that must reach one of two goals, with a sparse success reward.
+    """A point in the plane that must reach a goal, with a sparse success reward.
 
-    Each step moves the point by ``max_step * action``; the point starts at (0, 0) and the
-    episode's goal is one of the paper's two goals, (-0.1, 1) and (+0.1, 1), drawn uniformly
-    or set by ``reset(options={"goal": 0 or 1})``. Reaching within ``success_radius`` of the
-    goal gives reward 1.0 and ends the episode (``terminated=True``, ``info["is_success"]``);
-    every other step gives 0.
+    Each step moves the point by ``max_step * action``. In the paper's task (``varied=False``,
+    ``macroact/Reaching2D-v0``) the point starts at (0, 0) and the episode's goal is one of the
+    paper's two goals, (-0.1, 1) and (+0.1, 1), drawn uniformly or set by
+    ``reset(options={"goal": 0 or 1})``: only two first observations exist. In the varied task
+    (``varied=True``, ``macroact/Reaching2D-v1``) the goal is drawn uniformly over
+    ``goal_region`` and the start uniformly over the square of half-width ``start_jitter``
+    around the origin, so no two resets share a first observation. Reaching within
+    ``success_radius`` of the goal gives reward 1.0 and ends the episode
+    (``terminated=True``, ``info["is_success"]``); every other step gives 0.
 
     Observation ``(5,)`` float32: position (2), goal (2), time fraction ``t / horizon``
     (1, clipped at 1). Action ``(2,)`` float32 in [-1, 1]. ``info["state_features"]`` is
-    the position (float64, 2), the quantity the paper's data sets record.
+    the position (float64, 2), the quantity the paper's data sets record;
+    ``info["goal_index"]`` is the goal's index into ``GOALS`` (-1 in the varied task).
 
     The episode *terminates* after ``horizon`` steps (100). This is a finite-horizon task:
     the time fraction is part of the observation, so the last state is a true terminal state
@@ -58,6 +77,18 @@ class Reaching2DEnv(gym.Env):
         horizon: Episode length: the time feature runs from 0 to 1 and the episode terminates.
         bound: Half-width of the square that confines the point (and bounds the observation).
         render_mode: ``None`` or ``"rgb_array"`` (a 128x128 top view).
+        varied: Draw the goal and the start continuously (the v1 task) instead of the
+            paper's two goals from (0, 0).
+        goal_region: ``((x_low, x_high), (y_low, y_high))`` of the varied goal draw
+            (default ``GOAL_REGION``); only with ``varied=True``.
+        start_jitter: Half-width of the varied start square around the origin (default
+            ``START_JITTER``; 0 keeps the start at the origin); only with ``varied=True``.
+
+    Raises:
+        ValueError: On a non-positive ``max_step`` or ``success_radius``, a ``horizon`` below
+            1, goals outside ``bound``, a ``goal_region`` that is not a box, lies within
+            ``success_radius`` of a start, or needs steps longer than ``max_step`` to reach in
+            ``horizon`` steps, or ``goal_region``/``start_jitter`` without ``varied=True``.
 
     Example:
         >>> env = Reaching2DEnv()
@@ -65,21 +96,65 @@ class Reaching2DEnv(gym.Env):
         >>> obs, reward, terminated, truncated, info = env.step(np.array([0.0, 1.0], np.float32))
         >>> info["state_features"].tolist(), reward, terminated
         ([0.0, 0.02], 0.0, False)
+        >>> varied = Reaching2DEnv(varied=True)
+        >>> obs, info = varied.reset(seed=0)
+        >>> bool(-0.3 <= obs[2] <= 0.3 and 0.8 <= obs[3] <= 1.2), info["goal_index"]
+        (True, -1)
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
 
     def __init__(self, max_step: float = 0.02, success_radius: float = 0.05, horizon: int = 100,
-                 bound: float = 2.0, render_mode: str | None = None):
+                 bound: float = 2.0, render_mode: str | None = None, varied: bool = False,
+                 goal_region: Any = None, start_jitter: float | None = None):
         if not (np.isfinite(max_step) and max_step > 0):
             raise ValueError(f"max_step must be a positive number, got {max_step!r}")
         if not (np.isfinite(success_radius) and success_radius > 0):
             raise ValueError(f"success_radius must be a positive number, got {success_radius!r}")
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
             raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
-        if not (np.isfinite(bound) and bound > np.abs(GOALS).max()):
-            raise ValueError(f"bound must exceed the goals' coordinates (1.0), got {bound!r}; "
-                             "the goals must lie inside the square")
+        if not isinstance(varied, (bool, np.bool_)):
+            raise ValueError(f"varied must be True or False, got {varied!r}")
+        if not varied and (goal_region is not None or start_jitter is not None):
+            raise ValueError(f"goal_region={goal_region!r} and start_jitter={start_jitter!r} "
+                             "only apply to the varied task; pass varied=True (or make "
+                             "macroact/Reaching2D-v1)")
+        self.varied = bool(varied)
+        if self.varied:
+            region = np.asarray(GOAL_REGION if goal_region is None else goal_region, np.float64)
+            jitter = START_JITTER if start_jitter is None else start_jitter
+            if region.shape != (2, 2) or not np.all(np.isfinite(region)) \
+                    or not np.all(region[:, 0] < region[:, 1]):
+                raise ValueError(f"goal_region must be ((x_low, x_high), (y_low, y_high)) with "
+                                 f"finite low < high, got {goal_region!r}")
+            if isinstance(jitter, bool) or not isinstance(jitter, (int, float, np.floating,
+                                                                     np.integer)) \
+                    or not (np.isfinite(jitter) and jitter >= 0):
+                raise ValueError(f"start_jitter must be a number >= 0, got {start_jitter!r}")
+            self.goal_region = region
+            self.start_jitter = float(jitter)
+            # Closest goal to any start: the per-axis gaps between the two boxes.
+            gap = np.maximum(0.0, np.maximum(region[:, 0] - self.start_jitter,
+                                             -self.start_jitter - region[:, 1]))
+            if np.hypot(*gap) <= success_radius:
+                raise ValueError(f"goal_region {region.tolist()} comes within success_radius="
+                                 f"{success_radius} of a start (jitter {self.start_jitter}); "
+                                 "move the region away from the origin")
+            farthest = np.abs(region).max(axis=1) + self.start_jitter
+            # The demonstrator's most curved arc is 1.0017 times its chord; keep a margin.
+            if 1.01 * np.hypot(*farthest) > horizon * max_step:
+                raise ValueError(f"the farthest goal of goal_region {region.tolist()} is "
+                                 f"{np.hypot(*farthest):.3f} from a start, more than horizon * "
+                                 f"max_step = {horizon * max_step:.3f} allows; shrink the region "
+                                 "or raise max_step or horizon")
+            reach = np.abs(region).max()
+        else:
+            self.goal_region = None
+            self.start_jitter = 0.0
+            reach = np.abs(GOALS).max()
+        if not (np.isfinite(bound) and bound > reach):
+            raise ValueError(f"bound must exceed the goals' coordinates ({reach}), got "
+                             f"{bound!r}; the goals must lie inside the square")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of "
                              f"{self.metadata['render_modes']}, got {render_mode!r}")
@@ -93,8 +168,9 @@ class Reaching2DEnv(gym.Env):
         self.observation_space = spaces.Box(
             low=np.array([-b, -b, -b, -b, 0.0], np.float32),
             high=np.array([b, b, b, b, 1.0], np.float32), dtype=np.float32)
-        self.goal_index = 0
-        self.goal = GOALS[0].copy()
+        self.goal_index = -1 if self.varied else 0
+        self.goal = self.goal_region.mean(axis=1) if self.varied else GOALS[0].copy()
+        self.start = np.zeros(2)
         self.position = np.zeros(2)
         self.t = 0
 
@@ -111,18 +187,26 @@ class Reaching2DEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start at (0, 0) with a new goal.
+        """Start a new episode: the paper's start and goal draw, or the varied one.
 
         Args:
-            seed: Seeds ``self.np_random`` (the goal draw).
-            options: ``{"goal": 0 or 1}`` picks the goal instead of drawing it.
+            seed: Seeds ``self.np_random`` (the goal and start draws).
+            options: Paper task: ``{"goal": 0 or 1}`` picks the goal instead of drawing it.
+                Varied task: ``{"goal": (x, y)}`` (inside ``goal_region``) and/or
+                ``{"start": (x, y)}`` (inside the jitter square) fix them; both are drawn
+                anyway, so fixing one leaves the other's draw unchanged.
 
         Returns:
             The first observation and ``info`` (``is_success``, ``goal_index``,
             ``state_features``).
+
+        Raises:
+            ValueError: On an unknown option or an option value outside its range.
         """
         super().reset(seed=seed)
         options = options or {}
+        if self.varied:
+            return self._reset_varied(options)
         unknown = set(options) - {"goal"}
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; the only option is 'goal'")
@@ -135,7 +219,37 @@ class Reaching2DEnv(gym.Env):
                              f"got {goal!r}")
         self.goal_index = int(goal)
         self.goal = GOALS[self.goal_index].copy()
+        self.start = np.zeros(2)
         self.position = np.zeros(2)
+        self.t = 0
+        return self._obs(), self._info(self._distance() < self.success_radius)
+
+    def _reset_varied(self, options: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+        unknown = set(options) - {"goal", "start"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; the varied task takes "
+                             "'goal' and 'start' (each an (x, y) pair)")
+        region, jitter = self.goal_region, self.start_jitter
+        goal = self.np_random.uniform(region[:, 0], region[:, 1])
+        start = self.np_random.uniform(-jitter, jitter, size=2)
+        for name, drawn, low, high in (("goal", goal, region[:, 0], region[:, 1]),
+                                       ("start", start, -jitter, jitter)):
+            if options.get(name) is None:
+                continue
+            low, high = np.broadcast_to(low, 2), np.broadcast_to(high, 2)
+            try:
+                value = np.asarray(options[name], dtype=np.float64)
+            except (TypeError, ValueError):
+                value = np.full(1, np.nan)
+            if value.shape != (2,) or not np.all((low <= value) & (value <= high)):
+                raise ValueError(f"options[{name!r}] must be an (x, y) pair with x in "
+                                 f"[{low[0]}, {high[0]}] and y in [{low[1]}, {high[1]}], got "
+                                 f"{options[name]!r}")
+            drawn[:] = value
+        self.goal_index = -1
+        self.goal = goal
+        self.start = start
+        self.position = start.copy()
         self.t = 0
         return self._obs(), self._info(self._distance() < self.success_radius)
 
@@ -156,14 +270,25 @@ class Reaching2DEnv(gym.Env):
         if self.render_mode != "rgb_array":
             return None
         size = 128
-        # View x in [-0.6, 0.6], y in [-0.1, 1.1]: the start, both goals and every demo arc.
+        if self.varied:
+            # A square view around the start square and the goal region, 0.15 margin.
+            low = np.minimum(-self.start_jitter, self.goal_region[:, 0]) - 0.15
+            high = np.maximum(self.start_jitter, self.goal_region[:, 1]) + 0.15
+            width = float((high - low).max())
+            centre = (low + high) / 2
+            left, top = float(centre[0] - width / 2), float(centre[1] + width / 2)
+            goals, highlight = [self.goal], 0
+        else:
+            # View x in [-0.6, 0.6], y in [-0.1, 1.1]: the start, both goals and every demo arc.
+            width, left, top = 1.2, -0.6, 1.1
+            goals, highlight = GOALS, self.goal_index
         ys, xs = np.mgrid[0:size, 0:size]
-        wx = -0.6 + 1.2 * (xs + 0.5) / size
-        wy = 1.1 - 1.2 * (ys + 0.5) / size
+        wx = left + width * (xs + 0.5) / size
+        wy = top - width * (ys + 0.5) / size
         img = np.full((size, size, 3), 255, np.uint8)
-        for i, g in enumerate(GOALS):
+        for i, g in enumerate(goals):
             disc = np.hypot(wx - g[0], wy - g[1]) < self.success_radius
-            img[disc] = (220, 60, 60) if i == self.goal_index else (240, 190, 190)
+            img[disc] = (220, 60, 60) if i == highlight else (240, 190, 190)
         dot = np.hypot(wx - self.position[0], wy - self.position[1]) < 0.02
         img[dot] = (40, 90, 200)
         return img
@@ -189,6 +314,52 @@ def arc_positions(goal: int, side: int, curvature: int, length: int = 100) -> np
     if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
         raise ValueError(f"length must be an integer >= 1, got {length!r}")
     return reaching_arc(int(goal), int(side), int(curvature), n_points=int(length) + 1)
+
+
+def arc_between(start: Any, goal: Any, side: int, curvature: int,
+                n_points: int = 101) -> np.ndarray:
+    """The paper's arc family between any start and goal: ``n_points`` positions ``(n, 2)``.
+
+    With chord ``d = goal - start`` and its normal ``p = (d_y, -d_x)``, the centre is
+    ``start + d / 2 + k p``, ``k`` set by the ``side`` and ``curvature`` labels as in the
+    paper; the points lie at equal angle steps along the shorter arc, both end points
+    included. From the origin to one of ``GOALS`` this is ``reaching_arc`` (the paper's
+    centre ``G/2 + k (1, -gx)``); elsewhere it is the same shape, scaled and rotated with the
+    chord. ``Reaching2DDemonstrator`` traces it in the varied task.
+
+    Args:
+        start: ``(2,)`` first point.
+        goal: ``(2,)`` last point; must differ from ``start``.
+        side: 0 or 1 (which side of the chord the arc bulges to).
+        curvature: 0..4 (0 the straightest of its side).
+        n_points: Number of points, >= 2.
+
+    Returns:
+        float64 ``(n_points, 2)``.
+
+    Example:
+        >>> arc = arc_between((0.0, 0.0), (0.2, 1.0), side=0, curvature=4, n_points=5)
+        >>> arc.shape, bool(np.allclose(arc[[0, -1]], [[0.0, 0.0], [0.2, 1.0]]))
+        ((5, 2), True)
+    """
+    _check_labels(0, side, curvature)
+    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 2:
+        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
+    start = np.asarray(start, dtype=np.float64)
+    goal = np.asarray(goal, dtype=np.float64)
+    if start.shape != (2,) or goal.shape != (2,) or not np.all(np.isfinite([start, goal])):
+        raise ValueError(f"start and goal must be finite (x, y) pairs, got {start!r}, {goal!r}")
+    d = goal - start
+    if not np.any(d):
+        raise ValueError(f"start and goal coincide at {start.tolist()}; no arc joins them")
+    k = _ARC_K[curvature] if side == 0 else -_ARC_K[::-1][curvature]
+    c = start + d / 2 + k * np.array([d[1], -d[0]])
+    a0 = np.arctan2(start[1] - c[1], start[0] - c[0])
+    a1 = np.arctan2(goal[1] - c[1], goal[0] - c[0])
+    delta = (a1 - a0 + np.pi) % (2 * np.pi) - np.pi  # shorter arc
+    angles = a0 + delta * np.linspace(0.0, 1.0, int(n_points))
+    r = np.hypot(*(start - c))
+    return np.stack([c[0] + r * np.cos(angles), c[1] + r * np.sin(angles)], axis=-1)
 
 
 def reference_actions(length: int = 100, max_step: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
@@ -233,6 +404,10 @@ class Reaching2DDemonstrator:
     last one lands exactly on the goal. The episode usually ends earlier, on entering the
     success radius (after 96 of the 100 steps with the defaults).
 
+    In the varied task (``macroact/Reaching2D-v1``) the goal is continuous and not a factor:
+    ``factor_names`` are ``("side", "curvature")``, the plan factors the demonstrator draws,
+    and the plan is ``arc_between`` the episode's actual start and goal.
+
     Args:
         env: A ``Reaching2DEnv``, possibly wrapped (it is read through ``env.unwrapped``).
 
@@ -256,11 +431,14 @@ class Reaching2DDemonstrator:
     def __init__(self, env: gym.Env):
         # Duck-typed: the same class may be imported under two module names (doctests).
         base = env.unwrapped
-        if not all(hasattr(base, a) for a in ("goal_index", "position", "t", "horizon",
-                                                "max_step")):
+        if not all(hasattr(base, a) for a in ("goal_index", "goal", "position", "t",
+                                                "horizon", "max_step")):
             raise ValueError(f"Reaching2DDemonstrator drives a Reaching2DEnv, got "
                              f"{type(base).__name__}; make macroact/Reaching2D-v0")
         self.env = env
+        self.varied = bool(getattr(base, "varied", False))
+        if self.varied:
+            self.factor_names, self.factor_sizes = VARIED_FACTOR_NAMES, VARIED_FACTOR_SIZES
         self.factors: np.ndarray | None = None
         self.plan: np.ndarray | None = None
 
@@ -272,11 +450,17 @@ class Reaching2DDemonstrator:
             obs: The first observation (unused; the state is read from the env).
             info: The reset info (unused).
             rng: Draws ``side`` and ``curvature``.
-            factors: Optional ``(side, curvature)`` or ``(goal, side, curvature)`` labels to
-                use instead of drawing (``goal`` must match the env's goal).
+            factors: Optional ``(side, curvature)`` or, in the paper's task, ``(goal, side,
+                curvature)`` labels to use instead of drawing (``goal`` must match the env's
+                goal).
 
         Returns:
-            int64 ``(3,)``: ``goal``, ``side``, ``curvature``.
+            int64 ``(3,)``: ``goal``, ``side``, ``curvature``; in the varied task ``(2,)``:
+            ``side``, ``curvature``.
+
+        Raises:
+            ValueError: If ``factors`` has the wrong length, a label out of range, or a goal
+                other than the episode's.
         """
         base = self.env.unwrapped
         goal = base.goal_index
@@ -284,19 +468,27 @@ class Reaching2DDemonstrator:
             side, curvature = int(rng.integers(2)), int(rng.integers(5))
         else:
             factors = [int(f) for f in np.asarray(factors).reshape(-1)]
-            if len(factors) == 3:
+            if len(factors) == 3 and not self.varied:
                 if factors[0] != goal:
                     raise ValueError(f"factors ask for goal {factors[0]} but the episode's goal "
                                      f"is {goal}; reset the env with options={{'goal': "
                                      f"{factors[0]}}}")
                 factors = factors[1:]
             if len(factors) != 2:
-                raise ValueError(f"factors must be (side, curvature) or (goal, side, curvature), "
-                                 f"got {len(factors)} values")
+                expected = ("(side, curvature); the varied task's goal is continuous, not a "
+                            "label" if self.varied else
+                            "(side, curvature) or (goal, side, curvature)")
+                raise ValueError(f"factors must be {expected}, got {len(factors)} values")
             side, curvature = factors
-        _check_labels(goal, side, curvature)
-        self.plan = arc_positions(goal, side, curvature, length=base.horizon)
-        self.factors = np.array([goal, side, curvature], np.int64)
+        if self.varied:
+            _check_labels(0, side, curvature)
+            self.plan = arc_between(base.start, base.goal, side, curvature,
+                                    n_points=base.horizon + 1)
+            self.factors = np.array([side, curvature], np.int64)
+        else:
+            _check_labels(goal, side, curvature)
+            self.plan = arc_positions(goal, side, curvature, length=base.horizon)
+            self.factors = np.array([goal, side, curvature], np.int64)
         return self.factors.copy()
 
     def act(self, obs: np.ndarray) -> np.ndarray:
