@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from macroact.commands import CLIError, _parse_tuple, command
+from macroact.commands import CLIError, command
+from macroact.config import add_config_args, config_from_args, parse_pairs, parse_tuple
 
 
 def _latents(text: str):
@@ -42,41 +43,22 @@ def _factor_labels(text: str) -> dict[str, int]:
 @command("ppo", "train SB3 PPO over a FAVAE's latents (or --flat on primitive actions)")
 def _ppo_args(p):
     p.add_argument("env_id", help="e.g. macroact/Reaching2D-v0")
-    p.add_argument("--model", default=None, help="FAVAE run directory (not needed with --flat)")
-    p.add_argument("--flat", action="store_true", help="PPO on primitive actions, for comparison")
-    p.add_argument("--timesteps", type=int, default=50_000, help="budget in primitive env steps")
-    p.add_argument("--latents", type=_latents, default="all",
-                   help="all | active | ladders:I,J | dims 0,3,9 (default all)")
-    p.add_argument("--scale", type=float, default=3.0, help="latent = scale * action (default 3)")
-    p.add_argument("--demos", default=None, help="demonstrations .npz (needed by --latents active)")
-    p.add_argument("--tail", default="pad_zero", choices=("drop", "pad_last", "pad_zero"),
-                   help="tail rule the FAVAE was trained with (for --latents active and "
-                        "--bc-init)")
-    p.add_argument("--bc-init", default=None, metavar="DEMOS.npz",
-                   help="behaviour-clone the policy on these demonstrations before PPO (uses no "
-                        "env steps; agents/bc.py)")
-    p.add_argument("--bc-factors", type=_factor_labels, default=None, metavar="NAME=LABEL,...",
-                   help="clone only the --bc-init episodes with these factor labels, e.g. "
-                        "elbow=1,via=0,speed=0 (one plan of a demonstrator that draws plans at "
-                        "random: cloning several plans averages them)")
-    p.add_argument("--bc-epochs", type=int, default=200, help="epochs of --bc-init (default 200)")
-    p.add_argument("--bc-log-std", type=float, default=-1.0,
-                   help="policy log-std after --bc-init (default -1; -2.5 keeps a clone's "
-                        "exploration noise small for fine-tuning)")
-    p.add_argument("--bc-running-obs-stats", action="store_true",
-                   help="let PPO keep updating the observation statistics after --bc-init "
-                        "(default: frozen at the BC fit)")
-    p.add_argument("--critic-warmup", type=int, default=0, metavar="STEPS",
-                   help="primitive steps (in the budget) in which PPO trains only the value "
-                        "function (default 0)")
+    from macroact.agents.ppo import PPORunConfig
+
+    add_config_args(p, PPORunConfig, skip=("env_id", "ppo"),
+                    parsers={"latents": _latents, "bc_factors": _factor_labels},
+                    flags={"bc_demos": "--bc-init", "data": "--demos"})
+    p.add_argument("--ppo", action="append", type=parse_pairs, default=[], metavar="KEY=VALUE,...",
+                   help="any SB3 PPO argument, over the env's settings in "
+                        "agents/hyperparams/ppo.toml, e.g. --ppo n_epochs=5,gamma=0.98 "
+                        "(repeatable)")
     for flag, kind, what in (("--learning-rate", float, "learning rate"),
                              ("--n-steps", int, "rollout steps per env per update"),
                              ("--batch-size", int, "minibatch size"),
                              ("--clip-range", float, "clip range")):
         p.add_argument(flag, type=kind, default=None,
-                       help=f"PPO {what} (default: agents/ppo.py's LATENT_PPO or FLAT_PPO)")
-    p.add_argument("--n-envs", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+                       help=f"PPO {what}; the same as --ppo {flag[2:].replace('-', '_')}=VALUE "
+                            "(default: agents/hyperparams/ppo.toml)")
     p.add_argument("--eval-episodes", type=int, default=100)
     p.add_argument("--out", required=True, help="agent directory")
 
@@ -93,15 +75,11 @@ def run_ppo(args: argparse.Namespace) -> int:
     for k, v in ppo.items():
         if v <= 0:
             raise CLIError(f"--{k.replace('_', '-')} must be > 0, got {v}")
+    for pairs in args.ppo:
+        ppo.update(pairs)
     try:
-        cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=args.seed,
-                           flat=args.flat, model=args.model, latents=args.latents,
-                           scale=args.scale, n_envs=args.n_envs, data=args.demos, tail=args.tail,
-                           bc_demos=args.bc_init, bc_epochs=args.bc_epochs,
-                           bc_log_std=args.bc_log_std, bc_factors=args.bc_factors,
-                           bc_freeze_obs_stats=not args.bc_running_obs_stats,
-                           critic_warmup=args.critic_warmup, ppo=ppo)
-    except ValueError as e:
+        cfg = config_from_args(PPORunConfig, args, env_id=args.env_id, ppo=ppo)
+    except (ValueError, TypeError) as e:
         raise CLIError(str(e)) from None
     res = train_ppo(cfg, args.out, eval_episodes=args.eval_episodes)
     kind = "flat PPO" if args.flat else "latent PPO"
@@ -158,7 +136,7 @@ def _pipeline_args(p):
     p.add_argument("--horizon", type=int, default=100, help="macro length H")
     p.add_argument("--tail", default="pad_zero", choices=("drop", "pad_last", "pad_zero"))
     p.add_argument("--beta", type=float, default=0.01)
-    p.add_argument("--capacity", type=_parse_tuple(float), default=(0.0, 0.0, 0.99))
+    p.add_argument("--capacity", type=parse_tuple(float), default=(0.0, 0.0, 0.99))
     p.add_argument("--favae-steps", type=int, default=3000)
     p.add_argument("--timesteps", type=int, default=50_000, help="PPO budget, primitive env steps")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])

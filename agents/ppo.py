@@ -18,27 +18,50 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
+from macroact.config import Config
 from macroact.io import atomic_write_text
 
-# PPO settings. Flat PPO: rl-zoo3's MuJoCo-style settings (normalised observations, GAE 0.95,
-# 10 epochs, lr 3e-4) with rollouts sized for budgets of 1e4-1e6 steps. Latent PPO makes few,
-# long decisions (one per macro), so it updates after fewer transitions and with a larger
-# step: with 64-transition rollouts a 50k-primitive-step budget of 100-step macros is only
-# 500 decisions, i.e. 8 updates; measured in experiments/results/reaching2d_rl.md.
-FLAT_PPO = dict(n_steps=512, batch_size=64, n_epochs=10, learning_rate=3e-4, gamma=0.99,
-                gae_lambda=0.95, clip_range=0.2, ent_coef=0.0)
-LATENT_PPO = dict(n_steps=16, batch_size=64, n_epochs=10, learning_rate=1e-3, gamma=0.99,
-                  gae_lambda=0.95, clip_range=0.2, ent_coef=0.0)
-
-
 @dataclasses.dataclass
-class PPORunConfig:
-    """One PPO run over latents (``flat=False``) or primitive actions (``flat=True``)."""
+class PPORunConfig(Config):
+    """One PPO run over latents (``flat=False``) or primitive actions (``flat=True``).
+
+    Attributes:
+        env_id: Gymnasium id of the env, e.g. macroact/Reaching2D-v1.
+        timesteps: budget in primitive env steps (a macro of n primitive steps costs n).
+        seed: seeds the agent, its envs and its evaluation episodes.
+        flat: PPO on primitive actions instead of a FAVAE's latents.
+        model: FAVAE run directory or model.pt whose latents are the action space (latent
+            agents only).
+        latents: latent dims the agent drives: all | active | ladders:I,J | dims like 0,3,9.
+        scale: latent = scale * agent action (the agent acts in [-1, 1]).
+        n_envs: parallel envs collecting rollouts.
+        ppo: SB3 PPO arguments that override the env's settings in agents/hyperparams/ppo.toml
+            (KEY=VALUE,...).
+        data: demonstrations .npz the FAVAE was trained on (needed by latents=active).
+        tail: how the FAVAE's training chunks were cut: drop | pad_last | pad_zero (for
+            latents=active and BC targets).
+        normalize_obs: running mean/std of observations (SB3 VecNormalize), as rl-zoo3 does
+            for MuJoCo tasks.
+        bc_demos: behaviour-clone the policy on these demonstrations (.npz) before PPO; uses
+            no env steps, so the primitive-step budget is unchanged.
+        bc_epochs: epochs of behaviour cloning.
+        bc_batch_size: minibatch size of behaviour cloning.
+        bc_lr: Adam learning rate of behaviour cloning.
+        bc_log_std: policy log-std after cloning ('none' keeps SB3's 0.0; -2.5 keeps a
+            clone's exploration noise small for fine-tuning).
+        critic_warmup: primitive env steps (in the budget) in which PPO trains only the value
+            function, so a cloned policy is first judged by a fitted critic.
+        bc_freeze_obs_stats: keep the observation statistics BC fitted: running updates from
+            PPO's rollouts would shift the cloned policy's inputs under it.
+        bc_factors: clone only the demos with these factor labels (NAME=LABEL,...), e.g.
+            elbow=1,via=0: one plan of a demonstrator that draws plans at random, since a
+            Gaussian policy cloned on several plans learns their average.
+    """
 
     env_id: str
     timesteps: int = 50_000
@@ -49,26 +72,31 @@ class PPORunConfig:
     scale: float = 3.0
     n_envs: int = 4
     ppo: dict = dataclasses.field(default_factory=dict)
-    data: str | None = None  # demos file, for latents="active"
-    tail: str = "pad_zero"  # how the FAVAE's training chunks were cut (for latents="active")
-    normalize_obs: bool = True  # running mean/std of observations (SB3 VecNormalize)
-    # Behaviour-cloning initialisation (agents/bc.py) from this demos file before PPO; uses no
-    # env steps, so the primitive-step budget is unchanged.
+    data: str | None = None
+    tail: Literal["drop", "pad_last", "pad_zero"] = "pad_zero"
+    normalize_obs: bool = True
     bc_demos: str | None = None
     bc_epochs: int = 200
     bc_batch_size: int = 64
     bc_lr: float = 1e-3
-    bc_log_std: float | None = -1.0  # policy log-std after BC (None: keep SB3's 0.0)
-    # Primitive env steps (counted in the budget) during which PPO updates only the value
-    # function, so that a cloned policy is first judged by a fitted critic, not a random one.
+    bc_log_std: float | None = -1.0
     critic_warmup: int = 0
-    # Keep the observation statistics BC fitted (VecNormalize stops updating them): running
-    # updates from PPO's rollouts would shift the cloned policy's inputs under it.
     bc_freeze_obs_stats: bool = True
-    # Clone only the demos with these factor labels (``EpisodeData.where``), e.g.
-    # ``{"elbow": 1, "via": 0, "speed": 0}``: one plan of a demonstrator that draws plans at
-    # random, since a Gaussian policy cloned on several plans learns their average.
     bc_factors: dict | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"flat"`` or ``"latent"``: which table of the settings file applies."""
+        return "flat" if self.flat else "latent"
+
+    def ppo_settings(self) -> dict[str, Any]:
+        """SB3 PPO arguments: the env's settings (agents/hyperparams/ppo.toml), then ``ppo``."""
+        from macroact.agents import hyperparams
+
+        params = hyperparams.settings("ppo", self.env_id, self.kind)
+        params.pop("n_envs", None)
+        params.update(self.ppo)
+        return params
 
     def __post_init__(self):
         if self.timesteps < 1:
@@ -227,8 +255,7 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
     model = None if cfg.flat else _load_favae(cfg.model)
     chunks = None if cfg.flat else _active_data(cfg, model)
     venv = make_env(cfg, model, chunks)
-    params = dict(FLAT_PPO if cfg.flat else LATENT_PPO)
-    params.update(cfg.ppo)
+    params = cfg.ppo_settings()
     # A minibatch larger than the rollout would be truncated; fit it to n_steps * n_envs.
     params["batch_size"] = min(params["batch_size"], params["n_steps"] * cfg.n_envs)
     out = Path(out_dir) if out_dir is not None else None
@@ -261,12 +288,9 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         result["bc"] = bc_info
     if out is not None:
         agent.save(out / "agent.zip")
-        meta = {"env_id": cfg.env_id, "flat": cfg.flat, "latents": cfg.latents,
-                "scale": cfg.scale, "seed": cfg.seed, "timesteps": cfg.timesteps,
-                "ppo": params, "data": cfg.data, "tail": cfg.tail, "obs_stats": obs_stats,
-                "bc_demos": cfg.bc_demos, "bc_epochs": cfg.bc_epochs, "bc_log_std": cfg.bc_log_std,
-                "critic_warmup": cfg.critic_warmup,
-                "bc_freeze_obs_stats": cfg.bc_freeze_obs_stats, "bc_factors": cfg.bc_factors}
+        # The whole run config, plus the PPO arguments it resolved to and the observation
+        # statistics: load_agent rebuilds the agent from these alone.
+        meta = {"config": cfg.to_dict(), "ppo": params, "obs_stats": obs_stats}
         if not cfg.flat:
             src = Path(cfg.model)
             src = src / "model.pt" if src.is_dir() else src
@@ -367,11 +391,13 @@ def load_agent(agent_dir: str | Path):
         raise FileNotFoundError(f"{str(agent_dir)!r} is not an agent directory (no agent.json); "
                                 "pass the --out of `macroact ppo`")
     meta = json.loads(meta_path.read_text())
-    cfg = PPORunConfig(env_id=meta["env_id"], timesteps=meta["timesteps"], seed=meta["seed"],
-                       flat=meta["flat"], model=str(agent_dir / meta["favae"]) if not meta["flat"] else None,
-                       latents=meta["latents"], scale=meta["scale"], data=meta.get("data"),
-                       tail=meta.get("tail", "pad_zero"), bc_demos=meta.get("bc_demos"),
-                       bc_epochs=meta.get("bc_epochs", 200), n_envs=1, normalize_obs=False)
+    if "config" not in meta:
+        raise ValueError(f"{str(meta_path)!r} has no 'config' entry (written by an older "
+                         "macroact); retrain the agent with `macroact ppo`")
+    cfg = PPORunConfig.from_dict(meta["config"])
+    cfg = dataclasses.replace(
+        cfg, n_envs=1, normalize_obs=False,
+        model=None if cfg.flat else str(agent_dir / meta["favae"]))
     model = None if cfg.flat else _load_favae(cfg.model)
     # One plain env gives the spaces; the saved obs_stats stand in for VecNormalize.
     venv = make_env(cfg, model, None if cfg.flat else _active_data(cfg, model))

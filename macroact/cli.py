@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from macroact.commands import CLIError, _parse_tuple, add_dataclass_args, command, dataclass_from_args
+from macroact.commands import CLIError, command
+from macroact.config import add_config_args, config_from_args, parse_tuple
 
 # -- data --------------------------------------------------------------------------------------
 def load_data(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...] | None]:
@@ -48,6 +49,14 @@ def _read_run(run_dir: str) -> dict[str, Any]:
 
 
 # -- train ---------------------------------------------------------------------------------------
+def _sequence_models() -> list[str]:
+    """Registered models that train on vector sequences (their config has a ``seq_len``)."""
+    from macroact.models import MODEL_REGISTRY
+
+    return sorted(name for name, cls in MODEL_REGISTRY.items()
+                  if "seq_len" in {f.name for f in dataclasses.fields(cls.config_class)})
+
+
 def _add_train(p: argparse.ArgumentParser) -> None:
     from macroact.models.favae import FAVAEConfig
     from macroact.trainer import TrainConfig
@@ -64,8 +73,9 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     src.add_argument("--stride", type=int, default=None, help="chunk stride (default H)")
     src.add_argument("--tail", default="drop", choices=("drop", "pad_last", "pad_zero"),
                      help="what to do with an episode's last partial chunk (default drop)")
-    p.add_argument("--model", default="favae", choices=("favae", "dsae", "fhvae"),
-                   help="model type (default favae)")
+    p.add_argument("--model", default="favae", choices=_sequence_models(),
+                   help="model type: favae, or a baseline of the paper's Table 2 (default favae); "
+                        "the FAVAE flags below apply to favae, --beta to every model")
     p.add_argument("--label-factor", type=int, default=0,
                    help="factor column used as the sequence label by FHVAE (default 0, the goal)")
     p.add_argument("--out", required=True, help="run directory (created)")
@@ -73,8 +83,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-ladder", dest="ladder", action="store_false", default=None,
                    help="the no-ladder FAVAE (six convolutions, one latent of 14)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_dataclass_args(p, FAVAEConfig, skip=("seq_len", "ladder"), group="FAVAE")
-    add_dataclass_args(p, TrainConfig, group="training")
+    add_config_args(p, FAVAEConfig, skip=("seq_len", "ladder"), group="FAVAE")
+    add_config_args(p, TrainConfig, group="training")
 
 
 def _build_model(args: argparse.Namespace, seq_len: int, n_features: int, n_labels: int | None):
@@ -82,7 +92,7 @@ def _build_model(args: argparse.Namespace, seq_len: int, n_features: int, n_labe
     from macroact.models.favae import FAVAE, FAVAEConfig
 
     if args.model == "favae":
-        return FAVAE(dataclass_from_args(FAVAEConfig, args, seq_len=seq_len), n_features)
+        return FAVAE(config_from_args(FAVAEConfig, args, seq_len=seq_len), n_features)
     import macroact.models  # noqa: F401  (registers every model type)
 
     cls = MODEL_REGISTRY[args.model]
@@ -139,7 +149,7 @@ def run_train(args: argparse.Namespace) -> int:
         if args.steps is not None:
             tcfg = dataclasses.replace(tcfg, steps=args.steps)
     else:
-        tcfg = dataclass_from_args(TrainConfig, args)
+        tcfg = config_from_args(TrainConfig, args)
         import torch
 
         torch.manual_seed(tcfg.seed)  # initial weights are drawn here: seed them too
@@ -212,7 +222,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def _trav_args(p):
     p.add_argument("run_dir", help="run directory written by `macroact train`")
     p.add_argument("--out", default=None, help="folder for the PNGs (default RUN_DIR)")
-    p.add_argument("--values", type=_parse_tuple(float), default=None,
+    p.add_argument("--values", type=parse_tuple(float), default=None,
                    help="comma-separated values of the traversed latent (default -3..3, 9 steps)")
     p.add_argument("--base", choices=("mean", "zero"), default="mean",
                    help="value of the other latents: mean posterior code or zero")

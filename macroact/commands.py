@@ -10,12 +10,10 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import os
 import sys
-import typing
-from typing import Any, Callable
+from typing import Callable
 
 #: Modules whose import registers commands, in the order ``--help`` lists them.
 COMMAND_MODULES = ("macroact.cli", "macroact.agents.cli")
@@ -35,53 +33,6 @@ def command(name: str, help: str):
 
 class CLIError(ValueError):
     """A user error that the CLI reports as one line."""
-
-
-def _parse_tuple(kind: type) -> Callable[[str], tuple]:
-    def parse(text: str) -> tuple:
-        try:
-            return tuple(kind(v) for v in text.split(",") if v.strip() != "")
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected comma-separated {kind.__name__} values like 1,2,3, got {text!r}")
-    return parse
-
-
-def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = (),
-                       group: str | None = None) -> None:
-    """Expose every field of a config dataclass as ``--field-name`` (defaults from the class).
-
-    Tuples are comma-separated lists; booleans take ``--field`` / ``--no-field``.
-    Values left unset stay ``None`` so the dataclass default applies.
-    """
-    target = parser.add_argument_group(group) if group else parser
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        hint = hints[f.name]
-        default = f.default if f.default is not dataclasses.MISSING else None
-        text = str(hint)
-        if hint is bool:
-            target.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
-                                default=None, help=f"(default {default})")
-        elif "tuple" in text:
-            kind = float if "float" in text else int
-            target.add_argument(flag, dest=f.name, type=_parse_tuple(kind), default=None,
-                                metavar="V1,V2,...", help=f"(default {default})")
-        else:
-            kind = int if hint is int else float if hint is float else str
-            target.add_argument(flag, dest=f.name, type=kind, default=None,
-                                help=f"(default {default})")
-
-
-def dataclass_from_args(cls: type, args: argparse.Namespace, **overrides: Any):
-    kwargs = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
-              if getattr(args, f.name, None) is not None}
-    kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    return cls(**kwargs)
-
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,7 +33,7 @@ def test_latent_ppo_smoke_run_saves_a_loadable_agent(favae_dir, tmp_path):
     assert {p.name for p in tmp_path.iterdir()} >= {"agent.zip", "agent.json", "favae.pt",
                                                     "episodes.csv", "eval.json", "tb"}
     meta = json.loads((tmp_path / "agent.json").read_text())
-    assert meta["favae"] == "favae.pt" and meta["env_id"] == ENV and meta["obs_stats"]
+    assert meta["favae"] == "favae.pt" and meta["config"]["env_id"] == ENV and meta["obs_stats"]
     rows = np.loadtxt(tmp_path / "episodes.csv", delimiter=",", skiprows=1)
     assert len(rows) == res["train_episodes"] > 0
     assert np.all(np.diff(rows[:, 0]) >= 0)  # primitive-step counter is monotone
@@ -112,8 +112,8 @@ def test_cli_ppo_passes_fine_tuning_settings(tmp_path, capsys):
     meta = json.loads((out / "agent.json").read_text())
     assert meta["ppo"]["learning_rate"] == 1e-4 and meta["ppo"]["n_steps"] == 128
     assert meta["ppo"]["batch_size"] == 32 and meta["ppo"]["clip_range"] == 0.1
-    assert meta["critic_warmup"] == 100 and meta["bc_log_std"] == -2.5
-    assert meta["bc_freeze_obs_stats"] is True
+    assert meta["config"]["critic_warmup"] == 100 and meta["config"]["bc_log_std"] == -2.5
+    assert meta["config"]["bc_freeze_obs_stats"] is True
     capsys.readouterr()
     assert main(["ppo", ENV, "--flat", "--learning-rate", "0", "--out", str(tmp_path / "x")]) == 2
     assert "--learning-rate must be > 0" in capsys.readouterr().err

@@ -113,7 +113,7 @@ def test_train_ppo_with_bc_init_records_it(favae_dir, demos, tmp_path):
     assert 0.0 <= res["bc"]["success_rate"] <= 1.0
     assert res["bc"]["loss_after"] <= res["bc"]["loss_before"]
     assert res["primitive_steps"] < 600 + 2 * 20 * 16  # BC used no env steps
-    assert json.loads((tmp_path / "agent" / "agent.json").read_text())["bc_demos"] == str(path)
+    assert json.loads((tmp_path / "agent" / "agent.json").read_text())["config"]["bc_demos"] == str(path)
     _, cfg2, _, _ = load_agent(tmp_path / "agent")
     assert cfg2.bc_demos == str(path)
 
@@ -172,7 +172,7 @@ def test_bc_factors_clone_only_the_matching_episodes(favae_dir, demos, tmp_path)
     n_bc = sum(-(-len(demos.actions[i]) // 20) for i in keep)
     assert res["bc"]["episodes"] == len(keep) and res["bc"]["samples"] == n_bc
     meta = json.loads((tmp_path / "agent" / "agent.json").read_text())
-    assert meta["bc_factors"] == {"goal": goal}
+    assert meta["config"]["bc_factors"] == {"goal": goal}
     assert meta["obs_stats"]["count"] == pytest.approx(1e-4 + n_bc)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from macroact.config import Config
 from macroact.io import atomic_torch_save, versions
 
 FORMAT_VERSION = 1
@@ -52,6 +53,15 @@ def check_sequences(x: Any, n_features: int | None = None, seq_len: int | None =
     finite = torch.isfinite(x).all() if isinstance(x, torch.Tensor) else np.isfinite(np.asarray(x)).all()
     if not bool(finite):
         raise ValueError(f"{name} contain NaN or inf values; clean or drop those sequences first")
+
+
+def check_finite_state(state: dict[str, Any], where: str) -> None:
+    """Raise a ``ValueError`` naming the first tensor of ``state`` with a NaN or inf value."""
+    for name, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() \
+                and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{where} has NaN or inf values in {name!r}; the file is damaged or "
+                             "comes from a diverged run")
 
 
 class Normalizer(nn.Module):
@@ -103,24 +113,8 @@ class Normalizer(nn.Module):
 
 
 @dataclasses.dataclass
-class ModelConfig:
-    """Base of every model config: JSON round trip and validation hooks."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]):
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} fields {unknown}; known fields: {sorted(names)}")
-        kwargs = {}
-        for f in dataclasses.fields(cls):
-            if f.name in d:
-                v = d[f.name]
-                kwargs[f.name] = tuple(v) if isinstance(v, list) else v
-        return cls(**kwargs)
+class ModelConfig(Config):
+    """Base of every model config (``macroact.config.Config``: JSON round trip, CLI flags)."""
 
 
 MODEL_REGISTRY: dict[str, type["SequenceModel"]] = {}
