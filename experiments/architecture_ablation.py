@@ -13,14 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from common import command_line, machine, write_result
+from macroact.reporting import command_line, machine, write_result
 from macroact.data.paper import reaching2d
 from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.trainer import TrainConfig, evaluate, train
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 VARIANTS = {
     "default (k5, ch 32-64-64, no decoder BN)": {},
@@ -71,7 +74,7 @@ time and features in [-1, 1] units, eval mode.
 | variant | Rec | MIG (sampling) | MIG (histogram) | parameters | seconds/run |
 |---|---|---|---|---|---|
 """ + "\n".join(rows) + "\n"
-    print(write_result("architecture_ablation.md", text))
+    print(write_result(RESULTS / "architecture_ablation.md", text))
     return 0
 
 

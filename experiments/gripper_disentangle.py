@@ -24,13 +24,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import RESULTS, command_line, machine, write_result
+from macroact.reporting import command_line, machine, write_result
 
 from macroact.evaluation import metrics
 from macroact.data.demos import EpisodeData, collect
 from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.models.losses import batch_kl
 from macroact.trainer import TrainConfig, evaluate, train
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 ENV_ID = "macroact/Gripper-v0"
 PLAN_FACTORS = ("reach_ball_plan", "reach_basket_plan", "place_plan")
@@ -163,8 +165,7 @@ def main() -> int:
             kls = [float(batch_kl(m, lv))
                    for m, lv in model.encode_per_ladder(x)]
         ladders = model.config.latent_dims
-        top = res["mig_sampled_details"].top_latent
-        degenerate = len(set(top[res["mig_sampled_details"].entropy > 0].tolist())) == 1
+        degenerate = res["mig_sampled_details"].degenerate
         runs.append(dict(beta=beta, model=model, res=res, kl=kls, wall=t_train,
                          degenerate=degenerate, dir=run_dir))
         summary = {"beta": beta, "rec": res["rec"], "mig_sampled": res["mig_sampled"],
@@ -265,7 +266,7 @@ gripper height against time (right); grey: 40 demonstrations of each plan value.
 
 Run directories (model, run.json, TensorBoard): `{out}/beta*/`.
 """
-    print(write_result("gripper.md", text))
+    print(write_result(RESULTS / "gripper.md", text))
     return 0
 
 

@@ -1,8 +1,8 @@
 """The paper's 2D results with its baselines: Table 2, Table 3 and Fig. 5.
 
 Regenerates ``experiments/results/table2.md``, ``table3.md``, ``fig5.png`` and ``fig5.md`` from
-one JSON per run in ``experiments/results/table2_runs/`` (finished runs are skipped, so a
-rerun only rebuilds the tables)::
+the run log ``experiments/results/table2_runs.jsonl``, one JSON record per run (finished runs
+are skipped, so a rerun only rebuilds the tables)::
 
     python experiments/paper_table2.py --workers 2
 
@@ -20,8 +20,8 @@ Our Rec is the squared error summed over time and both features in [-1, 1] units
 sequences), so the KL weight beta is on a different scale from the paper's; the grids below
 are on our scale (see ``BETAS``).
 
-Runs through ``sweep.run_grid``: Ray Tune when Ray is installed (``--ray-address`` for a
-cluster), else sequentially or with ``--workers`` processes.
+Runs through ``macroact.sweep.run_grid``: here, one after another or in ``--workers``
+processes, or as Ray Tune trials on a running Ray cluster (``--address``).
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from common import RESULTS, command_line, machine, write_result
-from sweep import Cell, aggregate, is_degenerate, load_results, run_grid
+from macroact.reporting import command_line, machines, save_figure, write_result
+from macroact.sweep import Cell, aggregate, load_results, run_grid
 
-RUNS = RESULTS / "table2_runs"
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNS = RESULTS / "table2_runs.jsonl"
 REACH, WAVY = "reaching2d", "wavy_reaching2d"
 COLUMNS = [(REACH, 100), (REACH, 1000), (WAVY, 100), (WAVY, 1000)]
 COLUMN_NAMES = {(REACH, 100): "2D Reaching, length 100", (REACH, 1000): "2D Reaching, length 1000",
@@ -229,18 +230,16 @@ def main() -> int:
     p.add_argument("--baseline-seeds", type=int, default=3,
                    help="seeds per FHVAE and DSAE entry (LSTMs: minutes per run here)")
     p.add_argument("--table3-seeds", type=int, default=10, help="seeds of FAVAE (L C) on Wavy 100")
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--backend", choices=("auto", "local", "ray"), default="auto")
-    p.add_argument("--ray-address")
+    p.add_argument("--workers", type=int, default=1, help="runs in parallel on this machine")
+    p.add_argument("--address", help="run on this Ray cluster instead (Ray Tune trials)")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--runs", default=str(RUNS), help="directory of per-run JSON results")
+    p.add_argument("--runs", default=str(RUNS), help="the JSONL log of run records")
     p.add_argument("--report-only", action="store_true",
                    help="train nothing; write the tables from the runs already finished")
     args = p.parse_args()
     t0 = time.perf_counter()
     seeds = list(range(args.seeds))
-    grid = dict(workers=args.workers, backend=args.backend, ray_address=args.ray_address,
-                threads=args.threads)
+    grid = dict(workers=args.workers, address=args.address, threads=args.threads)
     if not args.report_only:
         for column in RUN_ORDER:
             results = run_grid(sorted(search_and_fixed_cells(column, seeds), key=cost, reverse=True),
@@ -302,11 +301,11 @@ def write_table2(results, chosen, seeds, wall, baseline_seeds: int = 3) -> None:
     lines = [
         "# Table 2: MIG and Rec on the 2D data sets, ours against the paper's",
         "",
-        f"Regenerate: `{REGENERATE}` (runs missing from `experiments/results/table2_runs/` "
+        f"Regenerate: `{REGENERATE}` (runs missing from `experiments/results/table2_runs.jsonl` "
         "are trained, finished ones are read; `--report-only` only rebuilds the tables). "
         f"This file was written by `{command_line()}`.",
         "",
-        f"Machine: {machine()}, shared with other jobs (load average 5-9 during the first "
+        f"Machine: {machines(results)}, shared with other jobs (load average 5-9 during the first "
         "sweep, about 3 during the reruns at the larger budgets, so each run got a fraction of a "
         "core; about 2-3 for the seeds 3-9 and the widened grids, beside one RL run for part of that "
         "time); every run used 1 torch thread, 2 runs at a time (the Wavy 100 baselines: one "
@@ -421,7 +420,7 @@ def write_table2(results, chosen, seeds, wall, baseline_seeds: int = 3) -> None:
         lines.append(f"| {c['label']} | {c['dataset']} {c['length']} | {c['beta']:g} | {c['seed']} | "
                      f"{r['mig_sampled']:.3f} | {r['mig_discrete']:.3f} | {r['rec']:.4g} | "
                      f"{r['sampled_top_latent']} | {deg} | {r['total_seconds']:.0f} |")
-    print(write_result("table2.md", "\n".join(lines) + "\n"))
+    print(write_result(RESULTS / "table2.md", "\n".join(lines) + "\n"))
 
 
 def write_table3(results, chosen, n_seeds) -> None:
@@ -467,7 +466,7 @@ def write_table3(results, chosen, n_seeds) -> None:
         lad = ladder_attribution(r["sampled_top_latent"], (8, 4, 2)).tolist()
         lines.append(f"| {r['cell']['seed']} | {r['mig_sampled']:.3f} | {r['rec']:.4g} | "
                      f"{r['sampled_top_latent']} | {lad} |")
-    print(write_result("table3.md", "\n".join(lines) + "\n"))
+    print(write_result(RESULTS / "table3.md", "\n".join(lines) + "\n"))
 
 
 def write_fig5(results, seed) -> None:
@@ -505,11 +504,7 @@ def write_fig5(results, seed) -> None:
     fig.suptitle(f"FAVAE with ladder, 2D Wavy Reaching 100, seed {seed} "
                  f"({FAVAE_BUDGET[column][0]} steps); squares: degenerate", fontsize=9)
     fig.tight_layout()
-    out = RESULTS / "fig5.png"
-    tmp = out.with_name(".fig5.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    tmp.replace(out)
-    plt.close(fig)
+    save_figure(fig, RESULTS / "fig5.png", dpi=120)
     lines = ["# Fig. 5: MIG and Rec against beta, FAVAE with ladder, with and without C", "",
              f"Regenerate: `{REGENERATE}` (written with `table2.md`).", "",
              f"![fig5](fig5.png)", "",
@@ -525,7 +520,7 @@ def write_fig5(results, seed) -> None:
             lines.append(f"| {name} | {r['cell']['beta']:g} | {r['mig_sampled']:.3f} | "
                          f"{r['mig_discrete']:.3f} | {r['rec']:.4g} | "
                          f"{'yes' if r['sampled_degenerate'] else ''} |")
-    print(write_result("fig5.md", "\n".join(lines) + "\n"))
+    print(write_result(RESULTS / "fig5.md", "\n".join(lines) + "\n"))
 
 
 if __name__ == "__main__":

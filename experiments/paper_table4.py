@@ -22,14 +22,18 @@ location, sex, speaker, sentence), a stand-in for TIMIT, which is not redistribu
 as the paper prescribes: the per-ladder KL of a run at C = 0, beta = 1 (seed 0, the last
 three logged values averaged), for the ladder and the no-ladder model separately.
 
-Every run trains with ``macroact.trainer.train`` and leaves a JSON result (and the model)
-under ``--run-dir``; a run whose settings are unchanged is read back instead of retrained,
-so the script can be stopped and resumed.
+Every run trains with ``macroact.trainer.train`` and appends its JSON record to the run log
+``experiments/results/table4_runs.jsonl`` (``--runs``) and its model to ``--model-dir``; a run
+whose settings are unchanged is read back from the log instead of retrained, so the script can
+be stopped and resumed, and rebuilds the table from the log without training (and without the
+speech data set, which needs espeak-ng to synthesise). Only the model the Sprites traversal
+figure draws (FAVAE (L C), seed 0) is kept in git.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import sys
@@ -40,14 +44,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from common import RESULTS, command_line, machine, write_result
-
 from macroact.evaluation import metrics
-from macroact.io import atomic_write_text
 from macroact.models import DSAE, DSAEConfig
 from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.models.framed import FramedFAVAE, FramedFAVAEConfig
+from macroact.reporting import (RunLog, command_line, machine, machines, notes_block, save_figure,
+                                write_result)
 from macroact.trainer import TrainConfig, evaluate, train
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 VARIANTS = ("FAVAE (- -)", "FAVAE (- C)", "FAVAE (L -)", "FAVAE (L C)")
 SPRITES_MODELS = ("FAVAE (L C)", "FAVAE (- -)", "FAVAE (- C)", "FAVAE (L -)", "DSAE")
@@ -83,36 +88,39 @@ def _summary(d: metrics.MIGResult, s: metrics.MIGResult) -> dict:
     return {"mig_discrete": d.score, "mig_sampled": s.score,
             "gap_discrete": d.gap.tolist(), "gap_sampled": s.gap.tolist(),
             "top_discrete": d.top_latent.tolist(), "top_sampled": s.top_latent.tolist(),
-            "mi_sampled": s.mi.tolist(), "degenerate": len(set(s.top_latent.tolist())) == 1}
+            "mi_sampled": s.mi.tolist(), "degenerate": s.degenerate}
 
 
-def run(dataset: str, label: str, seed: int, build, x: np.ndarray, factors: np.ndarray,
-        tcfg: TrainConfig, run_dir: Path, spec: dict[str, Any], extra_eval=None) -> dict[str, Any]:
-    """Train one model (or read its cached result) and evaluate Rec and both MIG estimates."""
+def run(dataset: str, label: str, seed: int, build, data, tcfg: TrainConfig, store: dict,
+        spec: dict[str, Any], extra_eval=None) -> dict[str, Any]:
+    """Train one model (or read its record from the log) and evaluate Rec and both MIG estimates.
+
+    ``data()`` returns ``(x, factors)``; it is called only when the run has to train.
+    ``store`` holds the run log (``"log"``) and the model folder (``"models"``).
+    """
     spec = {"dataset": dataset, "label": label, "seed": seed, "train": tcfg.to_dict(), **spec}
-    stem = run_dir / dataset / f"{_slug(label)}_s{seed}_{_key(spec)}"
-    if stem.with_suffix(".json").exists():
-        res = json.loads(stem.with_suffix(".json").read_text())
-        res["_model_path"] = str(stem.with_suffix(".pt"))
-        return res
-    torch.manual_seed(seed)
-    model = build()
-    t0 = time.perf_counter()
-    history = train(model, x, tcfg, progress_bar=False)
-    wall = time.perf_counter() - t0
-    ev = evaluate(model, x, factors, seed=seed)
-    res = {"spec": spec, "model_config": model.config.to_dict(), "wall_s": wall,
-           "history": history, "rec": ev["rec"],
-           **_summary(ev["mig_discrete_details"], ev["mig_sampled_details"])}
-    if extra_eval is not None:
-        res.update(extra_eval(model))
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    model.save(stem.with_suffix(".pt"))
-    atomic_write_text(json.dumps(res, indent=1), stem.with_suffix(".json"))
-    print(f"{dataset} {label} seed {seed}: rec {res['rec']:.1f} MIG sampled "
-          f"{res['mig_sampled']:.3f} hist {res['mig_discrete']:.3f} ({wall:.0f} s)", flush=True)
-    res["_model_path"] = str(stem.with_suffix(".pt"))
-    return res
+    key = f"{dataset}/{_slug(label)}_s{seed}_{_key(spec)}"
+    model_path = Path(store["models"]) / f"{key}.pt"
+    res = store["log"].get(key)
+    if res is None:
+        x, factors = data()
+        torch.manual_seed(seed)
+        model = build(x)
+        t0 = time.perf_counter()
+        history = train(model, x, tcfg, progress_bar=False)
+        wall = time.perf_counter() - t0
+        ev = evaluate(model, x, factors, seed=seed)
+        res = {"key": key, "spec": spec, "model_config": model.config.to_dict(), "wall_s": wall,
+               "history": history, "rec": ev["rec"],
+               **_summary(ev["mig_discrete_details"], ev["mig_sampled_details"])}
+        if extra_eval is not None:
+            res.update(extra_eval(model))
+        res["machine"] = machine()
+        model.save(model_path)
+        store["log"].put(res)
+        print(f"{dataset} {label} seed {seed}: rec {res['rec']:.1f} MIG sampled "
+              f"{res['mig_sampled']:.3f} hist {res['mig_discrete']:.3f} ({wall:.0f} s)", flush=True)
+    return {**res, "_model_path": str(model_path)}
 
 
 def _fmt(values: list[float], digits: int = 3) -> str:
@@ -125,7 +133,7 @@ def _fmt(values: list[float], digits: int = 3) -> str:
 
 
 # ----------------------------------------------------------------------------- Sprites
-def sprites_part(args, run_dir: Path) -> dict[str, Any]:
+def sprites_part(args, store: dict) -> dict[str, Any]:
     from macroact.data.sprites import FAVAE_NOISE_STD, sprites
 
     clean, factors, names = sprites()
@@ -133,6 +141,9 @@ def sprites_part(args, run_dir: Path) -> dict[str, Any]:
     flat = clean.reshape(len(clean), clean.shape[1], -1)
     noisy_flat = noisy.reshape(flat.shape)  # the flat layout every sequence model takes
     clean_t = torch.as_tensor(flat)
+
+    def data():
+        return flat, factors
 
     def noisy_eval(model) -> dict[str, Any]:
         model.eval()
@@ -158,8 +169,8 @@ def sprites_part(args, run_dir: Path) -> dict[str, Any]:
                               frame_base=args.frame_base, frame_features=args.frame_features,
                               input_noise_std=FAVAE_NOISE_STD)
             for seed in range(args.sprites_other_seeds):
-                res = run("sprites", label, seed, lambda: DSAE(dcfg, flat.shape[2]), flat,
-                          factors, TrainConfig(seed=seed, **tcfg_args), run_dir,
+                res = run("sprites", label, seed, lambda x: DSAE(dcfg, x.shape[2]), data,
+                          TrainConfig(seed=seed, **tcfg_args), store,
                           {"model": dcfg.to_dict()}, noisy_eval)
                 results.setdefault(label, []).append(res)
             continue
@@ -174,16 +185,16 @@ def sprites_part(args, run_dir: Path) -> dict[str, Any]:
                                     favae=FAVAEConfig(seq_len=8, ladder=ladder, beta=SPRITES_BETA,
                                                       capacity=cap))
             spec = {"model": cfg.to_dict()}
-            res = run("sprites", label, seed, lambda: FramedFAVAE(cfg), flat, factors,
-                      TrainConfig(seed=seed, **tcfg_args), run_dir, spec, noisy_eval)
+            res = run("sprites", label, seed, lambda x: FramedFAVAE(cfg), data,
+                      TrainConfig(seed=seed, **tcfg_args), store, spec, noisy_eval)
             results.setdefault(label, []).append(res)
     return {"results": results, "names": names, "clean": clean, "factors": factors}
 
 
-def batchnorm_check(results: list[dict], clean: np.ndarray) -> list[tuple[float, float]]:
+def batchnorm_check(results: list[dict], clean: np.ndarray, log: RunLog) -> list[tuple[float, float]]:
     """Rec of saved Sprites models in eval mode and with batch-statistics frame decoding.
 
-    Computed once from the saved model and kept in the run's JSON (``bn_check``), so the
+    Computed once from the saved model and kept in the run's record (``bn_check``), so the
     report does not need the model files afterwards.
     """
     x = torch.as_tensor(clean)
@@ -196,9 +207,7 @@ def batchnorm_check(results: list[dict], clean: np.ndarray) -> list[tuple[float,
                 model.frame_decoder.train()
                 rec.append(float((model.reconstruct_normalized(x) - x).pow(2).flatten(1).sum(1).mean()))
             res["bn_check"] = rec
-            stored = {k: v for k, v in res.items() if not k.startswith("_")}
-            atomic_write_text(json.dumps(stored, indent=1),
-                              Path(res["_model_path"]).with_suffix(".json"))
+            log.put({k: v for k, v in res.items() if not k.startswith("_")})
         out.append(tuple(res["bn_check"]))
     return out
 
@@ -232,25 +241,25 @@ def traversal_png(model: FramedFAVAE, clean: np.ndarray, factors: np.ndarray, na
     fig.suptitle("FramedFAVAE (L C) on Sprites: each factor's top-MI latent traversed "
                  "(rows: z = -3, +3; columns: the 8 frames)", fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path, dpi=100)
 
 
 # ----------------------------------------------------------------------------- speech
-def speech_part(args, run_dir: Path) -> dict[str, Any]:
-    from macroact.data.speech import speech_dataset
+def speech_part(args, store: dict) -> dict[str, Any]:
+    from macroact.data.speech import SPEECH_FACTORS, TIMIT_SA_SENTENCES, speech_dataset
 
-    x, factors, names = speech_dataset(n_speakers=args.speakers, length=args.speech_length)
+    @functools.cache
+    def data():  # synthesised (espeak-ng) or read from its cache only when a run trains
+        x, factors, _ = speech_dataset(n_speakers=args.speakers, length=args.speech_length)
+        return x, factors
+
     tcfg_args = dict(steps=args.speech_steps, batch_size=128, device="cpu", log_every=25,
                      checkpoint_every=10**9)
 
     def favae_run(label, seed, ladder, beta, cap):
         cfg = FAVAEConfig(seq_len=args.speech_length, ladder=ladder, beta=beta, capacity=cap)
-        return run("speech", label, seed, lambda: FAVAE(cfg, x.shape[2]), x, factors,
-                   TrainConfig(seed=seed, **tcfg_args), run_dir, {"model": cfg.to_dict(),
+        return run("speech", label, seed, lambda x: FAVAE(cfg, x.shape[2]), data,
+                   TrainConfig(seed=seed, **tcfg_args), store, {"model": cfg.to_dict(),
                    "speakers": args.speakers, "length": args.speech_length})
 
     calib = {}
@@ -267,8 +276,8 @@ def speech_part(args, run_dir: Path) -> dict[str, Any]:
         n_seeds = args.lc_seeds if label == "FAVAE (L C)" else args.other_seeds
         for seed in range(n_seeds):
             results.setdefault(label, []).append(favae_run(label, seed, ladder, args.speech_beta, cap))
-    return {"results": results, "names": names, "calibration": calib, "n": len(x),
-            "shape": x.shape}
+    return {"results": results, "names": SPEECH_FACTORS, "calibration": calib,
+            "n": args.speakers * len(TIMIT_SA_SENTENCES)}
 
 
 # ----------------------------------------------------------------------------- report
@@ -333,19 +342,22 @@ def main() -> int:
     p.add_argument("--speakers", type=int, default=32)
     p.add_argument("--speech-length", type=int, default=200)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--run-dir", default=str(RESULTS / "table4_runs"),
-                   help="where each run leaves its JSON result and model (default: kept in git)")
+    p.add_argument("--runs", default=str(RESULTS / "table4_runs.jsonl"),
+                   help="the JSONL log of run records (default: kept in git)")
+    p.add_argument("--model-dir", default=str(RESULTS / "table4_runs"),
+                   help="where each run leaves its model (git keeps only the traversal's)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    run_dir = Path(args.run_dir)
+    store = {"log": RunLog(args.runs), "models": args.model_dir}
     t0 = time.perf_counter()
-    sp = sprites_part(args, run_dir) if "sprites" in args.parts else None
-    sh = speech_part(args, run_dir) if "speech" in args.parts else None
+    sp = sprites_part(args, store) if "sprites" in args.parts else None
+    sh = speech_part(args, store) if "speech" in args.parts else None
     script_wall = time.perf_counter() - t0
+    reported = [r for part in (sp, sh) if part for rs in part["results"].values() for r in rs]
 
     train_wall = 0.0
     lines = ["# Table 4: static and dynamic factors (Sprites, speech)", "",
-             f"Regenerate: `{command_line()}`", "", f"Machine: {machine()}; torch threads "
+             f"Regenerate: `{command_line()}`", "", f"Machine: {machines(reported)}; torch threads "
              f"{args.threads}, CPU shared with other jobs.", ""]
     if sp is not None:
         res = sp["results"]
@@ -391,7 +403,7 @@ def main() -> int:
                   f"{', '.join(degenerate) or 'none'}. They are kept in the means above and "
                   "marked; by the paper's rule their MIG would not count.", ""]
         if args.frame_decoder_batchnorm and "FAVAE (L C)" in res:
-            bn = batchnorm_check(res["FAVAE (L C)"], sp["clean"])
+            bn = batchnorm_check(res["FAVAE (L C)"], sp["clean"], store["log"])
             lines += ["Eval-mode BatchNorm check (clean clips, posterior means, FAVAE (L C)): "
                       "Rec with every BatchNorm on its running statistics (the table) vs. with "
                       "the frame decoder's BatchNorm on the batch's own statistics: " + "; ".join(
@@ -405,8 +417,13 @@ def main() -> int:
             lc = res["FAVAE (L C)"][0]
             traversal_png(FramedFAVAE.load(lc["_model_path"]), sp["clean"], sp["factors"],
                           sp["names"], lc["noisy"], RESULTS / "sprites_traversal.png")
+            model_file = Path(lc["_model_path"]).resolve()
+            if model_file.is_relative_to(RESULTS):
+                model_file = model_file.relative_to(RESULTS)
             lines += ["Traversal (paper Fig. 6): `sprites_traversal.png`, FAVAE (L C) seed 0, "
-                      "anchored at the code of clip 0.", ""]
+                      f"anchored at the code of clip 0. Its model, `{model_file}`, is the one "
+                      "model file kept in git, for this figure; every run's record is in "
+                      "`table4_runs.jsonl`.", ""]
     if sh is not None:
         res = sh["results"]
         train_wall += sum(r["wall_s"] for rs in res.values() for r in rs)
@@ -450,8 +467,8 @@ def main() -> int:
         "- beta on speech (10) was not tuned; the paper does not state its TIMIT beta.", "",
         f"Training wall time (sum over runs in this report): {train_wall / 60:.1f} min; "
               f"this invocation took {script_wall / 60:.1f} min (cached runs are read back, "
-              "not retrained).", ""]
-    print(write_result("table4.md", "\n".join(lines)))
+              "not retrained).", notes_block(), ""]
+    print(write_result(RESULTS / "table4.md", "\n".join(lines)))
     return 0
 
 

@@ -18,7 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, command_line, machine, write_result
+from macroact.reporting import command_line, machine, write_result
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _train_cmd(args, beta: float, run_dir: str) -> list[str]:
@@ -126,7 +128,7 @@ Traversals: `reaching100/traversal.png`.
 {ev.strip()}
 ```
 """
-    print(write_result("reaching100.md", text))
+    print(write_result(RESULTS / "reaching100.md", text))
     return 0
 
 

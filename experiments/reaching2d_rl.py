@@ -14,8 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from common import command_line, machine, write_result
+from macroact.reporting import command_line, machine, write_result
 from macroact.commands import main as macroact
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> int:
@@ -52,7 +54,7 @@ episodes after the budget is spent.
 
 {report.split(chr(10), 2)[2]}
 """
-    print(write_result("reaching2d_rl.md", text))
+    print(write_result(RESULTS / "reaching2d_rl.md", text))
     return 0
 
 

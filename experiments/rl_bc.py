@@ -3,7 +3,9 @@ reacher``): latent PPO (whole-episode FAVAE macros) and flat PPO, each first clo
 demonstrations (600 Gripper, 1000 Reacher), at the same primitive-step budget.
 
 Demos and the FAVAE (whole-episode ladder, H = 200, pad_last, beta 0.1, C = 0, 3000 steps with
-a cosine-decayed learning rate) are made by experiments/rl_benchmark.py's ``prepare``. Per seed
+a cosine-decayed learning rate) are made by ``macroact.sweep.prepare_macro_models`` with the
+RL benchmark's settings (``experiments/rl_benchmark.json``), as experiments/rl_benchmark.py's
+``prepare`` makes them. Per seed
 and kind, one PPO run with ``bc_demos`` set (agents/bc.py); the success of the cloned policy
 before any PPO step is evaluated too. PPO then fine-tunes the clone: observation statistics
 frozen at the BC fit, policy log-std -2.5, learning rate 1e-4, clip range 0.1 (latent:
@@ -21,16 +23,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import command_line, machine, write_result  # noqa: E402
-from rl_benchmark import (DEMO_EPISODES, ENVS, FLAT, LATENT, MACROS, WINDOW,  # noqa: E402
-                          demos_path, favae_dir, prepare, rolling_success)
+from macroact.reporting import (WINDOW, command_line, first_crossing, load_episodes, machine,
+                                rolling_success, write_result)
+from macroact.sweep import demos_path as _demos_path, macro_model_dir, prepare_macro_models
+
+RESULTS = Path(__file__).resolve().parent / "results"
+#: The RL benchmark's env ids, demonstrations, macro kinds and PPO settings.
+SETTINGS = json.loads((Path(__file__).resolve().parent / "rl_benchmark.json").read_text())
+ENVS, DEMO_EPISODES, FLAT, LATENT = (SETTINGS[k] for k in ("envs", "demo_episodes", "flat", "latent"))
+MACROS = {(e, k): m for e, kinds in SETTINGS["macros"].items() for k, m in kinds.items()}
 
 KIND = "episode"
 #: Latent agents: kind -> (macro, ladder FAVAE?, latents). "latent" is the headline one; the
@@ -125,6 +131,10 @@ def log_std(kind: str) -> float:
     return PLAN_LOG_STD if kind in PLAN_KINDS else BC_LOG_STD
 
 
+def demos_path(out: Path, env: str) -> Path:
+    return _demos_path(out, env, DEMO_EPISODES[env])
+
+
 def plan_demos_path(out: Path, env: str) -> Path:
     return out / "data" / f"{env}_demos_{PLAN_DEMOS[env]}.npz"
 
@@ -157,7 +167,7 @@ def run_one(env: str, out: Path, kind: str, seed: int, timesteps: int, bc_epochs
         cfg = PPORunConfig(flat=True, bc_batch_size=256, n_envs=FLAT[env]["n_envs"], **common)
     else:
         macro, ladder, latents = LATENT_KINDS[kind]
-        cfg = PPORunConfig(model=str(favae_dir(out, env, macro, ladder)), latents=latents,
+        cfg = PPORunConfig(model=str(macro_model_dir(out, env, macro, ladder)), latents=latents,
                            tail=MACROS[(env, macro)]["tail"], n_envs=LATENT[env]["n_envs"],
                            **common)
     res = train_ppo(cfg, d)
@@ -174,8 +184,6 @@ def plot_curves(env: str, out: Path, kinds, seeds) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from common import RESULTS
-
     fig, ax = plt.subplots(figsize=(7, 4))
     drawn = False
     for i, kind in enumerate(kinds):
@@ -184,7 +192,7 @@ def plot_curves(env: str, out: Path, kinds, seeds) -> Path | None:
             f = run_dir(out, kind, seed) / "episodes.csv"
             if not f.is_file():
                 continue
-            rows = np.loadtxt(f, delimiter=",", skiprows=1, ndmin=2)
+            rows = load_episodes(f)
             if len(rows) == 0:
                 continue
             steps, rate = rolling_success(rows)
@@ -206,16 +214,6 @@ def plot_curves(env: str, out: Path, kinds, seeds) -> Path | None:
     return path
 
 
-def first_crossing(rows: np.ndarray, level: float = 0.9) -> float:
-    """Primitive steps at which the rolling training success (full windows) first reaches
-    ``level``; nan if it never does."""
-    if len(rows) < WINDOW:
-        return float("nan")
-    steps, rate = rolling_success(rows)
-    hit = np.flatnonzero(rate[WINDOW - 1:] >= level)
-    return float(steps[WINDOW - 1 + hit[0]]) if len(hit) else float("nan")
-
-
 def report(env: str, out: Path, kinds, seeds, timesteps: int, favae: dict,
            invocations: list, favaes: dict | None = None) -> str:
     lines = []
@@ -225,13 +223,13 @@ def report(env: str, out: Path, kinds, seeds, timesteps: int, favae: dict,
             if not (d / "eval.json").is_file():
                 continue
             res = json.loads((d / "eval.json").read_text())
-            rows = np.loadtxt(d / "episodes.csv", delimiter=",", skiprows=1, ndmin=2)
+            rows = load_episodes(d / "episodes.csv")
             final = float(np.mean(rows[-100:, 1])) if len(rows) else float("nan")
             steps, rate = rolling_success(rows) if len(rows) else (np.zeros(0), np.zeros(0))
             full = rate[99:]  # full 100-episode windows only
             best = float(np.max(full)) if len(full) else float("nan")
             first_window = float(rows[WINDOW - 1, 0]) if len(rows) >= WINDOW else float("nan")
-            lines.append((kind, seed, res, final, best, first_crossing(rows), first_window))
+            lines.append((kind, seed, res, final, best, first_crossing(rows, 0.9), first_window))
     table = ["| kind | seed | budget (primitive steps) | BC loss before -> after | success after BC "
              "only (eval, 100 ep.) | success after BC + PPO (eval, 100 ep.) | training success, "
              "last 100 episodes | best rolling training success (full 100-episode windows) | "
@@ -403,8 +401,8 @@ def main() -> int:
         used = {LATENT_KINDS[k][1] for k in kinds if k in LATENT_KINDS and LATENT_KINDS[k][0] == macro}
         if macro == "episode" or used:
             need_noladder = False in used
-            favaes.update(prepare(out, [env], [macro], *FAVAE_SETTINGS[env], 1, need_noladder,
-                                  lr_schedule=FAVAE_SCHEDULE))
+            favaes.update(prepare_macro_models(out, SETTINGS, [env], [macro], *FAVAE_SETTINGS[env],
+                                               1, need_noladder, lr_schedule=FAVAE_SCHEDULE))
     favae = favaes[(env, KIND, True)]
     if set(kinds) & set(PLAN_KINDS) and not plan_demos_path(out, env).is_file():
         from macroact.data.demos import collect
@@ -424,7 +422,7 @@ def main() -> int:
     inv_path = out / "invocations.jsonl"
     invocations = [json.loads(line) for line in inv_path.read_text().splitlines()
                    if line.strip() and "rl_bc.py" in line] if inv_path.is_file() else []
-    print(write_result(SETUPS[env]["result"], report(env, out, kinds, sorted(args.seeds),
+    print(write_result(RESULTS / SETUPS[env]["result"], report(env, out, kinds, sorted(args.seeds),
                                                      args.timesteps, favae, invocations, favaes)))
     return 0
 

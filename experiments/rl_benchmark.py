@@ -22,7 +22,6 @@ Writes ``experiments/results/rl.md`` and ``experiments/results/rl/*.png``:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -32,105 +31,27 @@ from typing import Any
 
 import numpy as np
 
-from common import RESULTS, command_line, machine, write_result
+from macroact.reporting import (command_line, load_episodes, machine, plot_success_curves,
+                                summarise_runs, write_result)
+from macroact.sweep import demos_path as _demos_path, macro_model_dir, prepare_macro_models
 
-ENVS = {"gripper": "macroact/Gripper-v0", "reacher": "macroact/ReacherSparse-v0"}
+RESULTS = Path(__file__).resolve().parent / "results"
+#: Env ids, demonstrations, macro kinds and PPO settings (shared with experiments/rl_bc.py).
+SETTINGS = json.loads((Path(__file__).resolve().parent / "rl_benchmark.json").read_text())
+ENVS: dict[str, str] = SETTINGS["envs"]
 #: (env, macro kind) -> horizon H and the tail rule for the episode's last chunk.
-MACROS: dict[tuple[str, str], dict[str, Any]] = {
-    # Whole-episode macro: demos take 93-183 steps; one decision per 200 primitive steps
-    # (a second one only if the first macro fails within the 400-step limit). Padding holds
-    # the last action (stand still, fingers open).
-    ("gripper", "episode"): dict(horizon=200, tail="pad_last"),
-    ("gripper", "chunk"): dict(horizon=50, tail="pad_last"),
-    # Whole-episode macro: demos take at most 33 steps of the 50-step limit; zero torque
-    # after the plan lets the arm coast.
-    ("reacher", "episode"): dict(horizon=50, tail="pad_zero"),
-    ("reacher", "chunk"): dict(horizon=10, tail="pad_zero"),
-}
-DEMO_EPISODES = {"gripper": 600, "reacher": 1000}
+MACROS = {(e, k): m for e, kinds in SETTINGS["macros"].items() for k, m in kinds.items()}
+DEMO_EPISODES: dict[str, int] = SETTINGS["demo_episodes"]
 VARIANTS = ("all", "active", "upper", "noladder", "flat")
-KL_THRESHOLD = 0.1
-#: Flat PPO settings, rl-zoo3 (hyperparams/ppo.yml). Reacher: the zoo's tuned Reacher entry
-#: (normalize, n_envs 1). Gripper is not a zoo env: the zoo's MuJoCo defaults as in
-#: agents/ppo.py FLAT_PPO (n_steps 512 x 4 envs = 2048 per update, batch 64, 10 epochs,
-#: lr 3e-4, GAE 0.95, gamma 0.99), normalised observations.
-FLAT = {
-    "reacher": dict(n_envs=1, ppo=dict(n_steps=512, batch_size=32, gamma=0.9,
-                                       learning_rate=1.04019e-4, ent_coef=7.52585e-08,
-                                       clip_range=0.3, n_epochs=5, gae_lambda=1.0,
-                                       max_grad_norm=0.9, vf_coef=0.950368)),
-    "gripper": dict(n_envs=4, ppo={}),
-}
-#: Latent PPO overrides of agents/ppo.py LATENT_PPO (n_steps 16 x 4 envs, batch 64, 10
-#: epochs, lr 1e-3, gamma 0.99), per env; see experiments/results/rl.md for the pilot.
-LATENT = {"gripper": dict(n_envs=4, ppo={}), "reacher": dict(n_envs=4, ppo={})}
+FLAT: dict[str, dict] = SETTINGS["flat"]
+LATENT: dict[str, dict] = SETTINGS["latent"]
 WINDOW = 100  # training episodes in the rolling success rate
 
 
 # --------------------------------------------------------------------------- aggregation
-def rolling_success(rows: np.ndarray, window: int = WINDOW) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling success rate over the last ``window`` training episodes, at each episode's end.
-
-    Args:
-        rows: ``(E, >=2)`` per finished training episode: primitive steps at its end, success.
-        window: episodes in the rolling mean (fewer at the start).
-
-    Returns:
-        ``(steps (E,), rate (E,))``.
-    """
-    rows = np.asarray(rows, dtype=np.float64).reshape(-1, max(2, np.shape(rows)[-1] if len(rows) else 2))
-    if len(rows) == 0:
-        return np.zeros(0), np.zeros(0)
-    steps, success = rows[:, 0], rows[:, 1]
-    c = np.concatenate([[0.0], np.cumsum(success)])
-    i = np.arange(1, len(success) + 1)
-    lo = np.maximum(0, i - window)
-    return steps, (c[i] - c[lo]) / (i - lo)
-
-
-def on_grid(steps: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """The last value reported at or before each grid step (NaN before the first report)."""
-    idx = np.searchsorted(steps, grid, side="right") - 1
-    out = np.full(len(grid), np.nan)
-    ok = idx >= 0
-    out[ok] = np.asarray(values)[idx[ok]]
-    return out
-
-
-def first_crossing(rows: np.ndarray, threshold: float, window: int = WINDOW) -> float | None:
-    """Primitive steps at which the rolling success over a full window first reaches
-    ``threshold``; None if it never does."""
-    steps, rate = rolling_success(rows, window)
-    full = np.arange(len(rate)) >= window - 1
-    hit = np.flatnonzero(full & (rate >= threshold))
-    return float(steps[hit[0]]) if len(hit) else None
-
-
-def aggregate(curves: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Mean, min and max over seeds of curves on a common grid (NaNs ignored)."""
-    a = np.vstack(curves)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return {"mean": np.nanmean(a, 0), "min": np.nanmin(a, 0), "max": np.nanmax(a, 0)}
-
-
-def summarise(group: list[dict[str, Any]], thresholds=(0.8, 0.9)) -> dict[str, Any]:
-    """Seed statistics of one (env, kind, variant, budget) group of finished runs."""
-    ev = np.array([r["eval"]["success_rate"] for r in group])
-    train = np.array([r["eval"].get("final_train_success", np.nan) for r in group])
-    out = {"seeds": [r["seed"] for r in group], "eval_mean": float(ev.mean()),
-           "eval_std": float(ev.std()), "eval_min": float(ev.min()), "eval_max": float(ev.max()),
-           "train_mean": float(np.nanmean(train)),
-           "wall_mean": float(np.mean([r["eval"]["wall_seconds"] for r in group]))}
-    for thr in thresholds:
-        hits = [first_crossing(r["rows"], thr) for r in group]
-        reached = [h for h in hits if h is not None]
-        out[f"reach{int(thr * 100)}"] = hits
-        out[f"reach{int(thr * 100)}_mean"] = float(np.mean(reached)) if len(reached) == len(hits) else None
-    return out
+def summarise(group: list[dict[str, Any]]) -> dict[str, Any]:
+    """Seed statistics of one (env, kind, variant, budget) group (NaN: a threshold not reached)."""
+    return summarise_runs(group, thresholds=(0.8, 0.9), window=WINDOW)
 
 
 def load_runs(root: Path) -> list[dict[str, Any]]:
@@ -139,10 +60,7 @@ def load_runs(root: Path) -> list[dict[str, Any]]:
     for ev_path in sorted(root.glob("*/*/*/seed*/eval.json")):
         d = ev_path.parent
         meta = json.loads((d / "agent.json").read_text())
-        with open(d / "episodes.csv") as f:
-            reader = csv.reader(f)
-            next(reader)
-            rows = np.array([[float(v) for v in row] for row in reader]).reshape(-1, 4)
+        rows = load_episodes(d / "episodes.csv")
         env, kind, variant = d.parts[-4], d.parts[-3], d.parts[-2]
         runs.append({"env": env, "kind": kind, "variant": variant, "seed": int(meta["seed"]),
                      "timesteps": int(meta["timesteps"]), "eval": json.loads(ev_path.read_text()),
@@ -163,42 +81,21 @@ def plot_groups(groups: dict[tuple, list[dict[str, Any]]], env: str, kind: str,
                 path: Path, title: str = "") -> Path | None:
     """Rolling training success against primitive steps (mean over seeds, min-max band) of
     every variant of ``(env, kind)`` plus the env's flat runs; one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     chosen = {k: g for k, g in groups.items()
               if k[0] == env and (k[1] == kind or k[2] == "flat")}
     if not any(k[1] == kind and k[2] != "flat" for k in chosen):
         return None  # no latent run of this macro kind
-    budget = max(k[3] for k in chosen)
-    grid = np.linspace(0, budget, 201)
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
     colours = dict(zip(VARIANTS, ("C0", "C1", "C2", "C3", "k")))
+    series = {}
     for (e, k, variant, steps), g in sorted(chosen.items(), key=lambda kv: VARIANTS.index(kv[0][2])):
-        curves = [on_grid(*rolling_success(r["rows"]), grid) for r in g]
-        agg = aggregate(curves)
         label = f"{variant} ({len(g)} seeds, eval {np.mean([r['eval']['success_rate'] for r in g]):.2f})"
-        ax.plot(grid, agg["mean"], color=colours.get(variant), label=label)
-        ax.fill_between(grid, agg["min"], agg["max"], color=colours.get(variant), alpha=0.15)
-    ax.set_xlabel("primitive env steps")
-    ax.set_ylabel(f"training success (rolling {WINDOW} episodes)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title(title or f"{ENVS[env]}, {kind} macros", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+        series[label] = ([r["rows"] for r in g], colours.get(variant))
+    return plot_success_curves(series, max(k[3] for k in chosen), path,
+                               title or f"{ENVS[env]}, {kind} macros", WINDOW)
 
 
-def _fmt_steps(v: float | None) -> str:
-    return "-" if v is None else f"{v / 1000:.0f}k"
+def _fmt_steps(v: float) -> str:
+    return "-" if np.isnan(v) else f"{v / 1000:.0f}k"
 
 
 def table(groups: dict[tuple, list[dict[str, Any]]]) -> str:
@@ -222,112 +119,19 @@ def table(groups: dict[tuple, list[dict[str, Any]]]) -> str:
 
 # --------------------------------------------------------------------------- preparation
 def demos_path(out: Path, env: str) -> Path:
-    return out / "data" / f"{env}_demos_{DEMO_EPISODES[env]}.npz"
+    return _demos_path(out, env, DEMO_EPISODES[env])
 
 
 def favae_dir(out: Path, env: str, kind: str, ladder: bool) -> Path:
-    return out / "favae" / f"{env}_{kind}_{'ladder' if ladder else 'noladder'}"
-
-
-def _train_favae(task: dict[str, Any]) -> dict[str, Any]:
-    import torch
-
-    from macroact.data.demos import EpisodeData, chunk_actions
-    from macroact.models.favae import FAVAE, FAVAEConfig
-    from macroact.trainer import TrainConfig, evaluate, train
-
-    torch.set_num_threads(1)
-    run_dir = Path(task["dir"])
-    if (run_dir / "model.pt").is_file() and (run_dir / "summary.json").is_file():
-        cached = json.loads((run_dir / "summary.json").read_text())
-        if (cached["beta"], cached["steps"], cached.get("lr_schedule", "constant")) == \
-                (task["beta"], task["steps"], task.get("lr_schedule", "constant")):
-            return cached
-    data = EpisodeData.load(task["demos"])
-    chunks = chunk_actions(data, task["horizon"], tail=task["tail"])
-    cfg = FAVAEConfig(seq_len=task["horizon"], ladder=task["ladder"], beta=task["beta"],
-                      capacity=(0.0,) * (3 if task["ladder"] else 1))
-    torch.manual_seed(0)  # initial weights (the trainer seeds batches and noise with 0 too)
-    model = FAVAE(cfg, n_features=chunks.actions.shape[2])
-    model.normalizer.set_bounds(data.low, data.high)  # [-1, 1] actions map to themselves
-    t0 = time.perf_counter()
-    train(model, chunks.actions, TrainConfig(steps=task["steps"], seed=0, device="cpu",
-                                             checkpoint_every=task["steps"],
-                                             lr_schedule=task.get("lr_schedule", "constant")),
-          out_dir=run_dir, progress_bar=False,
-          data_spec={"demos": str(Path(task["demos"]).resolve()), "horizon": task["horizon"],
-                     "stride": None, "tail": task["tail"]})
-    wall = time.perf_counter() - t0
-    res = evaluate(model, chunks.actions, chunks.factors, mig_samples=2000)
-    from macroact.wrapper import mean_latent_kl
-
-    kl = mean_latent_kl(model, chunks.actions)
-    mu = res["mu"]
-    summary = {"env": task["env"], "kind": task["kind"], "ladder": task["ladder"],
-               "horizon": task["horizon"], "tail": task["tail"], "beta": task["beta"],
-               "steps": task["steps"], "lr_schedule": task.get("lr_schedule", "constant"),
-               "chunks": len(chunks), "rec": res["rec"],
-               "mse": res["mse"], "mig_sampled": res["mig_sampled"],
-               "mig_discrete": res["mig_discrete"], "kl": kl.tolist(),
-               "active": [int(i) for i in np.flatnonzero(kl > KL_THRESHOLD)],
-               "mu_abs_q99": float(np.quantile(np.abs(mu), 0.99)),
-               "mu_inside_scale": float(np.mean(np.all(np.abs(mu) <= 3.0, axis=1))),
-               "replay_success": replay_success(model, data, task["horizon"], task["tail"]),
-               "train_seconds": wall}
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    return summary
-
-
-def replay_success(model, data, horizon: int, tail: str, episodes: int = 100) -> float:
-    """Success rate of demos replayed open-loop through the model: each episode's chunks are
-    encoded, their posterior means decoded and executed from the demo's own reset state.
-    The upper bound of what choosing latent codes can reach with this decoder."""
-    import gymnasium as gym
-
-    from macroact.data.demos import chunk_actions
-
-    chunks = chunk_actions(data, horizon, tail=tail)
-    mu, _ = model.encode(chunks.actions)
-    decoded = np.clip(model.decode(mu).cpu().numpy(), data.low, data.high)
-    env = gym.make(data.env_id, **data.env_kwargs)
-    wins = 0
-    n = min(episodes, len(data))
-    for i in range(n):
-        env.reset(seed=data.seed + i)
-        seq = np.concatenate(list(decoded[chunks.episode == i]))
-        done, success, t = False, False, 0
-        while not done:
-            a = seq[min(t, len(seq) - 1)]  # past the macro: hold its last action
-            _, _, term, trunc, info = env.step(a)
-            success = success or bool(info.get("is_success", False))
-            done = term or trunc
-            t += 1
-        wins += success
-    env.close()
-    return wins / n
+    return macro_model_dir(out, env, kind, ladder)
 
 
 def prepare(out: Path, envs: list[str], kinds: list[str], beta: float, steps: int,
             jobs: int, need_noladder: bool,
             lr_schedule: str = "constant") -> dict[tuple, dict[str, Any]]:
-    from macroact.data.demos import collect
-
-    for env in envs:
-        path = demos_path(out, env)
-        if not path.is_file():
-            collect(ENVS[env], DEMO_EPISODES[env], seed=0).save(path)
-    tasks = []
-    for env in envs:
-        for kind in kinds:
-            for ladder in (True, False) if need_noladder else (True,):
-                m = MACROS[(env, kind)]
-                tasks.append(dict(env=env, kind=kind, ladder=ladder, beta=beta, steps=steps,
-                                  lr_schedule=lr_schedule,
-                                  dir=str(favae_dir(out, env, kind, ladder)),
-                                  demos=str(demos_path(out, env)), **m))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(_train_favae, tasks))
-    return {(r["env"], r["kind"], r["ladder"]): r for r in results}
+    """Demonstrations and macro FAVAEs (``macroact.sweep.prepare_macro_models``)."""
+    return prepare_macro_models(out, SETTINGS, envs, kinds, beta, steps, jobs, need_noladder,
+                                lr_schedule)
 
 
 # --------------------------------------------------------------------------- PPO runs
@@ -483,7 +287,7 @@ def main() -> int:
         favae[(s["env"], s["kind"], s["ladder"])] = s
     body, groups = report(out, favae)
     text = HEADER.format(machine=machine()) + targets(groups) + replay_note(favae) + "\n## Results\n\n" + body
-    print(write_result("rl.md", text))
+    print(write_result(RESULTS / "rl.md", text))
     return 0
 
 
@@ -564,14 +368,14 @@ def targets(groups: dict[tuple, list[dict[str, Any]]]) -> str:
     if rflat and rlat:
         fk, fs = rflat[0]
         flat_text = (f"flat PPO reached 90% at {fs['reach90_mean']:,.0f} steps (mean of seeds)"
-                     if fs["reach90_mean"] is not None else
+                     if not np.isnan(fs["reach90_mean"]) else
                      f"flat PPO did not reach 90% in all seeds within {fk[3]:,} steps (eval "
                      f"{fs['eval_mean']:.2f})")
         best_k, best_s = max(rlat, key=lambda kv: kv[1]["eval_mean"])
-        if any(s["reach90_mean"] is not None for _, s in rlat):
-            k, s = min(((k, s) for k, s in rlat if s["reach90_mean"] is not None),
+        if any(not np.isnan(s["reach90_mean"]) for _, s in rlat):
+            k, s = min(((k, s) for k, s in rlat if not np.isnan(s["reach90_mean"])),
                        key=lambda kv: kv[1]["reach90_mean"])
-            ok = fs["reach90_mean"] is None or s["reach90_mean"] <= fs["reach90_mean"] / 3
+            ok = np.isnan(fs["reach90_mean"]) or s["reach90_mean"] <= fs["reach90_mean"] / 3
             lat_text = f"{k[1]} / {k[2]} reached 90% at {s['reach90_mean']:,.0f} steps"
         else:
             ok = False

@@ -88,22 +88,25 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 
 def _build_model(args: argparse.Namespace, seq_len: int, n_features: int, n_labels: int | None):
-    from macroact.models.base import MODEL_REGISTRY
-    from macroact.models.favae import FAVAE, FAVAEConfig
+    from macroact.factory import build_model, config_fields
+    from macroact.models.favae import FAVAEConfig
 
     if args.model == "favae":
-        return FAVAE(config_from_args(FAVAEConfig, args, seq_len=seq_len), n_features)
-    import macroact.models  # noqa: F401  (registers every model type)
+        config = config_from_args(FAVAEConfig, args, seq_len=seq_len)
+        return build_model("favae", n_features, **config.to_dict())
+    # The baselines take --beta of the FAVAE flags, and their label count from the data.
+    kw = {"beta": args.beta, "n_labels": n_labels}
+    return build_model(args.model, n_features, seq_len=seq_len,
+                       **{k: v for k, v in kw.items() if k in config_fields(args.model)})
 
-    cls = MODEL_REGISTRY[args.model]
-    cfg_cls = cls.config_class
-    names = {f.name for f in dataclasses.fields(cfg_cls)}
-    kw = {"seq_len": seq_len}
-    if args.beta is not None and "beta" in names:
-        kw["beta"] = args.beta
-    if "n_labels" in names and n_labels is not None:
-        kw["n_labels"] = n_labels
-    return cls(cfg_cls(**kw), n_features)
+
+def _given(cls: type, args: argparse.Namespace, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields of config dataclass ``cls`` that were set on the command line."""
+    from macroact.config import EXPLICIT_NONE
+
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+             if f.name not in skip and getattr(args, f.name, None) is not None}
+    return {k: None if v is EXPLICIT_NONE else v for k, v in given.items()}
 
 
 @command("train", "train FAVAE (or a baseline) on a data set or on demonstrations")
@@ -283,6 +286,68 @@ def run_encode(args: argparse.Namespace) -> int:
     path = encode_file(args.run_dir, args.demos, args.out, stride=args.stride, tail=args.tail,
                        batch_size=args.batch_size)
     print(f"wrote {path}")
+    return 0
+
+
+# -- sweep (macroact.sweep) ---------------------------------------------------------------------
+@command("sweep", "train and evaluate a grid of models, here or on a running Ray cluster")
+def _sweep_args(p):
+    from macroact.sweep import MODELS
+
+    p.add_argument("--log", required=True,
+                   help="JSONL run log: one record per finished cell, read back on the next run")
+    p.add_argument("--grid", help="JSON file with a list of cells (instead of the product flags)")
+    p.add_argument("--model", nargs="+", default=["favae"], choices=MODELS)
+    p.add_argument("--dataset", nargs="+", default=["reaching2d"],
+                   help="reaching2d, wavy_reaching2d, or FILE.npz with 'sequences' and 'factors'")
+    p.add_argument("--length", nargs="+", type=int, default=[100])
+    p.add_argument("--beta", nargs="+", type=float, default=[1.0])
+    p.add_argument("--seed", nargs="+", type=int, default=[0])
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                   help="further model-config field of every cell, e.g. ladder=false or "
+                        "capacity=[7.84]")
+    p.add_argument("--workers", type=int, default=1, help="cells in parallel here (default 1)")
+    p.add_argument("--address", default=None,
+                   help="run the cells as Ray Tune trials on this running Ray cluster (auto, "
+                        "ray://HEAD:10001, or local); needs pip install 'macroact[sweep]'")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per cell (default 1)")
+
+
+@_sweep_args
+def run_sweep(args: argparse.Namespace) -> int:
+    import itertools
+
+    from macroact.sweep import Cell, aggregate, run_grid
+
+    if args.grid:
+        cells = [Cell.from_dict(d) for d in json.loads(Path(args.grid).read_text())]
+    else:
+        extra = {}
+        for item in args.set:
+            field, sep, value = item.partition("=")
+            if not sep:
+                raise CLIError(f"--set takes FIELD=JSON, got {item!r}")
+            try:
+                extra[field] = json.loads(value)
+            except json.JSONDecodeError:
+                extra[field] = value
+        cells = [Cell(model=m, dataset=d, length=n, beta=b, seed=s, steps=args.steps,
+                      batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+                      config=dict(extra))
+                 for m, d, n, b, s in itertools.product(args.model, args.dataset, args.length,
+                                                         args.beta, args.seed)]
+    try:
+        results = run_grid(cells, args.log, workers=args.workers, address=args.address,
+                           threads=args.threads)
+    except ImportError as e:  # --address without Ray installed
+        raise CLIError(str(e)) from None
+    for key, row in aggregate(results).items():
+        print(key, {k: row[k] for k in ("n", "mig_sampled_mean", "mig_discrete_mean", "rec_mean",
+                                        "n_degenerate") if k in row})
     return 0
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from macroact.io import atomic_write
+from macroact.io import atomic_write, check_output_file, read_npz
 from macroact.models.base import SequenceModel
 
 
@@ -36,22 +38,62 @@ def encode_chunks(model, chunks: np.ndarray, batch_size: int = 1024) -> dict[str
     n_ladders = sum(1 for k in arrays if k.startswith("mu_l"))
     arrays["mu"] = np.concatenate([arrays[f"mu_l{j}"] for j in range(n_ladders)], 1)
     arrays["logvar"] = np.concatenate([arrays[f"logvar_l{j}"] for j in range(n_ladders)], 1)
+    for name in ("mu", "logvar", "rec_error"):
+        if not np.isfinite(arrays[name]).all():
+            raise ValueError(f"encoding gave NaN or inf in {name!r}: the model's weights or "
+                             "normaliser bounds overflow on these chunks; check the model and "
+                             "the data's range")
     return arrays
 
 
+def stored_chunking(run_dir: str | Path) -> dict[str, Any]:
+    """How the model of ``run_dir`` (a run directory or its ``model.pt``) cut its training
+    chunks: ``{"horizon", "stride", "tail"}`` from its ``run.json``; ``{}`` when the run has no
+    record or was not trained on demonstrations."""
+    path = Path(run_dir)
+    record = (path if path.is_dir() else path.parent) / "run.json"
+    if not record.is_file():
+        return {}
+    try:
+        spec = json.loads(record.read_text()).get("data", {})
+    except (json.JSONDecodeError, AttributeError):
+        return {}
+    if not isinstance(spec, dict) or "demos" not in spec:
+        return {}
+    return {"horizon": spec.get("horizon"), "stride": spec.get("stride"),
+            "tail": spec.get("tail", "drop")}
+
+
+def resolve_tail(run_dir: str | Path, tail: str | None, flag: str = "--tail",
+                 default: str = "drop") -> str:
+    """The tail rule to chunk with: the run's own by default (``default`` when the run has no
+    record of one); a different ``tail`` is an error naming both values (codes of chunks cut
+    another way would not be the model's)."""
+    stored = stored_chunking(run_dir).get("tail")
+    if tail is None:
+        return stored or default
+    if stored is not None and tail != stored:
+        raise ValueError(f"{flag} {tail} contradicts the tail rule {stored} the model in "
+                         f"{str(run_dir)!r} was trained with (its run.json); leave {flag} out "
+                         "to use the run's")
+    return tail
+
+
 def encode_file(run_dir: str | Path, data_path: str | Path, out_path: str | Path,
-                stride: int | None = None, tail: str = "drop", batch_size: int = 1024) -> Path:
+                stride: int | None = None, tail: str | None = None,
+                batch_size: int = 1024) -> Path:
     """Encode a demonstrations file (chunked at the model's horizon) or an ``.npz`` of sequences.
 
-    The output ``.npz`` holds the arrays of ``encode_chunks`` plus ``episode`` and ``start``
-    (where each chunk came from) and ``factors`` when the data have them. Written atomically.
+    Chunks are cut with the tail rule the model was trained with (its ``run.json``) unless
+    ``tail`` is given, and a ``tail`` that contradicts the run's is an error. The output
+    ``.npz`` holds the arrays of ``encode_chunks`` plus ``episode`` and ``start`` (where each
+    chunk came from) and ``factors`` when the data have them. Written atomically.
     """
+    tail = resolve_tail(run_dir, tail)
+    check_output_file(out_path)  # before any work
     model = SequenceModel.load(run_dir)
     data_path = Path(data_path)
-    if not data_path.is_file():
-        raise FileNotFoundError(f"data file {str(data_path)!r} does not exist")
-    with np.load(data_path, allow_pickle=False) as f:
-        is_demos = "actions" in f.files
+    is_demos = "actions" in read_npz(data_path, "data file")
     extra: dict[str, np.ndarray] = {}
     if is_demos:
         from macroact.data.demos import EpisodeData, chunk_actions
