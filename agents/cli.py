@@ -1,4 +1,5 @@
-"""``macroact ppo``, ``macroact rollout`` and ``macroact pipeline``."""
+"""``macroact ppo``, ``macroact sac``, ``macroact replay``, ``macroact rollout`` and
+``macroact pipeline``."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def run_ppo(args: argparse.Namespace) -> int:
 
 @command("rollout", "evaluate a saved agent: success rate, return, optional trajectory plot")
 def _rollout_args(p):
-    p.add_argument("agent_dir", help="directory written by `macroact ppo`")
+    p.add_argument("agent_dir", help="directory written by `macroact ppo` or `macroact sac`")
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the mean")
     p.add_argument("--plot", default=None, help="PNG of the first episodes' 2D trajectories "
@@ -103,13 +104,22 @@ def _rollout_args(p):
 
 @_rollout_args
 def run_rollout(args: argparse.Namespace) -> int:
-    from macroact.agents.ppo import _active_data, evaluate_agent, load_agent
+    from macroact.agents.common import evaluate_policy
+    from macroact.agents.ppo import _active_data, load_agent
 
-    agent, cfg, model, obs_stats = load_agent(args.agent_dir)
+    meta_path = Path(args.agent_dir) / "agent.json"
+    if meta_path.is_file() and json.loads(meta_path.read_text()).get("algo") == "sac":
+        from macroact.agents.sac import load_sac_agent
+
+        agent, cfg, model, obs_stats = load_sac_agent(args.agent_dir)
+    else:
+        agent, cfg, model, obs_stats = load_agent(args.agent_dir)
     chunks = None if cfg.flat else _active_data(cfg, model)
-    res = evaluate_agent(agent, cfg, model, chunks, episodes=args.episodes,
-                         deterministic=not args.stochastic, record=args.plot is not None,
-                         obs_stats=obs_stats)
+    # Episodes from the eval stream (macroact.seeding), as the training command evaluates.
+    res = evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents, cfg.scale,
+                          chunks, episodes=args.episodes, deterministic=not args.stochastic,
+                          record=args.plot is not None, record_actions=args.plot is not None,
+                          stats=obs_stats)
     print(f"{cfg.env_id}: success {res['success_rate']:.2f}, return {res['mean_return']:.3f}, "
           f"{res['mean_primitive_steps']:.1f} primitive steps per episode "
           f"({args.episodes} episodes)")
@@ -125,6 +135,88 @@ def run_rollout(args: argparse.Namespace) -> int:
         ax.set_title(f"{cfg.env_id} rollouts (observation dims 0, 1)", fontsize=8)
         fig.savefig(args.plot, dpi=110)
         print(f"wrote {args.plot}")
+    return 0
+
+
+@command("replay", "nearest-demo replay: replay the raw actions of the demo whose first "
+                   "observation is nearest (a baseline that learns nothing)")
+def _replay_args(p):
+    p.add_argument("env_id", help="e.g. macroact/Reaching2D-v1")
+    p.add_argument("--demos", required=True, help="demonstrations .npz (`macroact collect`)")
+    p.add_argument("--episodes", type=int, default=100,
+                   help="evaluation episodes, seeds from the eval stream (macroact.seeding)")
+    p.add_argument("--run-seed", type=int, default=0,
+                   help="block of the eval stream; use the same one for every agent compared")
+    p.add_argument("--all-demos", action="store_true",
+                   help="choose among failed demos too (default: successful ones only)")
+    p.add_argument("--out", default=None, help="write the result as JSON here")
+
+
+@_replay_args
+def run_replay(args: argparse.Namespace) -> int:
+    from macroact.agents.replay import evaluate_replay
+    from macroact.data.demos import EpisodeData
+
+    if not Path(args.demos).is_file():
+        raise CLIError(f"--demos {args.demos!r} is not a file; record demos with "
+                       "`macroact collect ENV --out D.npz`")
+    try:
+        res = evaluate_replay(args.env_id, EpisodeData.load(args.demos), n_episodes=args.episodes,
+                              run_seed=args.run_seed, only_successful=not args.all_demos)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    print(f"nearest-demo replay on {args.env_id}: success {res['success_rate']:.2f}, return "
+          f"{res['mean_return']:.3f} over {res['episodes']} eval-stream episodes "
+          f"({res['n_demos']} demos to choose from, {res['exact_start_matches']} exact start "
+          "matches)")
+    if args.out:
+        from macroact.io import atomic_write_text
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(json.dumps(res, indent=2), Path(args.out))
+        print(f"wrote {args.out}")
+    return 0
+
+
+@command("sac", "train SB3 SAC on primitive actions (--flat) or over a FAVAE's latents")
+def _sac_args(p):
+    p.add_argument("env_id", help="e.g. macroact/Reaching2D-v1")
+    from macroact.agents.sac import SACRunConfig
+
+    add_config_args(p, SACRunConfig, skip=("env_id", "sac"), parsers={"latents": _latents},
+                    flags={"data": "--demos"})
+    p.add_argument("--sac", action="append", type=parse_pairs, default=[],
+                   metavar="KEY=VALUE,...",
+                   help="any SB3 SAC argument, over the env's settings in "
+                        "agents/hyperparams/sac.toml, e.g. --sac train_freq=4,gradient_steps=1 "
+                        "(repeatable)")
+    p.add_argument("--eval-episodes", type=int, default=100)
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint/ (agent, replay buffer, counters); the "
+                        "replay buffer is a pickle this command wrote there: resume only run "
+                        "directories you created")
+    p.add_argument("--out", required=True, help="agent directory")
+
+
+@_sac_args
+def run_sac(args: argparse.Namespace) -> int:
+    from macroact.agents.sac import SACRunConfig, train_sac
+
+    if not args.flat and args.model is None:
+        raise CLIError("latent SAC needs --model RUN_DIR (a FAVAE trained on demonstrations); "
+                       "or pass --flat")
+    sac = {}
+    for pairs in args.sac:
+        sac.update(pairs)
+    try:
+        cfg = config_from_args(SACRunConfig, args, env_id=args.env_id, sac=sac)
+        res = train_sac(cfg, args.out, eval_episodes=args.eval_episodes, resume=args.resume)
+    except (ValueError, TypeError) as e:
+        raise CLIError(str(e)) from None
+    kind = "flat SAC" if cfg.flat else "latent SAC"
+    print(f"{kind} on {args.env_id}: success {res['success_rate']:.2f}, return "
+          f"{res['mean_return']:.3f} over {res['eval_episodes']} eval-stream episodes after "
+          f"{res['primitive_steps']} primitive steps ({res['wall_seconds']:.0f} s) -> {args.out}")
     return 0
 
 

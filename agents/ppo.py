@@ -12,7 +12,6 @@ path of its FAVAE, also copied to ``favae.pt``), ``episodes.csv``, ``eval.json``
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import shutil
@@ -20,11 +19,10 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-import gymnasium as gym
 import numpy as np
 
+from macroact.agents import common
 from macroact.config import Config
-from macroact.io import atomic_write_text
 
 @dataclasses.dataclass
 class PPORunConfig(Config):
@@ -99,8 +97,9 @@ class PPORunConfig(Config):
         return params
 
     def __post_init__(self):
-        if self.timesteps < 1:
-            raise ValueError(f"timesteps (primitive env steps) must be >= 1, got {self.timesteps}")
+        if self.timesteps < (0 if self.bc_demos is not None else 1):
+            raise ValueError(f"timesteps (primitive env steps) must be >= 1 (>= 0 with bc_demos: "
+                             f"the clone alone), got {self.timesteps}")
         if not self.flat and self.model is None:
             raise ValueError("latent PPO needs a FAVAE: pass model=RUN_DIR (or flat=True)")
         if self.n_envs < 1:
@@ -137,105 +136,21 @@ def _active_data(cfg: PPORunConfig, model) -> np.ndarray | None:
 
 
 def make_env(cfg: PPORunConfig, model=None, chunks: np.ndarray | None = None):
-    """The (vectorised, monitored) env an agent of ``cfg`` trains on."""
-    from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    def make(rank: int):
-        def thunk():
-            env = gym.make(cfg.env_id)
-            if not cfg.flat:
-                from macroact.wrapper import MacroActionWrapper
-
-                env = MacroActionWrapper(env, model, latents=cfg.latents, scale=cfg.scale,
-                                         data=chunks)
-            env = Monitor(env, info_keywords=("is_success",))
-            env.reset(seed=cfg.seed * 1000 + rank)
-            env.action_space.seed(cfg.seed * 1000 + rank)
-            return env
-        return thunk
-
-    venv = DummyVecEnv([make(i) for i in range(cfg.n_envs)])
-    venv.seed(cfg.seed * 1000)
-    if cfg.normalize_obs:
-        from stable_baselines3.common.vec_env import VecNormalize
-
-        # Observation normalisation as rl-zoo3 uses for MuJoCo tasks: the goal coordinates of
-        # Reaching2D differ by 0.2 and an unnormalised MLP barely tells them apart.
-        venv = VecNormalize(venv, norm_obs=True, norm_reward=False)
-    return venv
+    """The (vectorised, monitored) env an agent of ``cfg`` trains on (``agents.common``:
+    reset with seeds of the ``train`` stream, run ``cfg.seed``)."""
+    return common.make_env(cfg.env_id, cfg.flat, cfg.n_envs, cfg.seed, model=model,
+                           latents=cfg.latents, scale=cfg.scale, chunks=chunks,
+                           normalize_obs=cfg.normalize_obs)
 
 
-def _obs_stats(venv) -> dict[str, list[float]] | None:
-    rms = getattr(venv, "obs_rms", None)
-    if rms is None:
-        return None
-    return {"mean": rms.mean.tolist(), "var": rms.var.tolist(), "count": float(rms.count),
-            "clip_obs": float(venv.clip_obs), "epsilon": float(venv.epsilon)}
-
-
-class _ObsNormalizer:
-    """Applies saved VecNormalize statistics to single observations (no pickle involved)."""
-
-    def __init__(self, stats: dict[str, Any] | None):
-        self.stats = stats
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        if self.stats is None:
-            return obs
-        s = self.stats
-        z = (obs - np.asarray(s["mean"])) / np.sqrt(np.asarray(s["var"]) + s["epsilon"])
-        return np.clip(z, -s["clip_obs"], s["clip_obs"]).astype(np.float32)
-
-
-class PrimitiveStepCallback:
-    """Counts primitive env steps, logs success and return by them, stops at the budget."""
-
-    def __new__(cls, *args, **kwargs):
-        from stable_baselines3.common.callbacks import BaseCallback
-
-        class _Callback(BaseCallback):
-            def __init__(self, budget: int, flat: bool, writer, window: int = 100,
-                         critic_warmup: int = 0):
-                super().__init__()
-                self.budget, self.flat, self.writer, self.window = budget, flat, writer, window
-                self.critic_warmup = critic_warmup
-                self.primitive = 0
-                self.rows: list[tuple[int, int, float, int]] = []
-
-            def _on_rollout_end(self) -> None:
-                # The update that follows trains the actor only after the warm-up: frozen
-                # parameters get no gradient, so Adam leaves them unchanged.
-                frozen = self.primitive < self.critic_warmup
-                policy = self.model.policy
-                for module in (policy.mlp_extractor.policy_net, policy.action_net):
-                    for param in module.parameters():
-                        param.requires_grad_(not frozen)
-                if hasattr(policy, "log_std"):
-                    policy.log_std.requires_grad_(not frozen)
-
-            def _on_step(self) -> bool:
-                infos, dones = self.locals["infos"], self.locals["dones"]
-                for info, done in zip(infos, dones):
-                    self.primitive += 1 if self.flat else int(info.get("macro_steps", 1))
-                    if done and "episode" in info:
-                        success = int(bool(info.get("is_success", False)))
-                        self.rows.append((self.primitive, success, float(info["episode"]["r"]),
-                                          int(info["episode"]["l"])))
-                        recent = self.rows[-self.window:]
-                        if self.writer is not None:
-                            self.writer.add_scalar("primitive/success_rate",
-                                                   np.mean([r[1] for r in recent]), self.primitive)
-                            self.writer.add_scalar("primitive/return",
-                                                   np.mean([r[2] for r in recent]), self.primitive)
-                self.logger.record("rollout/primitive_steps", self.primitive)
-                return self.primitive < self.budget
-
-        return _Callback(*args, **kwargs)
+# Shared with agents/sac.py; the old private names stay for existing callers.
+_obs_stats = common.obs_stats
+_ObsNormalizer = common.ObsNormalizer
+PrimitiveStepCallback = common.PrimitiveStepCallback
 
 
 def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episodes: int = 100,
-              verbose: int = 0) -> dict[str, Any]:
+              verbose: int = 0, eval_stream: str = "eval") -> dict[str, Any]:
     """Train PPO for ``cfg.timesteps`` primitive env steps, evaluate, and save.
 
     Returns a summary dict: ``success_rate`` and ``mean_return`` of ``eval_episodes``
@@ -246,7 +161,12 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
     (``agents/bc.py``: latent targets = the demos' FAVAE codes of the agent's latent dims,
     chunked with ``cfg.tail``, divided by ``cfg.scale``; flat targets = the demos' actions) and
     evaluated (``bc``: its loss and ``success_rate`` of ``eval_episodes`` deterministic
-    episodes) before PPO. Cloning uses no env steps: the primitive-step budget is unchanged.
+    episodes) before PPO. Cloning uses no env steps: the primitive-step budget is unchanged;
+    ``cfg.timesteps=0``
+    (with ``bc_demos``) gives the clone alone.
+
+    Training envs are reset with seeds of the ``train`` stream; evaluation episodes come from
+    ``eval_stream``: ``"eval"`` for reported numbers, ``"tune"`` for tuning trials.
     """
     import torch
     from stable_baselines3 import PPO
@@ -269,17 +189,19 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
                 tensorboard_log=str(out / "tb") if out is not None else None, **params)
     bc_info = None
     if cfg.bc_demos is not None:
-        bc_info = _bc_init(agent, cfg, model, venv, eval_episodes, chunks)
+        bc_info = _bc_init(agent, cfg, model, venv, eval_episodes, chunks, eval_stream)
         if cfg.bc_freeze_obs_stats and hasattr(venv, "obs_rms"):
             venv.training = False
     callback = PrimitiveStepCallback(cfg.timesteps, cfg.flat, writer,
                                      critic_warmup=cfg.critic_warmup)
     t0 = time.perf_counter()
     # learn() counts macro steps; the callback stops it at the primitive-step budget.
-    agent.learn(total_timesteps=cfg.timesteps, callback=callback, progress_bar=False)
+    if cfg.timesteps > 0:
+        agent.learn(total_timesteps=cfg.timesteps, callback=callback, progress_bar=False)
     wall = time.perf_counter() - t0
     obs_stats = _obs_stats(venv)
-    result = evaluate_agent(agent, cfg, model, chunks, episodes=eval_episodes, obs_stats=obs_stats)
+    result = evaluate_agent(agent, cfg, model, chunks, episodes=eval_episodes, obs_stats=obs_stats,
+                            stream=eval_stream)
     result.update(primitive_steps=callback.primitive, wall_seconds=wall,
                   train_episodes=len(callback.rows),
                   final_train_success=float(np.mean([r[1] for r in callback.rows[-100:]]))
@@ -287,7 +209,6 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
     if bc_info is not None:
         result["bc"] = bc_info
     if out is not None:
-        agent.save(out / "agent.zip")
         # The whole run config, plus the PPO arguments it resolved to and the observation
         # statistics: load_agent rebuilds the agent from these alone.
         meta = {"config": cfg.to_dict(), "ppo": params, "obs_stats": obs_stats}
@@ -297,18 +218,14 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
             shutil.copyfile(src, out / "favae.pt")
             meta["favae"] = "favae.pt"
             meta["favae_source"] = str(src.resolve())
-        atomic_write_text(json.dumps(meta, indent=2), out / "agent.json")
-        with open(out / "episodes.csv", "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["primitive_steps", "success", "return", "macro_length"])
-            w.writerows(callback.rows)
-        atomic_write_text(json.dumps(result, indent=2), out / "eval.json")
+        common.write_agent_dir(out, agent, meta, result, callback.rows)
         writer.close()
     result["episodes"] = callback.rows
     return result
 
 
-def _bc_init(agent, cfg: PPORunConfig, model, venv, eval_episodes: int, chunks) -> dict[str, Any]:
+def _bc_init(agent, cfg: PPORunConfig, model, venv, eval_episodes: int, chunks,
+             eval_stream: str = "eval") -> dict[str, Any]:
     """Behaviour-clone ``agent`` on ``cfg.bc_demos`` and evaluate it (no env steps counted)."""
     from macroact.agents.bc import flat_bc_targets, latent_bc_targets, pretrain_policy
     from macroact.data.demos import EpisodeData
@@ -330,48 +247,27 @@ def _bc_init(agent, cfg: PPORunConfig, model, venv, eval_episodes: int, chunks) 
     info["seconds"] = time.perf_counter() - t0
     info["episodes"] = len(demos)
     ev = evaluate_agent(agent, cfg, model, chunks, episodes=eval_episodes,
-                        obs_stats=_obs_stats(venv))
+                        obs_stats=_obs_stats(venv), stream=eval_stream)
     info.update(success_rate=ev["success_rate"], mean_return=ev["mean_return"])
     return info
 
 
 def evaluate_agent(agent, cfg: PPORunConfig, model=None, chunks=None, episodes: int = 100,
                    deterministic: bool = True, record: bool = False,
-                   obs_stats: dict[str, Any] | None = None) -> dict[str, Any]:
+                   obs_stats: dict[str, Any] | None = None, stream: str = "eval",
+                   run_seed: int = 0) -> dict[str, Any]:
     """Success rate, mean return and mean primitive steps over ``episodes`` fresh episodes.
 
+    Episodes are reset with ``macroact.seeding.seeds(stream, episodes, run_seed)``: the
+    ``eval`` stream (the same episodes for every agent and seed of a comparison) for reported
+    numbers, ``tune`` for tuning trials; never a demonstration's or a training env's seed.
     ``obs_stats`` are the observation statistics the agent was trained with (frozen here).
     """
-    norm = _ObsNormalizer(obs_stats)
-    env = gym.make(cfg.env_id)
-    if not cfg.flat:
-        from macroact.wrapper import MacroActionWrapper
-
-        env = MacroActionWrapper(env, model, latents=cfg.latents, scale=cfg.scale, data=chunks,
-                                 record_actions=record)
-    successes, returns, lengths, trajectories = [], [], [], []
-    for ep in range(episodes):
-        obs, _ = env.reset(seed=10_000 + cfg.seed * 1000 + ep)
-        done, ret, steps, success = False, 0.0, 0, False
-        traj = [np.asarray(obs)]
-        while not done:
-            action, _ = agent.predict(norm(obs), deterministic=deterministic)
-            obs, r, term, trunc, info = env.step(action)
-            ret += float(r)
-            steps += 1 if cfg.flat else int(info.get("macro_steps", 1))
-            success = success or bool(info.get("is_success", False))
-            done = term or trunc
-            traj.append(np.asarray(obs))
-        successes.append(success)
-        returns.append(ret)
-        lengths.append(steps)
-        trajectories.append(np.stack(traj))
-    env.close()
-    out = {"success_rate": float(np.mean(successes)), "mean_return": float(np.mean(returns)),
-           "mean_primitive_steps": float(np.mean(lengths)), "eval_episodes": episodes}
-    if record:
-        out["trajectories"] = trajectories
-    return out
+    return common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
+                                  cfg.scale, chunks, episodes=episodes, stream=stream,
+                                  run_seed=run_seed, stats=obs_stats,
+                                  deterministic=deterministic, record=record,
+                                  record_actions=record)
 
 
 def load_agent(agent_dir: str | Path):

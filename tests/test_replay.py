@@ -138,3 +138,23 @@ def test_evaluate_replay_holds_out_the_eval_stream_on_a_varied_task():
     env = gym.make("macroact/Reaching2D-v1")
     for seed, index in zip(result["seeds"][:5], result["demo_index"]):
         assert replay.nearest(env.reset(seed=seed)[0]) == index
+
+
+def test_replay_command_reports_and_writes_json(tmp_path, capsys):
+    from macroact.commands import main as cli_main
+
+    path = tmp_path / "demos.npz"
+    collect("macroact/Reaching2D-v1", episodes=6, seed=0).save(path)
+    out = tmp_path / "replay.json"
+    assert cli_main(["replay", "macroact/Reaching2D-v1", "--demos", str(path), "--episodes",
+                     "4", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "nearest-demo replay on macroact/Reaching2D-v1" in printed
+    import json
+
+    res = json.loads(out.read_text())
+    assert res["episodes"] == 4 and res["streams"] == ["eval"]
+    assert res["seeds"] == seeds("eval", 4).tolist() and res["exact_start_matches"] == 0
+    assert cli_main(["replay", "macroact/Reaching2D-v1", "--demos",
+                     str(tmp_path / "none.npz")]) == 2
+    assert "is not a file" in capsys.readouterr().err

@@ -120,3 +120,32 @@ def test_finite_start_counts_are_exact(env_id):
     # 2,000 resets draw every one of 48 equally likely starts (miss chance below 1e-15).
     obs = first_observations(env_id, seeds("demo", 2000))
     assert len(np.unique(obs, axis=0)) == ENVS[env_id].start_states
+
+
+# ---------------------------------------------------------------- the library draws from them
+
+def test_collect_data_set_k_uses_the_demo_streams_block_k():
+    data = collect("macroact/Reaching2D-v1", episodes=3, seed=2)
+    expected = first_observations("macroact/Reaching2D-v1", seeds("demo", 3, run_seed=2))
+    np.testing.assert_array_equal(np.stack([o[0] for o in data.observations]), expected)
+    assert stream_of(2 * RUN_BLOCK) == "demo"
+
+
+def test_agents_are_evaluated_on_the_eval_stream_and_tuned_on_the_tune_stream():
+    from macroact.agents.common import evaluate_policy
+
+    starts = {}
+
+    def predict(obs, deterministic=True):
+        starts.setdefault(stream, []).append(None)
+        return np.zeros(2, np.float32), None
+
+    for stream in ("eval", "tune"):
+        res = evaluate_policy(predict, "macroact/Reaching2D-v1", True, episodes=3,
+                              stream=stream, record=True)
+        got = np.stack([t[0] for t in res["trajectories"]])
+        want = first_observations("macroact/Reaching2D-v1", seeds(stream, 3))
+        np.testing.assert_array_equal(got, want)
+        assert res["eval_stream"] == stream
+    with pytest.raises(ValueError, match="'eval' or 'tune'"):
+        evaluate_policy(predict, "macroact/Reaching2D-v1", True, episodes=1, stream="train")

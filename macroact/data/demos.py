@@ -253,14 +253,18 @@ def collect(env_id: str, episodes: int, seed: int = 0,
             env_kwargs: dict[str, Any] | None = None) -> EpisodeData:
     """Record ``episodes`` episodes of an environment's scripted demonstrator.
 
-    Episode ``i`` starts with ``env.reset(seed=seed + i)``; the demonstrator draws its plan
-    (factor labels) from one ``np.random.default_rng(seed)``, so a seed fixes the whole data
-    set. Each episode runs until termination (success) or truncation (the time limit).
+    Episode ``i`` starts with ``env.reset(seed=macroact.seeding.seeds("demo", episodes,
+    seed)[i])``: the demo stream's block ``seed`` (``seed=0``: seeds ``0, 1, ...``; data set
+    ``seed=k`` starts at ``k * 1,000,000``), disjoint from the train, tune and eval streams that
+    agents train and are evaluated on. The demonstrator draws its plan (factor labels) from one
+    ``np.random.default_rng(seed)``, so a seed fixes the whole data set. Each episode runs
+    until termination (success) or truncation (the time limit).
 
     Args:
         env_id: A ``macroact/`` environment with a demonstrator (``macroact.envs.ENVS``).
         episodes: Number of episodes, >= 1.
-        seed: Non-negative seed.
+        seed: The data set's block of the demo seed stream, ``0 <= seed < 1000``
+            (``macroact.seeding.RUNS_PER_STREAM``).
         env_kwargs: Keyword arguments for ``gym.make`` (e.g. ``{"max_step": 0.03}``).
 
     Returns:
@@ -275,6 +279,9 @@ def collect(env_id: str, episodes: int, seed: int = 0,
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
     if not _is_int(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    from macroact.seeding import seeds as stream_seeds
+
+    reset_seeds = [int(s) for s in stream_seeds("demo", episodes, seed)]
     env_kwargs = dict(env_kwargs or {})
     env = gym.make(env_id, **env_kwargs)
     try:
@@ -291,7 +298,7 @@ def collect(env_id: str, episodes: int, seed: int = 0,
         record: dict[str, list] = {k: [] for k in ("observations", "states", *_PER_STEP)}
         factors, success = [], []
         for i in range(episodes):
-            obs, info = env.reset(seed=seed + i)
+            obs, info = env.reset(seed=reset_seeds[i])
             factors.append(demo.reset(obs, info, rng))
             ep: dict[str, list] = {k: [] for k in record}
             ep["observations"].append(obs)

@@ -1,0 +1,249 @@
+"""What the SB3 agents (``agents/ppo.py``, ``agents/sac.py``) share.
+
+- ``make_env``: the vectorised, monitored training env (flat, or wrapped with a FAVAE's
+  macro-actions), reset with seeds of the ``train`` stream (``macroact.seeding``).
+- ``PrimitiveStepCallback``: counts primitive env steps (a macro of ``n`` steps costs ``n``),
+  logs success and return by them, stops ``learn`` at the budget.
+- ``evaluate_policy``: deterministic (or sampled) episodes with seeds from the ``eval`` stream
+  (or ``tune`` for tuning trials), the training observation statistics frozen.
+- ``obs_stats`` / ``ObsNormalizer``: VecNormalize statistics as plain JSON and their use on
+  single observations (no pickle involved).
+- ``write_agent_dir``: ``agent.zip``, ``agent.json``, ``episodes.csv`` and ``eval.json``.
+
+Seeds: a run with ``seed`` s trains in envs reset with ``seeds("train", n_envs, s)`` and is
+evaluated on ``seeds("eval", episodes, eval_run)`` (``eval_run`` 0 by default, so every agent
+of a comparison meets the same evaluation episodes); tuning trials evaluate on the ``tune``
+stream instead. No evaluation episode reuses a demonstration's seed (``collect`` draws from
+the ``demo`` stream).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+
+from macroact.io import atomic_write_text
+from macroact.seeding import seeds as stream_seeds
+
+__all__ = ["make_env", "PrimitiveStepCallback", "evaluate_policy", "obs_stats", "ObsNormalizer",
+           "write_agent_dir", "curve_points", "EVAL_STREAMS"]
+
+EVAL_STREAMS = ("eval", "tune")
+"""Streams an agent may be evaluated on: ``eval`` for reported numbers, ``tune`` for trials."""
+
+
+def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latents: Any = "all",
+             scale: float = 3.0, chunks: np.ndarray | None = None, normalize_obs: bool = True,
+             seed_offset: int = 0):
+    """The (vectorised, monitored, optionally VecNormalize-d) env an agent trains on.
+
+    Env ``i`` is reset with ``seeds("train", seed_offset + n_envs, seed)[seed_offset + i]``:
+    the training envs of run ``seed`` draw from the train stream only. ``seed_offset`` lets a
+    resumed run start from fresh seeds of its block.
+    """
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    first = [int(s) for s in stream_seeds("train", seed_offset + n_envs, seed)[seed_offset:]]
+
+    def make(rank: int):
+        def thunk():
+            env = gym.make(env_id)
+            if not flat:
+                from macroact.wrapper import MacroActionWrapper
+
+                env = MacroActionWrapper(env, model, latents=latents, scale=scale, data=chunks)
+            env = Monitor(env, info_keywords=("is_success",))
+            env.reset(seed=first[rank])
+            env.action_space.seed(first[rank])
+            return env
+        return thunk
+
+    venv = DummyVecEnv([make(i) for i in range(n_envs)])
+    venv.seed(first[0])  # DummyVecEnv seeds env i with first[0] + i at its next reset
+    if normalize_obs:
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        # Observation normalisation as rl-zoo3 uses for MuJoCo tasks: the goal coordinates of
+        # Reaching2D differ by 0.2 and an unnormalised MLP barely tells them apart.
+        venv = VecNormalize(venv, norm_obs=True, norm_reward=False)
+    return venv
+
+
+def obs_stats(venv) -> dict[str, Any] | None:
+    """The VecNormalize observation statistics of ``venv`` as plain JSON (None without)."""
+    rms = getattr(venv, "obs_rms", None)
+    if rms is None:
+        return None
+    return {"mean": rms.mean.tolist(), "var": rms.var.tolist(), "count": float(rms.count),
+            "clip_obs": float(venv.clip_obs), "epsilon": float(venv.epsilon)}
+
+
+def set_obs_stats(venv, stats: dict[str, Any] | None) -> None:
+    """Put saved statistics (``obs_stats``) back into a VecNormalize ``venv``."""
+    if stats is None or getattr(venv, "obs_rms", None) is None:
+        return
+    venv.obs_rms.mean = np.asarray(stats["mean"], dtype=np.float64)
+    venv.obs_rms.var = np.asarray(stats["var"], dtype=np.float64)
+    venv.obs_rms.count = float(stats["count"])
+
+
+class ObsNormalizer:
+    """Applies saved VecNormalize statistics to single observations (no pickle involved)."""
+
+    def __init__(self, stats: dict[str, Any] | None):
+        self.stats = stats
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        if self.stats is None:
+            return obs
+        s = self.stats
+        z = (obs - np.asarray(s["mean"])) / np.sqrt(np.asarray(s["var"]) + s["epsilon"])
+        return np.clip(z, -s["clip_obs"], s["clip_obs"]).astype(np.float32)
+
+
+class PrimitiveStepCallback:
+    """Counts primitive env steps, logs success and return by them, stops at the budget.
+
+    ``rows`` holds one ``(primitive steps, success, return, macro length)`` per finished
+    training episode. ``critic_warmup`` (PPO only) trains the value function alone for that
+    many primitive steps. ``on_rollout_end(callback)``, if given, runs when a rollout's
+    transitions are stored (SAC checkpoints there: the replay buffer then holds every counted
+    step). ``start`` and ``rows`` let a resumed run continue its counts.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        class _Callback(BaseCallback):
+            def __init__(self, budget: int, flat: bool, writer, window: int = 100,
+                         critic_warmup: int = 0, on_rollout_end: Callable | None = None,
+                         start: int = 0, rows: list | None = None):
+                super().__init__()
+                self.budget, self.flat, self.writer, self.window = budget, flat, writer, window
+                self.critic_warmup = critic_warmup
+                self.on_rollout_end_hook = on_rollout_end
+                self.primitive = int(start)
+                self.rows: list[tuple[int, int, float, int]] = [tuple(r) for r in rows or []]
+
+            def _on_rollout_end(self) -> None:
+                if self.on_rollout_end_hook is not None:
+                    self.on_rollout_end_hook(self)
+                if self.critic_warmup <= 0:
+                    return
+                # The update that follows trains the actor only after the warm-up: frozen
+                # parameters get no gradient, so Adam leaves them unchanged.
+                frozen = self.primitive < self.critic_warmup
+                policy = self.model.policy
+                for module in (policy.mlp_extractor.policy_net, policy.action_net):
+                    for param in module.parameters():
+                        param.requires_grad_(not frozen)
+                if hasattr(policy, "log_std"):
+                    policy.log_std.requires_grad_(not frozen)
+
+            def _on_step(self) -> bool:
+                infos, dones = self.locals["infos"], self.locals["dones"]
+                for info, done in zip(infos, dones):
+                    self.primitive += 1 if self.flat else int(info.get("macro_steps", 1))
+                    if done and "episode" in info:
+                        success = int(bool(info.get("is_success", False)))
+                        self.rows.append((self.primitive, success, float(info["episode"]["r"]),
+                                          int(info["episode"]["l"])))
+                        recent = self.rows[-self.window:]
+                        if self.writer is not None:
+                            self.writer.add_scalar("primitive/success_rate",
+                                                   np.mean([r[1] for r in recent]), self.primitive)
+                            self.writer.add_scalar("primitive/return",
+                                                   np.mean([r[2] for r in recent]), self.primitive)
+                self.logger.record("rollout/primitive_steps", self.primitive)
+                return self.primitive < self.budget
+
+        return _Callback(*args, **kwargs)
+
+
+def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, latents: Any = "all",
+                    scale: float = 3.0, chunks=None, episodes: int = 100, stream: str = "eval",
+                    run_seed: int = 0, stats: dict[str, Any] | None = None,
+                    deterministic: bool = True, record: bool = False,
+                    record_actions: bool = False) -> dict[str, Any]:
+    """Success rate, mean return and mean primitive steps of ``episodes`` fresh episodes.
+
+    Episode ``i`` is reset with ``seeds(stream, episodes, run_seed)[i]``; ``stream`` is
+    ``"eval"`` for reported numbers and ``"tune"`` for tuning trials. ``predict(obs,
+    deterministic=...)`` is SB3's ``agent.predict``; ``stats`` are the observation statistics
+    the agent was trained with (frozen here).
+    """
+    if stream not in EVAL_STREAMS:
+        raise ValueError(f"agents are evaluated on the 'eval' or 'tune' stream, not {stream!r}")
+    norm = ObsNormalizer(stats)
+    env = gym.make(env_id)
+    if not flat:
+        from macroact.wrapper import MacroActionWrapper
+
+        env = MacroActionWrapper(env, model, latents=latents, scale=scale, data=chunks,
+                                 record_actions=record_actions)
+    successes, returns, lengths, trajectories = [], [], [], []
+    reset_seeds = [int(s) for s in stream_seeds(stream, episodes, run_seed)]
+    for seed in reset_seeds:
+        obs, _ = env.reset(seed=seed)
+        done, ret, steps, success = False, 0.0, 0, False
+        traj = [np.asarray(obs)]
+        while not done:
+            action, _ = predict(norm(obs), deterministic=deterministic)
+            obs, r, term, trunc, info = env.step(action)
+            ret += float(r)
+            steps += 1 if flat else int(info.get("macro_steps", 1))
+            success = success or bool(info.get("is_success", False))
+            done = term or trunc
+            traj.append(np.asarray(obs))
+        successes.append(success)
+        returns.append(ret)
+        lengths.append(steps)
+        trajectories.append(np.stack(traj))
+    env.close()
+    out = {"success_rate": float(np.mean(successes)), "mean_return": float(np.mean(returns)),
+           "mean_primitive_steps": float(np.mean(lengths)), "eval_episodes": episodes,
+           "eval_stream": stream, "eval_run_seed": run_seed,
+           "successes": [bool(s) for s in successes]}
+    if record:
+        out["trajectories"] = trajectories
+    return out
+
+
+def curve_points(rows, budget: int, points: int = 50, window: int = 100) -> list[list[float]]:
+    """A compact learning curve: rolling training success (last ``window`` episodes) at
+    ``points`` evenly spaced primitive-step marks up to ``budget`` (NaN-free: marks before the
+    first finished episode are left out). Returns ``[[step, success], ...]``."""
+    rows = np.asarray(rows, dtype=np.float64).reshape(-1, 4) if len(rows) else np.zeros((0, 4))
+    if len(rows) == 0:
+        return []
+    steps, success = rows[:, 0], rows[:, 1]
+    c = np.concatenate([[0.0], np.cumsum(success)])
+    out = []
+    for mark in np.linspace(budget / points, budget, points):
+        n = int(np.searchsorted(steps, mark, side="right"))
+        if n == 0:
+            continue
+        lo = max(0, n - window)
+        out.append([int(round(mark)), round(float((c[n] - c[lo]) / (n - lo)), 4)])
+    return out
+
+
+def write_agent_dir(out: Path, agent, meta: dict[str, Any], result: dict[str, Any],
+                    rows) -> None:
+    """Write an agent directory: ``agent.zip`` (SB3), ``agent.json`` (``meta``: the run
+    config, the SB3 arguments and the observation statistics), ``episodes.csv`` and
+    ``eval.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    agent.save(out / "agent.zip")
+    atomic_write_text(json.dumps(meta, indent=2), out / "agent.json")
+    with open(out / "episodes.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["primitive_steps", "success", "return", "macro_length"])
+        w.writerows(rows)
+    atomic_write_text(json.dumps(result, indent=2), out / "eval.json")

@@ -1,0 +1,263 @@
+"""stable-baselines3 SAC on primitive actions (``flat=True``) or over a FAVAE's latents.
+
+The budget is counted in primitive env steps, as for PPO (``agents/ppo.py``), and the shared
+parts (training envs on the ``train`` seed stream, the primitive-step callback, evaluation on
+the ``eval`` stream, the agent directory) live in ``agents/common.py``.
+
+SAC runs are long (one gradient step per env step is ~80 env steps/s on a 2-core CPU), so a
+run with an output directory writes a checkpoint every ``checkpoint_every`` primitive steps
+into ``OUT/checkpoint/``: the network and optimiser tensors (``agent.zip``), the replay buffer
+(``replay_buffer.pkl``, SB3's ``save_replay_buffer``) and a JSON state (primitive steps,
+training episodes, SB3's step and update counters, the entropy coefficient, observation
+statistics). ``train_sac(..., resume=True)`` (``macroact sac --resume``) continues from it.
+
+About pickle: SB3 stores a replay buffer with ``pickle``, and unpickling can run code. The
+buffer ``--resume`` loads is the file this module wrote into the run's own directory, never a
+file from elsewhere; do not resume from a run directory you did not create. Everything else is
+read without unpickling: the agent is rebuilt from ``agent.json`` and only tensors are read
+from ``agent.zip`` (``torch.load(weights_only=True)`` inside SB3's ``load_from_zip_file``).
+
+A resumed run is not bit-identical to an uninterrupted one: its envs restart episodes from
+fresh seeds of the run's train-stream block, and random number streams restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from macroact.agents import common
+from macroact.config import Config
+from macroact.io import atomic_write_text
+
+__all__ = ["SACRunConfig", "train_sac", "load_sac_agent", "evaluate_sac"]
+
+
+@dataclasses.dataclass
+class SACRunConfig(Config):
+    """One SAC run on primitive actions (``flat=True``) or over latents (``flat=False``).
+
+    Attributes:
+        env_id: Gymnasium id of the env, e.g. macroact/Reaching2D-v1.
+        timesteps: budget in primitive env steps (a macro of n primitive steps costs n).
+        seed: seeds the agent and its training envs (train stream block ``seed``).
+        flat: SAC on primitive actions instead of a FAVAE's latents.
+        model: FAVAE run directory or model.pt whose latents are the action space (latent
+            agents only).
+        latents: latent dims the agent drives: all | active | ladders:I,J | dims like 0,3,9.
+        scale: latent = scale * agent action (the agent acts in [-1, 1]).
+        n_envs: parallel envs collecting transitions.
+        sac: SB3 SAC arguments that override the env's settings in agents/hyperparams/sac.toml
+            (KEY=VALUE,...), e.g. train_freq=4,gradient_steps=1.
+        data: demonstrations .npz the FAVAE was trained on (needed by latents=active).
+        tail: how the FAVAE's training chunks were cut: drop | pad_last | pad_zero.
+        normalize_obs: running mean/std of observations (SB3 VecNormalize), frozen at
+            evaluation.
+        checkpoint_every: primitive env steps between checkpoints (agent, replay buffer,
+            counters) in OUT/checkpoint/; 0 writes none.
+    """
+
+    env_id: str
+    timesteps: int = 20_000
+    seed: int = 0
+    flat: bool = True
+    model: str | None = None
+    latents: Any = "all"
+    scale: float = 3.0
+    n_envs: int = 1
+    sac: dict = dataclasses.field(default_factory=dict)
+    data: str | None = None
+    tail: Literal["drop", "pad_last", "pad_zero"] = "pad_zero"
+    normalize_obs: bool = True
+    checkpoint_every: int = 10_000
+
+    @property
+    def kind(self) -> str:
+        """``"flat"`` or ``"latent"``: which table of the settings file applies."""
+        return "flat" if self.flat else "latent"
+
+    def sac_settings(self) -> dict[str, Any]:
+        """SB3 SAC arguments: the env's settings (agents/hyperparams/sac.toml), then ``sac``."""
+        from macroact.agents import hyperparams
+
+        params = hyperparams.settings("sac", self.env_id, self.kind)
+        params.pop("n_envs", None)
+        params.update(self.sac)
+        return params
+
+    def __post_init__(self):
+        if self.timesteps < 1:
+            raise ValueError(f"timesteps (primitive env steps) must be >= 1, got {self.timesteps}")
+        if not self.flat and self.model is None:
+            raise ValueError("latent SAC needs a FAVAE: pass model=RUN_DIR (or flat=True)")
+        if self.n_envs < 1:
+            raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
+        if self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
+
+
+def _model_and_chunks(cfg: SACRunConfig):
+    if cfg.flat:
+        return None, None
+    from macroact.agents.ppo import _active_data, _load_favae
+
+    model = _load_favae(cfg.model)
+    return model, _active_data(cfg, model)
+
+
+def _build(cfg: SACRunConfig, venv, params: dict[str, Any], tb: str | None = None):
+    from stable_baselines3 import SAC
+
+    params = dict(params)
+    policy_kwargs = params.pop("policy_kwargs", None)
+    kwargs = {"policy_kwargs": dict(policy_kwargs)} if policy_kwargs else {}
+    return SAC("MlpPolicy", venv, seed=cfg.seed, device="cpu", tensorboard_log=tb,
+               **kwargs, **params)
+
+
+def _set_tensors(agent, zip_path: Path) -> None:
+    """Load network and optimiser tensors (no pickle) and SAC's entropy coefficient."""
+    import torch
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    _, tensors, variables = load_from_zip_file(zip_path, load_data=False, device="cpu")
+    if not tensors:
+        raise ValueError(f"{str(zip_path)!r} holds no policy parameters")
+    agent.set_parameters(tensors, exact_match=False, device="cpu")
+    if variables and "log_ent_coef" in variables and agent.log_ent_coef is not None:
+        with torch.no_grad():
+            agent.log_ent_coef.copy_(variables["log_ent_coef"])
+
+
+def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episodes: int = 100,
+              verbose: int = 0, eval_stream: str = "eval", resume: bool = False
+              ) -> dict[str, Any]:
+    """Train SAC for ``cfg.timesteps`` primitive env steps, evaluate, and save.
+
+    Returns the summary ``train_ppo`` returns (``success_rate``, ``mean_return``,
+    ``primitive_steps``, ``wall_seconds``, ``train_episodes``, ``final_train_success``,
+    ``episodes`` rows); evaluation episodes come from ``eval_stream`` (``"eval"``, or
+    ``"tune"`` for tuning trials). With ``resume`` and a checkpoint in ``OUT/checkpoint/``,
+    training continues from it (same config required) with its replay buffer.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    out = Path(out_dir) if out_dir is not None else None
+    ckpt = out / "checkpoint" if out is not None else None
+    state = None
+    if resume:
+        if ckpt is None:
+            raise ValueError("resume needs the run's out_dir")
+        if (ckpt / "state.json").is_file():
+            state = json.loads((ckpt / "state.json").read_text())
+            if state["config"] != cfg.to_dict():
+                raise ValueError(f"{ckpt} was written by another config ({state['config']}); "
+                                 "resume with the same settings or start a new run directory")
+    model, chunks = _model_and_chunks(cfg)
+    resumes = 0 if state is None else state["resumes"] + 1
+    venv = common.make_env(cfg.env_id, cfg.flat, cfg.n_envs, cfg.seed, model=model,
+                           latents=cfg.latents, scale=cfg.scale, chunks=chunks,
+                           normalize_obs=cfg.normalize_obs, seed_offset=resumes * cfg.n_envs)
+    params = cfg.sac_settings()
+    writer = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(out / "tb"))
+    agent = _build(cfg, venv, params, str(out / "tb") if out is not None else None)
+    start, rows, wall_before = 0, [], 0.0
+    if state is not None:
+        _set_tensors(agent, ckpt / "agent.zip")
+        # Our own file in our own run directory (see the module docstring on pickle).
+        agent.load_replay_buffer(ckpt / "replay_buffer.pkl")
+        agent.num_timesteps = int(state["num_timesteps"])
+        agent._n_updates = int(state["n_updates"])
+        common.set_obs_stats(venv, state["obs_stats"])
+        start, rows, wall_before = state["primitive"], state["rows"], state["wall_seconds"]
+    t0 = time.perf_counter()
+    next_ckpt = [start + cfg.checkpoint_every]
+
+    def checkpoint(cb) -> None:
+        if ckpt is None or cfg.checkpoint_every <= 0 or cb.primitive < next_ckpt[0] \
+                or cb.primitive >= cfg.timesteps:
+            return
+        next_ckpt[0] = cb.primitive + cfg.checkpoint_every
+        ckpt.mkdir(parents=True, exist_ok=True)
+        agent.save(ckpt / "agent.zip")
+        agent.save_replay_buffer(ckpt / "replay_buffer.pkl")
+        atomic_write_text(json.dumps({
+            "config": cfg.to_dict(), "primitive": cb.primitive, "rows": cb.rows,
+            "num_timesteps": agent.num_timesteps, "n_updates": agent._n_updates,
+            "obs_stats": common.obs_stats(venv), "resumes": resumes,
+            "wall_seconds": wall_before + time.perf_counter() - t0}), ckpt / "state.json")
+
+    callback = common.PrimitiveStepCallback(cfg.timesteps, cfg.flat, writer,
+                                            on_rollout_end=checkpoint,
+                                            start=start, rows=rows)
+    if start < cfg.timesteps:
+        # learn() counts (macro) steps; the callback stops it at the primitive-step budget.
+        agent.learn(total_timesteps=cfg.timesteps, callback=callback, progress_bar=False,
+                    reset_num_timesteps=state is None)
+    wall = wall_before + time.perf_counter() - t0
+    stats = common.obs_stats(venv)
+    result = common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
+                                    cfg.scale, chunks, episodes=eval_episodes,
+                                    stream=eval_stream, stats=stats)
+    result.update(primitive_steps=callback.primitive, wall_seconds=wall,
+                  train_episodes=len(callback.rows), resumes=resumes,
+                  final_train_success=float(np.mean([r[1] for r in callback.rows[-100:]]))
+                  if callback.rows else 0.0)
+    if out is not None:
+        meta = {"algo": "sac", "config": cfg.to_dict(), "sac": params, "obs_stats": stats}
+        if not cfg.flat:
+            src = Path(cfg.model)
+            src = src / "model.pt" if src.is_dir() else src
+            shutil.copyfile(src, out / "favae.pt")
+            meta["favae"] = "favae.pt"
+            meta["favae_source"] = str(src.resolve())
+        common.write_agent_dir(out, agent, meta, result, callback.rows)
+        writer.close()
+        if ckpt.is_dir():
+            shutil.rmtree(ckpt)  # finished: the replay buffer is not needed any more
+    result["episodes"] = [list(r) for r in callback.rows]
+    return result
+
+
+def load_sac_agent(agent_dir: str | Path):
+    """An agent directory's SAC, its run config, its FAVAE (None for flat agents) and its
+    observation statistics; nothing is unpickled (see the module docstring)."""
+    agent_dir = Path(agent_dir)
+    meta = json.loads((agent_dir / "agent.json").read_text())
+    cfg = SACRunConfig.from_dict(meta["config"])
+    cfg = dataclasses.replace(cfg, n_envs=1, normalize_obs=False,
+                              model=None if cfg.flat else str(agent_dir / meta["favae"]))
+    model, chunks = _model_and_chunks(cfg)
+    venv = common.make_env(cfg.env_id, cfg.flat, 1, cfg.seed, model=model, latents=cfg.latents,
+                           scale=cfg.scale, chunks=chunks, normalize_obs=False)
+    params = dict(meta["sac"])
+    params["buffer_size"] = 1  # evaluation only: no replay memory needed
+    params["learning_starts"] = 0
+    agent = _build(cfg, venv, params)
+    _set_tensors(agent, agent_dir / "agent.zip")
+    cfg.normalize_obs = meta.get("obs_stats") is not None
+    return agent, cfg, model, meta.get("obs_stats")
+
+
+def evaluate_sac(agent_dir: str | Path, episodes: int = 100, stream: str = "eval",
+                 deterministic: bool = True) -> dict[str, Any]:
+    """Evaluate a saved SAC agent directory on ``episodes`` episodes of ``stream``."""
+    agent, cfg, model, stats = load_sac_agent(agent_dir)
+    from macroact.agents.ppo import _active_data
+
+    chunks = None if cfg.flat else _active_data(cfg, model)
+    return common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
+                                  cfg.scale, chunks, episodes=episodes, stream=stream,
+                                  stats=stats, deterministic=deterministic)
