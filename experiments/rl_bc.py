@@ -155,7 +155,9 @@ def run_one(env: str, out: Path, kind: str, seed: int, timesteps: int, bc_epochs
     demos = str(plan_demos_path(out, env) if plan else demos_path(out, env))
     if (d / "eval.json").is_file() and (d / "agent.json").is_file():
         meta = json.loads((d / "agent.json").read_text())
-        same = all(meta["ppo"].get(k) == v for k, v in ppo_settings(env, kind).items())
+        ppo_meta = meta
+        meta = meta.get("config", meta)  # the run config, saved whole
+        same = all(ppo_meta["ppo"].get(k) == v for k, v in ppo_settings(env, kind).items())
         if meta["timesteps"] == timesteps and meta.get("bc_epochs") == bc_epochs and \
                 same and meta.get("bc_log_std") == log_std(kind) and \
                 meta.get("bc_factors") == factors:

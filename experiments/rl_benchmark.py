@@ -60,6 +60,7 @@ def load_runs(root: Path) -> list[dict[str, Any]]:
     for ev_path in sorted(root.glob("*/*/*/seed*/eval.json")):
         d = ev_path.parent
         meta = json.loads((d / "agent.json").read_text())
+        meta = meta.get("config", meta)  # the run config, saved whole
         rows = load_episodes(d / "episodes.csv")
         env, kind, variant = d.parts[-4], d.parts[-3], d.parts[-2]
         runs.append({"env": env, "kind": kind, "variant": variant, "seed": int(meta["seed"]),
