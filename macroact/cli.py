@@ -26,13 +26,15 @@ def load_data(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None, tupl
     """Sequences, factors and factor names described by a run's data spec."""
     from macroact.data import paper as datasets
 
-    if "demos" in spec:
-        from macroact.data.demos import EpisodeData, chunk_actions
+    if "demos" in spec or "minari" in spec:
+        from macroact.data.demos import chunk_actions
+        from macroact.data.minari_io import episodes_from_spec
 
-        demos = EpisodeData.load(spec["demos"])
+        demos = episodes_from_spec(spec)
         chunks = chunk_actions(demos, spec["horizon"], spec.get("stride"), spec.get("tail", "drop"))
         if len(chunks.actions) == 0:
-            raise CLIError(f"no action chunk of length {spec['horizon']} in {spec['demos']}; "
+            source = spec.get("demos", spec.get("minari"))
+            raise CLIError(f"no action chunk of length {spec['horizon']} in {source}; "
                            "lower --horizon or collect longer episodes")
         return chunks.actions, chunks.factors, tuple(demos.factor_names)
     name = spec["dataset"]
@@ -69,6 +71,9 @@ def _add_train(p: argparse.ArgumentParser) -> None:
                      help="sequence length for the 2D data sets (100 or 1000; default 100)")
     src.add_argument("--demos", default=None,
                      help="demonstrations .npz from `macroact collect`: train on action chunks")
+    src.add_argument("--minari", default=None, metavar="NAME",
+                     help="a Minari data set (id in the local store, or its folder): train on "
+                          "its action chunks like --demos (needs macroact[minari])")
     src.add_argument("--horizon", type=int, default=None, help="action chunk length H (with --demos)")
     src.add_argument("--stride", type=int, default=None, help="chunk stride (default H)")
     src.add_argument("--tail", default="drop", choices=("drop", "pad_last", "pad_zero"),
@@ -121,19 +126,26 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume:
         run = _read_run(args.out)
         spec = run["data"]
-    elif args.demos is not None:
-        if args.dataset is not None:
-            raise CLIError("give either --dataset or --demos, not both")
+    elif args.demos is not None or args.minari is not None:
+        if sum(v is not None for v in (args.dataset, args.demos, args.minari)) > 1:
+            raise CLIError("give one of --dataset, --demos and --minari")
+        flag = "--demos" if args.demos is not None else "--minari"
         if args.horizon is None:
-            raise CLIError("--demos needs --horizon H (the action chunk length)")
-        spec = {"demos": str(Path(args.demos).resolve()), "horizon": args.horizon,
-                "stride": args.stride, "tail": args.tail}
+            raise CLIError(f"{flag} needs --horizon H (the action chunk length)")
+        if args.demos is not None:
+            spec = {"demos": str(Path(args.demos).resolve())}
+        else:
+            from macroact.data.minari_io import minari_source
+
+            spec = {"minari": minari_source(args.minari)}
+        spec.update(horizon=args.horizon, stride=args.stride, tail=args.tail)
     elif args.dataset is not None:
         name = args.dataset
         spec = {"dataset": str(Path(name).resolve()) if name.endswith(".npz") else name,
                 "length": args.length or 100}
     else:
-        raise CLIError("say what to train on: --dataset NAME|FILE.npz or --demos FILE.npz")
+        raise CLIError("say what to train on: --dataset NAME|FILE.npz, --demos FILE.npz or "
+                       "--minari NAME")
     x, factors, _ = load_data(spec)
     labels = None
     n_labels = None
@@ -157,10 +169,10 @@ def run_train(args: argparse.Namespace) -> int:
 
         torch.manual_seed(tcfg.seed)  # initial weights are drawn here: seed them too
         model = _build_model(args, x.shape[1], x.shape[2], n_labels)
-        if "demos" in spec:
-            from macroact.data.demos import EpisodeData
+        if "demos" in spec or "minari" in spec:
+            from macroact.data.minari_io import episodes_from_spec
 
-            demos = EpisodeData.load(spec["demos"])
+            demos = episodes_from_spec(spec)
             model.normalizer.set_bounds(demos.low, demos.high)
     print(f"training {model.name} on {len(x)} sequences of shape {x.shape[1:]} "
           f"for {tcfg.steps} steps -> {args.out}")
@@ -248,21 +260,70 @@ def run_traverse(args: argparse.Namespace) -> int:
 
 
 # -- collect -------------------------------------------------------------------------------------
-@command("collect", "record scripted demonstrations (Minari's episode shape) into an .npz")
+@command("collect", "record demonstrations (Minari's episode shape) into an .npz or a Minari "
+                   "data set")
 def _collect_args(p):
-    p.add_argument("env_id", help="e.g. macroact/Reaching2D-v0, macroact/ReacherSparse-v0")
+    p.add_argument("env_id", help="e.g. macroact/Reaching2D-v0, PointMaze_Large-v3 (with "
+                                  "--demonstrator maze), cube-single-v0 (--demonstrator ogbench)")
     p.add_argument("--episodes", type=int, default=200, help="number of episodes (default 200)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("--out", default=None, help="output .npz")
+    p.add_argument("--demonstrator", default=None, metavar="NAME|module:callable",
+                   help="maze (PointMaze, macroact[robotics]), ogbench (manipspace play data, "
+                        "macroact[ogbench]) or your own module:callable (protocol in "
+                        "macroact.envs.external); default: a macroact/ env's own")
+    p.add_argument("--demonstrator-kwargs", default=None, metavar="KEY=VALUE,...",
+                   help="keyword arguments of the demonstrator, values as JSON, e.g. "
+                        "noise=0.2,exclude_goal_cells=[[7,10]]")
+    p.add_argument("--env-kwargs", default=None, metavar="KEY=VALUE,...",
+                   help="keyword arguments of gym.make, values as JSON (KEY=@FILE reads one "
+                        "from a JSON file), e.g. maze_map=[[1,1,1,1],[1,0,0,1],[1,1,1,1]]")
+    p.add_argument("--minari-id", default=None, metavar="NAME",
+                   help="also (or instead of --out) write a local Minari data set with this id, "
+                        "[namespace/]name-v<N> (needs macroact[minari])")
 
 
 @_collect_args
 def run_collect(args: argparse.Namespace) -> int:
     from macroact.data.demos import collect
+    from macroact.envs.external import collect_external, parse_kwargs
+    from macroact.io import check_output_file
 
-    data = collect(args.env_id, args.episodes, seed=args.seed)
-    data.save(args.out)
-    print(f"wrote {len(data)} episodes of {args.env_id} to {args.out} "
+    if args.out is None and args.minari_id is None:
+        raise CLIError("say where to write: --out FILE.npz and/or --minari-id NAME")
+    if args.out is not None:
+        check_output_file(args.out)  # before any work
+    if args.minari_id is not None:
+        from macroact.data.minari_io import check_dataset_id, store_path
+
+        check_dataset_id(args.minari_id)
+        if (store_path() / args.minari_id).exists():
+            raise CLIError(f"Minari data set {args.minari_id!r} already exists in "
+                           f"{store_path()}; pick another id or version")
+    env_kwargs = parse_kwargs(args.env_kwargs) if args.env_kwargs else {}
+    demo_kwargs = parse_kwargs(args.demonstrator_kwargs) if args.demonstrator_kwargs else {}
+    if args.demonstrator is None:
+        from macroact.envs import ENVS
+
+        if args.env_id not in ENVS:
+            raise CLIError(f"{args.env_id} has no scripted demonstrator of this package; pass "
+                           "--demonstrator maze (PointMaze), ogbench (OGBench manipulation) or "
+                           "module:callable")
+        if demo_kwargs:
+            raise CLIError("--demonstrator-kwargs needs --demonstrator")
+        data = collect(args.env_id, args.episodes, seed=args.seed, env_kwargs=env_kwargs)
+    else:
+        data = collect_external(args.env_id, args.episodes, seed=args.seed, env_kwargs=env_kwargs,
+                                demonstrator=args.demonstrator, demonstrator_kwargs=demo_kwargs)
+    written = []
+    if args.out is not None:
+        data.save(args.out)
+        written.append(args.out)
+    if args.minari_id is not None:
+        from macroact.data.minari_io import write_minari
+
+        written.append(f"Minari data set {args.minari_id} ({write_minari(data, args.minari_id)})")
+    print(f"wrote {len(data)} episodes of {args.env_id} to {' and '.join(written)} "
           f"(success rate {data.success_rate:.2f})")
     return 0
 
@@ -271,19 +332,35 @@ def run_collect(args: argparse.Namespace) -> int:
 @command("encode", "encode every action chunk of a demonstrations file into latent codes")
 def _encode_args(p):
     p.add_argument("run_dir", help="run directory (or model.pt) of a FAVAE trained on demonstrations")
-    p.add_argument("demos", help="demonstrations .npz from `macroact collect`, or FILE.npz "
-                                 "with 'sequences'")
+    p.add_argument("demos", nargs="?", default=None,
+                   help="demonstrations .npz from `macroact collect`, or FILE.npz with "
+                        "'sequences' (or give --minari)")
+    p.add_argument("--minari", default=None, metavar="NAME",
+                   help="encode a Minari data set instead (id in the local store, or its folder)")
     p.add_argument("--out", required=True, help="output .npz of codes")
     p.add_argument("--stride", type=int, default=None, help="chunk stride (default: the horizon)")
-    p.add_argument("--tail", default="drop", choices=("drop", "pad_last", "pad_zero"))
-    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--tail", default=None, choices=("drop", "pad_last", "pad_zero"),
+                   help="what to do with an episode's last partial chunk; default: the rule the "
+                        "model was trained with (its run.json), and another value is an error")
+    p.add_argument("--batch-size", type=int, default=1024,
+                   help="chunks encoded per forward pass (memory, not results; default 1024)")
 
 
 @_encode_args
 def run_encode(args: argparse.Namespace) -> int:
     from macroact.evaluation.encode import encode_file
 
-    path = encode_file(args.run_dir, args.demos, args.out, stride=args.stride, tail=args.tail,
+    if (args.demos is None) == (args.minari is None):
+        raise CLIError("give the data to encode: a demonstrations file or --minari NAME (one)")
+    data = args.demos
+    if args.minari is not None:
+        from macroact.data.minari_io import read_minari
+        from macroact.io import check_output_file
+
+        check_output_file(args.out)  # before reading the data set
+
+        data = read_minari(args.minari)
+    path = encode_file(args.run_dir, data, args.out, stride=args.stride, tail=args.tail,
                        batch_size=args.batch_size)
     print(f"wrote {path}")
     return 0

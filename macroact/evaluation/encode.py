@@ -58,7 +58,7 @@ def stored_chunking(run_dir: str | Path) -> dict[str, Any]:
         spec = json.loads(record.read_text()).get("data", {})
     except (json.JSONDecodeError, AttributeError):
         return {}
-    if not isinstance(spec, dict) or "demos" not in spec:
+    if not isinstance(spec, dict) or not ("demos" in spec or "minari" in spec):
         return {}
     return {"horizon": spec.get("horizon"), "stride": spec.get("stride"),
             "tail": spec.get("tail", "drop")}
@@ -79,7 +79,7 @@ def resolve_tail(run_dir: str | Path, tail: str | None, flag: str = "--tail",
     return tail
 
 
-def encode_file(run_dir: str | Path, data_path: str | Path, out_path: str | Path,
+def encode_file(run_dir: str | Path, data_path: Any, out_path: str | Path,
                 stride: int | None = None, tail: str | None = None,
                 batch_size: int = 1024) -> Path:
     """Encode a demonstrations file (chunked at the model's horizon) or an ``.npz`` of sequences.
@@ -88,17 +88,21 @@ def encode_file(run_dir: str | Path, data_path: str | Path, out_path: str | Path
     ``tail`` is given, and a ``tail`` that contradicts the run's is an error. The output
     ``.npz`` holds the arrays of ``encode_chunks`` plus ``episode`` and ``start`` (where each
     chunk came from) and ``factors`` when the data have them. Written atomically.
+    ``data_path`` may also be ``EpisodeData`` already read (e.g. a Minari data set).
     """
     tail = resolve_tail(run_dir, tail)
     check_output_file(out_path)  # before any work
     model = SequenceModel.load(run_dir)
-    data_path = Path(data_path)
-    is_demos = "actions" in read_npz(data_path, "data file")
-    extra: dict[str, np.ndarray] = {}
-    if is_demos:
-        from macroact.data.demos import EpisodeData, chunk_actions
+    from macroact.data.demos import EpisodeData, chunk_actions
 
-        chunks = chunk_actions(EpisodeData.load(data_path), model.seq_len, stride, tail)
+    episodes = data_path if isinstance(data_path, EpisodeData) else None
+    if episodes is None:
+        data_path = Path(data_path)
+        if "actions" in read_npz(data_path, "data file"):
+            episodes = EpisodeData.load(data_path)
+    extra: dict[str, np.ndarray] = {}
+    if episodes is not None:
+        chunks = chunk_actions(episodes, model.seq_len, stride, tail)
         x = chunks.actions
         extra = {"episode": chunks.episode, "start": chunks.start, "factors": chunks.factors}
     else:
@@ -108,7 +112,9 @@ def encode_file(run_dir: str | Path, data_path: str | Path, out_path: str | Path
         if factors is not None:
             extra["factors"] = factors
     if len(x) == 0:
-        raise ValueError(f"no chunk of length {model.seq_len} in {str(data_path)!r}; "
+        source = f"the {episodes.env_id} episodes" if isinstance(data_path, EpisodeData) \
+            else repr(str(data_path))
+        raise ValueError(f"no chunk of length {model.seq_len} in {source}; "
                          "use --tail pad_zero or longer episodes")
     arrays = encode_chunks(model, x, batch_size)
     arrays.update(extra)

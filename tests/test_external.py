@@ -1,0 +1,186 @@
+"""Demonstrators for external envs: the protocol, flat observations, kwargs, OGBench's oracles."""
+
+import json
+import textwrap
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from macroact.commands import main
+from macroact.envs.external import (FlattenObservation, collect_external, flatten_observation,
+                                    observation_layout, parse_kwargs, resolve_demonstrator)
+from macroact.extras import MissingExtraError, has_extra, optional_import
+
+needs_ogbench = pytest.mark.skipif(not has_extra("ogbench.manipspace"),
+                                   reason='needs the ogbench extra: pip install "macroact[ogbench]"')
+
+
+def test_parse_kwargs_keeps_json_lists_and_reads_files(tmp_path):
+    assert parse_kwargs("a=1,maze_map=[[1,1],[1,0]],b=x,c=true") == {
+        "a": 1, "maze_map": [[1, 1], [1, 0]], "b": "x", "c": True}
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps([[1, "g"], [1, 0]]))
+    assert parse_kwargs(f"maze_map=@{f}") == {"maze_map": [[1, "g"], [1, 0]]}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_kwargs("a=1,oops")
+    with pytest.raises(ValueError, match="no such file"):
+        parse_kwargs(f"m=@{tmp_path / 'none.json'}")
+
+
+def test_dict_observations_flatten_goal_keys_first_then_sorted():
+    space = gym.spaces.Dict({"desired_goal": gym.spaces.Box(-1, 1, (2,)),
+                             "zeta": gym.spaces.Box(-1, 1, (1,)),
+                             "alpha": gym.spaces.Tuple((gym.spaces.Box(-1, 1, (2, 2)),
+                                                        gym.spaces.Discrete(3))),
+                             "observation": gym.spaces.Box(-1, 1, (3,)),
+                             "achieved_goal": gym.spaces.Box(-1, 1, (2,))})
+    assert observation_layout(space) == [("observation", 3), ("achieved_goal", 2),
+                                         ("desired_goal", 2), ("alpha.0", 4), ("alpha.1", 1),
+                                         ("zeta", 1)]
+    obs = {"observation": [1, 2, 3], "achieved_goal": [4, 5], "desired_goal": [6, 7],
+           "alpha": (np.array([[8, 9], [10, 11]]), 12), "zeta": [13]}
+    np.testing.assert_array_equal(flatten_observation(obs, space), np.arange(1, 14))
+
+
+class _GoalEnv(gym.Env):
+    """A 1D goal-conditioned env with a Dict observation (success within 0.05 of the goal)."""
+
+    observation_space = gym.spaces.Dict({
+        "observation": gym.spaces.Box(-2, 2, (1,), np.float64),
+        "achieved_goal": gym.spaces.Box(-2, 2, (1,), np.float64),
+        "desired_goal": gym.spaces.Box(-2, 2, (1,), np.float64)})
+    action_space = gym.spaces.Box(-0.1, 0.1, (1,), np.float32)
+
+    def __init__(self, goal_range=1.0):
+        self.goal_range = goal_range
+
+    def _obs(self):
+        return {"observation": self.x.copy(), "achieved_goal": self.x.copy(),
+                "desired_goal": self.goal.copy()}
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = np.zeros(1)
+        self.goal = self.np_random.uniform(-self.goal_range, self.goal_range, 1)
+        return self._obs(), {"is_success": False}
+
+    def step(self, action):
+        self.x = np.clip(self.x + np.asarray(action, np.float64), -2, 2)
+        done = bool(abs(self.x - self.goal)[0] < 0.05)
+        return self._obs(), float(done), done, False, {"is_success": done}
+
+
+class GreedyDemo:
+    """A user's demonstrator: step towards the goal; its label is the goal's side."""
+
+    factor_names = ("side",)
+
+    def __init__(self, env, rng, gain=1.0):
+        self.gain = gain
+
+    def reset(self, obs, info):
+        return [int(obs["desired_goal"][0] > 0)]
+
+    def act(self, obs, info):
+        return np.clip(self.gain * (obs["desired_goal"] - obs["observation"]), -0.1, 0.1)
+
+
+@pytest.fixture
+def goal_env():
+    gym.register("test_external/Goal-v0", entry_point=_GoalEnv, max_episode_steps=40)
+    yield "test_external/Goal-v0"
+    gym.registry.pop("test_external/Goal-v0", None)
+
+
+def test_user_demonstrator_on_a_dict_observation_env(goal_env):
+    data = collect_external(goal_env, 6, seed=3, demonstrator=GreedyDemo,
+                            demonstrator_kwargs={"gain": 2.0}, env_kwargs={"goal_range": 0.8})
+    assert data.success_rate == 1.0 and data.factor_names == ("side",)
+    for obs, side in zip(data.observations, data.factors[:, 0]):
+        assert obs.shape[1] == 3  # observation, achieved_goal, desired_goal
+        assert side == int(obs[0, 2] > 0)
+        assert abs(obs[-1, 1] - obs[-1, 2]) < 0.05
+    again = collect_external(goal_env, 6, seed=3, demonstrator=GreedyDemo,
+                             demonstrator_kwargs={"gain": 2.0}, env_kwargs={"goal_range": 0.8})
+    assert all(np.array_equal(a, b) for a, b in zip(data.actions, again.actions))
+    assert data.env_kwargs == {"goal_range": 0.8}
+    wrapped = FlattenObservation(gym.make(goal_env))
+    obs, _ = wrapped.reset(seed=0)
+    assert obs.shape == (3,) and wrapped.observation_space.shape == (3,)
+
+
+def test_module_callable_demonstrator_from_the_command_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "my_demos.py").write_text(textwrap.dedent("""
+        import numpy as np
+
+        class Still:
+            factor_names = ("k",)
+
+            def __init__(self, env, rng, k=0):
+                self.k = k
+
+            def reset(self, obs, info):
+                return [self.k]
+
+            def act(self, obs, info):
+                return np.zeros(2)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "d.npz"
+    assert main(["collect", "macroact/Reaching2D-v0", "--demonstrator", "my_demos:Still",
+                 "--demonstrator-kwargs", "k=4", "--episodes", "2", "--out", str(out)]) == 0
+    from macroact.data.demos import EpisodeData
+
+    data = EpisodeData.load(out)
+    assert data.factors.tolist() == [[4], [4]] and data.success_rate == 0.0
+    assert all(np.all(a == 0) for a in data.actions)
+    assert main(["collect", "macroact/Reaching2D-v0", "--demonstrator", "my_demos:Nope",
+                 "--episodes", "1", "--out", str(tmp_path / "e.npz")]) == 2
+    assert "has no attribute 'Nope'" in capsys.readouterr().err
+
+
+def test_own_demonstrator_through_the_external_path_matches_collect():
+    from macroact.data.demos import collect
+
+    a = collect("macroact/Reaching2D-v0", 3, seed=2)
+    b = collect_external("macroact/Reaching2D-v0", 3, seed=2)
+    assert all(np.array_equal(x, y) for x, y in zip(a.actions, b.actions))
+    assert np.array_equal(a.factors, b.factors)
+
+
+def test_bad_demonstrators_and_missing_extras_are_named():
+    with pytest.raises(ValueError, match="unknown demonstrator"):
+        resolve_demonstrator("mazes")
+    with pytest.raises(ValueError, match="no module"):
+        resolve_demonstrator("no_such_module_xyz:make")
+    with pytest.raises(MissingExtraError, match=r'pip install "macroact\[robotics\]"'):
+        optional_import("no_such_module_xyz", "robotics")
+    with pytest.raises(ValueError, match="no scripted demonstrator"):
+        collect_external("CartPole-v1", 1)
+
+
+def test_missing_extra_is_one_line_on_the_command_line(tmp_path, monkeypatch, capsys):
+    import macroact.envs.external as external
+
+    monkeypatch.setattr(external, "_PROVIDERS", ((r"^PointMaze", "no_such_module_xyz",
+                                                  "robotics"),))
+    assert main(["collect", "PointMaze_Fake-v3", "--demonstrator", "maze", "--episodes", "1",
+                 "--out", str(tmp_path / "d.npz")]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "macroact[robotics]"' in err and "Traceback" not in err
+
+
+@needs_ogbench
+def test_ogbench_demonstrator_records_play_data():
+    data = collect_external("cube-single-v0", 1, seed=0, demonstrator="ogbench",
+                            env_kwargs={"max_episode_steps": 120})
+    assert data.env_kwargs["mode"] == "data_collection"
+    assert data.observations[0].shape == (121, 28) and data.actions[0].shape == (120, 5)
+    assert np.abs(data.actions[0]).max() <= 1.0 and data.factor_names == ()
+    again = collect_external("cube-single-v0", 1, seed=0, demonstrator="ogbench",
+                             env_kwargs={"max_episode_steps": 120})
+    np.testing.assert_array_equal(data.actions[0], again.actions[0])
+    with pytest.raises(ValueError, match="data_collection"):
+        collect_external("cube-single-singletask-task1-v0", 1, demonstrator="ogbench",
+                         env_kwargs={"mode": "task"})
