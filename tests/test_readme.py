@@ -28,6 +28,8 @@ README = ROOT / "README.md"
 #: Flag -> the small value it gets in the check.
 SMALL_FLAGS = {"--steps": "30", "--favae-steps": "30", "--timesteps": "1500", "--episodes": "24",
                "--bc-epochs": "3", "--mig-samples": "500", "--tune-trials": "1"}
+#: Commands whose defaults are a real budget -> the small flags the check adds when absent.
+SMALL_DEFAULTS = {"macroact pipeline": ("--episodes", "--favae-steps", "--timesteps")}
 #: Python keyword arguments -> small values.
 SMALL_KWARGS = {"steps": "30", "timesteps": "1500"}
 
@@ -54,6 +56,9 @@ def shrink_command(line: str, bin_dir: str) -> str | None:
     line = " && ".join(parts)
     for flag, value in SMALL_FLAGS.items():
         line = re.sub(rf"({re.escape(flag)}[ =])\d[\d_]*", rf"\g<1>{value}", line)
+    for command, flags in SMALL_DEFAULTS.items():
+        if re.search(rf"(^|/){command}\b", line):
+            line += "".join(f" {f} {SMALL_FLAGS[f]}" for f in flags if f not in line)
     line = re.sub(r"(^|\s)\.venv/bin/", rf"\1{bin_dir}/", line)
     return line.replace("python ", f"{sys.executable} ", 1) if line.startswith("python ") else line
 
@@ -118,9 +123,11 @@ def test_shrink_command_cuts_budgets_and_skips_setup():
     b = "/env/bin"
     assert shrink_command("python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e . && "
                           ".venv/bin/macroact pipeline --timesteps 50000", b) == \
-        "/env/bin/macroact pipeline --timesteps 1500"
+        "/env/bin/macroact pipeline --timesteps 1500 --episodes 24 --favae-steps 30"
     assert shrink_command("python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && "
                           ".venv/bin/python -m pytest", b) is None
+    assert shrink_command(".venv/bin/macroact pipeline --out runs/p --timesteps 99", b) == \
+        "/env/bin/macroact pipeline --out runs/p --timesteps 1500 --episodes 24 --favae-steps 30"
     assert shrink_command(".venv/bin/tensorboard --logdir runs", b) is None
     assert shrink_command("# a comment", b) is None
     assert shrink_command(".venv/bin/macroact train --steps 3000 --lr 1e-3", b) == \
