@@ -100,6 +100,9 @@ def _rollout_args(p):
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the mean")
     p.add_argument("--plot", default=None, help="PNG of the first episodes' 2D trajectories "
                                                 "(observation features 0 and 1)")
+    p.add_argument("--env-module", default=None, metavar="MODULE",
+                   help="import MODULE first, to register the agent's env id (a saved agent's "
+                        "id is only used if registered)")
 
 
 @_rollout_args
@@ -107,13 +110,18 @@ def run_rollout(args: argparse.Namespace) -> int:
     from macroact.agents.common import evaluate_policy
     from macroact.agents.ppo import _active_data, load_agent
 
+    from macroact.io import check_output_file, read_json
+
+    if args.plot:
+        check_output_file(args.plot, "--plot")  # before any work
     meta_path = Path(args.agent_dir) / "agent.json"
-    if meta_path.is_file() and json.loads(meta_path.read_text()).get("algo") == "sac":
+    meta = read_json(meta_path, "agent record") if meta_path.is_file() else {}
+    if isinstance(meta, dict) and meta.get("algo") == "sac":
         from macroact.agents.sac import load_sac_agent
 
         agent, cfg, model, obs_stats = load_sac_agent(args.agent_dir)
     else:
-        agent, cfg, model, obs_stats = load_agent(args.agent_dir)
+        agent, cfg, model, obs_stats = load_agent(args.agent_dir, env_module=args.env_module)
     chunks = None if cfg.flat else _active_data(cfg, model)
     # Episodes from the eval stream (macroact.seeding), as the training command evaluates.
     res = evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents, cfg.scale,

@@ -270,13 +270,46 @@ def evaluate_agent(agent, cfg: PPORunConfig, model=None, chunks=None, episodes: 
                                   record_actions=record)
 
 
-def load_agent(agent_dir: str | Path):
+def registered_env_id(env_id: Any, env_module: str | None = None, where: str = "agent.json") -> str:
+    """A saved env id, accepted only if Gymnasium's registry holds it.
+
+    ``gym.make("module:Env-v0")`` imports ``module``: an id read from a file must not choose
+    what is imported. ``env_module`` (given by the user, e.g. ``--env-module``) is imported
+    first, so that ids it registers become usable.
+    """
+    if env_module is not None:
+        import importlib
+
+        importlib.import_module(env_module)
+    import gymnasium as gym
+
+    if not isinstance(env_id, str) or env_id not in gym.registry:
+        hint = "" if env_module else "; if a module registers it, pass that module (--env-module)"
+        raise ValueError(f"{where} names env id {env_id!r}, which is not a registered Gymnasium "
+                         f"id{hint}")
+    return env_id
+
+
+def inside(base: Path, name: Any, what: str) -> Path:
+    """``base / name``, refused unless it lies inside ``base`` (a saved path stays in its folder)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{what} must be a file name inside {str(base)!r}, got {name!r}")
+    path = (base / name).resolve()
+    if not path.is_relative_to(base.resolve()):
+        raise ValueError(f"{what} {name!r} points outside {str(base)!r}; a saved agent may only "
+                         "use files inside its own directory")
+    return path
+
+
+def load_agent(agent_dir: str | Path, env_module: str | None = None):
     """An agent directory's PPO, its run config and its FAVAE (None for flat agents).
 
     Nothing is unpickled: ``PPO.load`` would unpickle the zip's ``data`` entry (spaces,
     schedules), so the agent is rebuilt instead from ``agent.json`` (env id and the PPO
     settings it was trained with) and only its tensors are read from ``agent.zip``
-    (``torch.load(..., weights_only=True)`` inside SB3's ``load_from_zip_file``).
+    (``torch.load(..., weights_only=True)`` inside SB3's ``load_from_zip_file``). The saved
+    agent is data: its env id is used only if registered (``registered_env_id``; import
+    ``env_module`` to register more) and its model file must lie inside ``agent_dir``.
     """
     from stable_baselines3 import PPO
     from stable_baselines3.common.save_util import load_from_zip_file
@@ -286,24 +319,52 @@ def load_agent(agent_dir: str | Path):
     if not meta_path.is_file():
         raise FileNotFoundError(f"{str(agent_dir)!r} is not an agent directory (no agent.json); "
                                 "pass the --out of `macroact ppo`")
-    meta = json.loads(meta_path.read_text())
-    if "config" not in meta:
+    meta = read_json(meta_path, "agent record")
+    if not isinstance(meta, dict) or "config" not in meta or not isinstance(meta["config"], dict):
         raise ValueError(f"{str(meta_path)!r} has no 'config' entry (written by an older "
-                         "macroact); retrain the agent with `macroact ppo`")
+                         "macroact, or damaged); retrain the agent with `macroact ppo`")
+    registered_env_id(meta["config"].get("env_id"), env_module, str(meta_path))
     cfg = PPORunConfig.from_dict(meta["config"])
     cfg = dataclasses.replace(
         cfg, n_envs=1, normalize_obs=False,
-        model=None if cfg.flat else str(agent_dir / meta["favae"]))
+        model=None if cfg.flat else str(inside(agent_dir, meta.get("favae"), "its model file")))
     model = None if cfg.flat else _load_favae(cfg.model)
     # One plain env gives the spaces; the saved obs_stats stand in for VecNormalize.
     venv = make_env(cfg, model, None if cfg.flat else _active_data(cfg, model))
-    params = dict(meta["ppo"])
+    from macroact.io import CorruptFileError, read_json
+
+    params = meta.get("ppo")
+    if not isinstance(params, dict) or not all(isinstance(params.get(k), int)
+                                               for k in ("batch_size", "n_steps")):
+        raise ValueError(f"{str(meta_path)!r} has no valid 'ppo' settings; the file is damaged")
+    params = dict(params)
     params["batch_size"] = min(params["batch_size"], params["n_steps"])
-    agent = PPO("MlpPolicy", venv, seed=cfg.seed, device="cpu", **params)
-    _, tensors, _ = load_from_zip_file(agent_dir / "agent.zip", load_data=False, device="cpu")
+    try:
+        agent = PPO("MlpPolicy", venv, seed=cfg.seed, device="cpu", **params)
+    except TypeError as e:
+        raise ValueError(f"{str(meta_path)!r} has PPO settings SB3 does not accept ({e})") from None
+    zip_path = agent_dir / "agent.zip"
+    if not zip_path.is_file():
+        raise FileNotFoundError(f"{str(zip_path)!r} does not exist; the agent directory is "
+                                "incomplete")
+    try:
+        _, tensors, _ = load_from_zip_file(zip_path, load_data=False, device="cpu")
+    except Exception as e:  # zipfile, pickle and torch raise many kinds on a damaged file
+        if isinstance(e, (PermissionError, IsADirectoryError)):
+            raise
+        raise CorruptFileError(f"{str(zip_path)!r} cannot be read ({type(e).__name__}: "
+                               f"{' '.join(str(e).split())[:200]}); it is truncated or damaged") from None
     if not tensors:
         raise ValueError(f"{str(agent_dir / 'agent.zip')!r} holds no policy parameters; "
                          "pass an agent directory written by `macroact ppo`")
-    agent.set_parameters(tensors, exact_match=True, device="cpu")
+    from macroact.models.base import check_finite_state
+
+    if isinstance(tensors.get("policy"), dict):
+        check_finite_state(tensors["policy"], f"{str(zip_path)!r}")
+    try:
+        agent.set_parameters(tensors, exact_match=True, device="cpu")
+    except (ValueError, RuntimeError, KeyError) as e:
+        raise ValueError(f"{str(zip_path)!r} does not fit the agent in agent.json ({e}); it is "
+                         "damaged or from another run") from None
     cfg.normalize_obs = meta.get("obs_stats") is not None
     return agent, cfg, model, meta.get("obs_stats")

@@ -47,7 +47,12 @@ def _read_run(run_dir: str) -> dict[str, Any]:
     if not path.is_file():
         raise CLIError(f"{run_dir!r} is not a run directory (no run.json); "
                        "pass the --out directory of `macroact train`")
-    return json.loads(path.read_text())
+    from macroact.io import read_json
+
+    run = read_json(path, "run record")
+    if not isinstance(run, dict) or not isinstance(run.get("data"), dict):
+        raise CLIError(f"{str(path)!r} is not a run record (no 'data' entry); the file is damaged")
+    return run
 
 
 # -- train ---------------------------------------------------------------------------------------
@@ -85,6 +90,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
                    help="factor column used as the sequence label by FHVAE (default 0, the goal)")
     p.add_argument("--out", required=True, help="run directory (created)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (its files are removed first)")
     p.add_argument("--no-ladder", dest="ladder", action="store_false", default=None,
                    help="the no-ladder FAVAE (six convolutions, one latent of 14)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -121,9 +128,12 @@ def _train_args(p):
 
 @_train_args
 def run_train(args: argparse.Namespace) -> int:
+    from macroact.rundir import check_out_dir
     from macroact.trainer import TrainConfig, train
 
-    if args.resume:
+    overwrite = getattr(args, "overwrite", False)
+    check_out_dir(args.out, resume=args.resume, overwrite=overwrite)  # before any work
+    if args.resume and args.demos is None and args.dataset is None and args.minari is None:
         run = _read_run(args.out)
         spec = run["data"]
     elif args.demos is not None or args.minari is not None:
@@ -152,17 +162,25 @@ def run_train(args: argparse.Namespace) -> int:
     if args.model == "fhvae":
         if factors is None:
             raise CLIError("FHVAE needs sequence labels: the data have no 'factors'")
+        if not 0 <= args.label_factor < factors.shape[1]:
+            raise CLIError(f"--label-factor {args.label_factor} is out of range: the data have "
+                           f"{factors.shape[1]} factor columns (0..{factors.shape[1] - 1})")
         labels = factors[:, args.label_factor]
         n_labels = int(labels.max()) + 1
     if args.resume:
+        # The run's settings, with the flags given now on top: the trainer names any that
+        # differ from the run's (only --steps may grow).
         from macroact.models.base import MODEL_REGISTRY
         import macroact.models  # noqa: F401
 
+        run = _read_run(args.out)
+        if run.get("model") not in MODEL_REGISTRY:
+            raise CLIError(f"{args.out}/run.json names an unknown model {run.get('model')!r}")
         cls = MODEL_REGISTRY[run["model"]]
-        model = cls(cls.config_class.from_dict(run["model_config"]), run["n_features"])
-        tcfg = TrainConfig.from_dict(run["train_config"])
-        if args.steps is not None:
-            tcfg = dataclasses.replace(tcfg, steps=args.steps)
+        model_cfg = dict(run["model_config"])
+        model_cfg.update(_given(cls.config_class, args, skip=("seq_len",)))
+        model = cls(cls.config_class.from_dict(model_cfg), run["n_features"])
+        tcfg = TrainConfig.from_dict({**run["train_config"], **_given(TrainConfig, args)})
     else:
         tcfg = config_from_args(TrainConfig, args)
         import torch
@@ -177,7 +195,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"training {model.name} on {len(x)} sequences of shape {x.shape[1:]} "
           f"for {tcfg.steps} steps -> {args.out}")
     train(model, x, tcfg, out_dir=args.out, factors=None, labels=labels, resume=args.resume,
-          progress_bar=not args.no_progress, data_spec=spec)
+          progress_bar=not args.no_progress, data_spec=spec, overwrite=overwrite)
     print(f"saved {Path(args.out) / 'model.pt'}; next: macroact evaluate {args.out}")
     return 0
 
@@ -226,9 +244,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             if ladders is not None and len(ladders) > 1:
                 summary[key.replace("_details", "_ladder")] = [
                     int(v) for v in metrics.ladder_attribution(res[key].top_latent, ladders)]
-    from macroact.io import atomic_write_text
+    from macroact.io import write_json
 
-    atomic_write_text(json.dumps(summary, indent=2), Path(args.run_dir) / "metrics.json")
+    write_json(summary, Path(args.run_dir) / "metrics.json")  # refuses NaN and inf
     return 0
 
 

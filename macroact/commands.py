@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="macroact", description="Learned macro-actions: FAVAE over demonstrations, "
                                      "PPO over its latents.")
     parser.add_argument("--version", action="version", version=f"macroact {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of its one-line summary")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (help_text, add_args, _) in COMMANDS.items():
@@ -58,13 +60,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command][2](args) or 0
-    except (ValueError, FileNotFoundError, KeyError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"macroact {args.command}: error: {msg}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # output piped into a reader that stopped (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as e:
+        if getattr(args, "debug", False) or not _expected(e):
+            raise
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        msg = " ".join(str(msg).split()) or type(e).__name__
+        print(f"macroact {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+
+
+def _expected(e: BaseException) -> bool:
+    """True for the failures a user can cause and fix: bad input (``ValueError``, covering
+    ``CLIError``, corrupt files, run-directory and resume refusals and ``NonFiniteLossError``),
+    I/O (``OSError``), missing keys, corrupt archives, unknown Gymnasium ids. Anything else is a
+    bug and keeps its traceback."""
+    import pickle
+    import zipfile
+
+    if isinstance(e, (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile,
+                      pickle.UnpicklingError)):
+        return True
+    gym_error = getattr(sys.modules.get("gymnasium.error"), "Error", None)
+    return gym_error is not None and isinstance(e, gym_error)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -176,6 +176,12 @@ def _check_bounds(model: SequenceModel, low: np.ndarray, high: np.ndarray, name:
                       " env.action_space.high)", stacklevel=4)
     m_low = model.normalizer.low.detach().cpu().double().numpy()
     m_high = model.normalizer.high.detach().cpu().double().numpy()
+    if not (np.isfinite(m_low).all() and np.isfinite(m_high).all()):
+        raise ValueError(f"the model's normaliser bounds [{m_low.tolist()}, {m_high.tolist()}] "
+                         "hold NaN or inf; it would decode non-finite actions")
+    from macroact.models.base import check_finite_state
+
+    check_finite_state(model.state_dict(), "the model")
     low, high = low.astype(np.float64), high.astype(np.float64)
     finite = np.isfinite(low) & np.isfinite(high)
     disjoint = finite & ((m_low > high) | (m_high < low))
@@ -286,7 +292,17 @@ class _MacroDecoder:
         return a
 
     def decode(self, actions: np.ndarray) -> np.ndarray:
-        """Checked float32 actions ``(n, k)`` -> env actions ``(n, H, A)`` within the bounds."""
+        """Checked float32 actions ``(n, k)`` -> env actions ``(n, H, A)`` within the bounds.
+
+        Raises ``ValueError`` rather than return a NaN action (clipping keeps NaN).
+        """
+        seqs = self._decode(actions)
+        if not np.isfinite(seqs).all():
+            raise ValueError("the model decoded NaN or inf primitive actions (its weights "
+                             "overflow); no action was sent to the env")
+        return seqs
+
+    def _decode(self, actions: np.ndarray) -> np.ndarray:
         if self._bound is not None:
             return self._bound(actions)
         a = torch.from_numpy(actions).to(self._base.device) * self.scale

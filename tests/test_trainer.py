@@ -163,3 +163,56 @@ def test_bad_train_config_and_data():
     bad[0, 0, 0] = np.inf
     with pytest.raises(ValueError, match="NaN or inf"):
         train(_model(), bad, _cfg(), progress_bar=False)
+
+
+def test_trainer_parts_and_callbacks_give_the_same_weights_as_train(tmp_path):
+    from macroact.trainer import Callback, Trainer
+
+    x = _data()
+    torch.manual_seed(0)
+    whole = _model()
+    history = train(whole, x, _cfg(eval_every=20), out_dir=tmp_path / "whole", progress_bar=False)
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.calls = []
+
+        def on_start(self, trainer):
+            self.calls.append(("start", trainer.step))
+
+        def on_log(self, trainer, step, scalars):
+            self.calls.append(("log", step))
+
+        def on_eval(self, trainer, step, result):
+            self.calls.append(("eval", step))
+
+        def on_checkpoint(self, trainer, step):
+            self.calls.append(("checkpoint", step))
+
+        def on_end(self, trainer):
+            self.calls.append(("end", trainer.step))
+
+    torch.manual_seed(0)
+    parts = _model()
+    rec = Recorder()
+    trainer = Trainer(parts, x, _cfg(eval_every=20), out_dir=tmp_path / "run", progress_bar=False,
+                      callbacks=[rec])
+    assert trainer.run() == history
+    for k, v in whole.state_dict().items():
+        assert torch.equal(v, parts.state_dict()[k]), k
+    assert rec.calls[0] == ("start", 0) and rec.calls[-1] == ("end", 40)
+    assert [c for c in rec.calls if c[0] == "eval"] == [("eval", 20), ("eval", 40)]
+    assert [s for name, s in rec.calls if name == "checkpoint"] == [10, 20, 30, 40]
+
+    torch.manual_seed(0)
+    stepped = _model()
+    manual = Trainer(stepped, x, _cfg(), progress_bar=False)  # one step at a time
+    for _ in range(40):
+        terms = manual.train_step()
+        assert torch.isfinite(terms["loss"])
+    manual.close()
+    torch.manual_seed(0)
+    reference = _model()
+    train(reference, x, _cfg(), progress_bar=False)
+    for k, v in reference.state_dict().items():
+        assert torch.equal(v, stepped.state_dict()[k]), k

@@ -98,8 +98,16 @@ class EpisodeData:
         if self.factors.shape[1] != len(self.factor_names):
             raise ValueError(f"factors have {self.factors.shape[1]} columns but factor_names "
                              f"are {self.factor_names}; give one name per column")
+        if np.isnan(self.low).any() or np.isnan(self.high).any() or (self.high < self.low).any():
+            raise ValueError(f"action bounds must be numbers with high >= low, got low="
+                             f"{self.low.tolist()} high={self.high.tolist()}")
         for i in range(episodes):
             n = len(self.actions[i])
+            for name in ("actions", "observations", "rewards"):
+                value = np.asarray(getattr(self, name)[i])
+                if not np.issubdtype(value.dtype, np.number) or not np.isfinite(value).all():
+                    raise ValueError(f"episode {i}: {name} must be finite numbers (no NaN or "
+                                     "inf); clean or drop that episode")
             if self.actions[i].ndim != 2 or self.actions[i].shape[1] != len(self.low):
                 raise ValueError(f"episode {i}: actions must be (n, {len(self.low)}) like the "
                                  f"action bounds, got {self.actions[i].shape}")
@@ -214,27 +222,44 @@ class EpisodeData:
     @classmethod
     def load(cls, path: str | os.PathLike) -> EpisodeData:
         """Read a file written by ``save`` (``np.load(..., allow_pickle=False)``)."""
+        from macroact.io import CorruptFileError, read_npz
+
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"demonstration file {str(path)!r} does not exist")
-        with np.load(path, allow_pickle=False) as f:
-            missing = {"meta", "episode_lengths", "observations", "factors", "success", "low",
-                       "high", *_PER_STEP} - set(f.files)
-            if missing:
-                raise ValueError(f"{str(path)!r} lacks {sorted(missing)}; it was not written by "
-                                 "EpisodeData.save")
+        f = read_npz(path, "demonstration file")
+        missing = {"meta", "episode_lengths", "observations", "factors", "success", "low",
+                   "high", *_PER_STEP} - set(f)
+        if missing:
+            raise ValueError(f"{str(path)!r} lacks {sorted(missing)}; it was not written by "
+                             "EpisodeData.save")
+        try:
             meta = json.loads(str(f["meta"]))
-            if meta.get("format") != FORMAT_VERSION:
-                raise ValueError(f"{str(path)!r} has format {meta.get('format')!r}, this "
-                                 f"version reads format {FORMAT_VERSION}; re-collect the data")
-            lengths = f["episode_lengths"]
+            if not isinstance(meta, dict):
+                raise ValueError("not an object")
+        except ValueError as e:
+            raise CorruptFileError(f"{str(path)!r} has unreadable metadata ({e}); the file is "
+                                   "damaged") from None
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{str(path)!r} has format {meta.get('format')!r}, this "
+                             f"version reads format {FORMAT_VERSION}; re-collect the data")
+        try:
+            lengths = np.asarray(f["episode_lengths"])
+            if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer) \
+                    or (lengths < 0).any():
+                raise ValueError("episode_lengths must be non-negative integers")
             fields = {name: _split(f[name], lengths) for name in _PER_STEP}
             fields["observations"] = _split(f["observations"], lengths + 1)
-            states = _split(f["states"], f["state_lengths"]) if "states" in f.files else None
+            states = _split(f["states"], f["state_lengths"]) if "states" in f else None
             return cls(**fields, factors=f["factors"], success=f["success"],
-                       factor_names=tuple(meta["factor_names"]), env_id=meta["env_id"],
+                       factor_names=tuple(meta["factor_names"]), env_id=str(meta["env_id"]),
                        low=f["low"], high=f["high"], states=states,
                        env_kwargs=meta["env_kwargs"], seed=meta["seed"])
+        except (ValueError, KeyError, TypeError, IndexError) as e:
+            reason = " ".join(str(e).split())[:300]
+            raise CorruptFileError(f"demonstration file {str(path)!r} is inconsistent "
+                                   f"({type(e).__name__}: {reason}); it is damaged or was not "
+                                   "written by EpisodeData.save") from None
 
 
 def _concat(arrays: list[np.ndarray]) -> np.ndarray:

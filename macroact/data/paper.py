@@ -113,12 +113,16 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"data file {str(path)!r} does not exist")
-    with np.load(path, allow_pickle=False) as f:
-        if "sequences" not in f:
-            raise ValueError(f"{str(path)!r} has arrays {sorted(f.files)} but no 'sequences'; "
-                             "save one with np.savez(path, sequences=x, factors=y)")
-        x = np.asarray(f["sequences"], dtype=np.float32)
-        y = np.asarray(f["factors"]) if "factors" in f else None
+    from macroact.io import read_npz
+
+    f = read_npz(path)  # a damaged or truncated file is a clear CorruptFileError
+    if "sequences" not in f:
+        raise ValueError(f"{str(path)!r} has arrays {sorted(f)} but no 'sequences'; "
+                         "save one with np.savez(path, sequences=x, factors=y)")
+    if not np.issubdtype(f["sequences"].dtype, np.number):
+        raise ValueError(f"'sequences' in {str(path)!r} must be numbers, got {f['sequences'].dtype}")
+    x = np.asarray(f["sequences"], dtype=np.float32)
+    y = np.asarray(f["factors"]) if "factors" in f else None
     if x.ndim != 3:
         raise ValueError(f"'sequences' in {str(path)!r} must have shape (N, T, D), got {x.shape}")
     if not np.isfinite(x).all():

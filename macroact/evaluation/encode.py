@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +53,10 @@ def stored_chunking(run_dir: str | Path) -> dict[str, Any]:
     record = (path if path.is_dir() else path.parent) / "run.json"
     if not record.is_file():
         return {}
-    try:
-        spec = json.loads(record.read_text()).get("data", {})
-    except (json.JSONDecodeError, AttributeError):
-        return {}
+    from macroact.io import read_json
+
+    run = read_json(record, "run record")  # a damaged record is an error, not "no record"
+    spec = run.get("data", {}) if isinstance(run, dict) else None
     if not isinstance(spec, dict) or not ("demos" in spec or "minari" in spec):
         return {}
     return {"horizon": spec.get("horizon"), "stride": spec.get("stride"),

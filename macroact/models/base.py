@@ -25,6 +25,9 @@ from macroact.config import Config
 from macroact.io import atomic_torch_save, versions
 
 FORMAT_VERSION = 1
+#: Largest magnitude accepted in data and normaliser bounds: float32 with room for the
+#: differences and squares that scaling and the losses compute.
+FLOAT32_LIMIT = 1e18
 
 
 def check_sequences(x: Any, n_features: int | None = None, seq_len: int | None = None,
@@ -50,9 +53,15 @@ def check_sequences(x: Any, n_features: int | None = None, seq_len: int | None =
         raise ValueError(
             f"{name} have length {shape[1]} but the model was built for length {seq_len}; "
             "cut or resample the sequences, or train a model with this length")
-    finite = torch.isfinite(x).all() if isinstance(x, torch.Tensor) else np.isfinite(np.asarray(x)).all()
+    arr = x if isinstance(x, torch.Tensor) else np.asarray(x)
+    finite = torch.isfinite(arr).all() if isinstance(arr, torch.Tensor) else np.isfinite(arr).all()
     if not bool(finite):
         raise ValueError(f"{name} contain NaN or inf values; clean or drop those sequences first")
+    size = arr.numel() if isinstance(arr, torch.Tensor) else arr.size
+    if size and float(abs(arr).max()) > FLOAT32_LIMIT:
+        raise ValueError(f"{name} hold values up to {float(abs(arr).max()):.3g}, beyond what the "
+                         f"models compute with (|x| <= {FLOAT32_LIMIT:.0e}, float32 with room for "
+                         "scaling); rescale the data")
 
 
 def check_finite_state(state: dict[str, Any], where: str) -> None:
@@ -62,6 +71,13 @@ def check_finite_state(state: dict[str, Any], where: str) -> None:
                 and not bool(torch.isfinite(value).all()):
             raise ValueError(f"{where} has NaN or inf values in {name!r}; the file is damaged or "
                              "comes from a diverged run")
+
+
+def _check_bounds(low: torch.Tensor, high: torch.Tensor, where: str) -> None:
+    ok = torch.isfinite(low).all() and torch.isfinite(high).all() and not (high < low).any()
+    if not ok or float(torch.cat([low.abs(), high.abs()]).max()) > FLOAT32_LIMIT:
+        raise ValueError(f"{where} must be finite with high >= low and |bound| <= "
+                         f"{FLOAT32_LIMIT:.0e}, got low={low.tolist()} high={high.tolist()}")
 
 
 class Normalizer(nn.Module):
@@ -85,9 +101,7 @@ class Normalizer(nn.Module):
             raise ValueError(
                 f"bounds have shapes {tuple(low.shape)} and {tuple(high.shape)} but the model has "
                 f"{self.low.numel()} features; pass one low and one high value per feature")
-        if not (torch.isfinite(low).all() and torch.isfinite(high).all()) or (high < low).any():
-            raise ValueError(f"bounds must be finite with high >= low, got low={low.tolist()} "
-                             f"high={high.tolist()}")
+        _check_bounds(low, high, "bounds")
         self.low.copy_(low)
         self.high.copy_(high)
         self.fitted.fill_(True)
@@ -211,9 +225,21 @@ class SequenceModel(nn.Module, metaclass=abc.ABCMeta):
         if cls is not SequenceModel and not issubclass(model_cls, cls):
             raise ValueError(f"file holds a {name} model, not a {cls.__name__}; "
                              f"load it with SequenceModel.load or {model_cls.__name__}.load")
-        config = model_cls.config_class.from_dict(json.loads(ckpt["config"]))
-        model = model_cls(config, n_features=int(ckpt["n_features"]))
-        model.load_state_dict(ckpt["state_dict"])
+        try:
+            config = model_cls.config_class.from_dict(json.loads(ckpt["config"]))
+            model = model_cls(config, n_features=int(ckpt["n_features"]))
+            state = ckpt["state_dict"]
+            check_finite_state(state, f"the {name} model file")
+            model.load_state_dict(state)
+        except ValueError:
+            raise
+        except (KeyError, TypeError, RuntimeError, AttributeError) as e:
+            reason = " ".join(str(e).split())[:200]
+            raise ValueError(f"the {name} model file is damaged or inconsistent ({type(e).__name__}:"
+                             f" {reason}); save the model again") from None
+        norm = model.normalizer
+        if norm.fitted.numel() and bool(norm.fitted):
+            _check_bounds(norm.low, norm.high, f"the {name} model file's normaliser bounds")
         model.eval()
         return model
 
@@ -225,8 +251,13 @@ class SequenceModel(nn.Module, metaclass=abc.ABCMeta):
             path = path / "model.pt"
         if not path.exists():
             raise FileNotFoundError(f"no model file at {str(path)!r}; pass a run directory or a model.pt")
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-        return cls.from_checkpoint(ckpt)
+        from macroact.io import torch_load
+
+        ckpt = torch_load(path, "model file", map_location=map_location)
+        try:
+            return cls.from_checkpoint(ckpt)
+        except ValueError as e:
+            raise type(e)(f"{str(path)!r}: {e}") from None
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

@@ -32,6 +32,7 @@ from torch import nn
 
 from macroact.models.base import ModelConfig, SequenceModel
 from macroact.models.losses import ladder_loss_terms
+from macroact.validation import positive_int
 
 
 @dataclasses.dataclass
@@ -86,10 +87,8 @@ class FAVAEConfig(ModelConfig):
         if self.capacity is None:
             self.capacity = (0.0,) * n_ladders
         self.capacity = tuple(float(c) for c in self.capacity)
-        if isinstance(self.seq_len, bool) or not isinstance(self.seq_len, int) or self.seq_len < 2:
-            raise ValueError(f"seq_len must be an integer >= 2, got {self.seq_len!r}")
-        if self.levels < 1:
-            raise ValueError(f"levels must be >= 1, got {self.levels}")
+        positive_int(self.seq_len, "seq_len", minimum=2)
+        positive_int(self.levels, "levels")
         if len(self.channels) != self.levels or min(self.channels) < 1:
             raise ValueError(f"channels must give {self.levels} positive sizes (one per level), "
                              f"got {self.channels}")
@@ -106,10 +105,19 @@ class FAVAEConfig(ModelConfig):
             raise ValueError(f"capacity values must be finite and >= 0, got {self.capacity}")
         if not (math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"beta must be finite and >= 0, got {self.beta}")
-        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+        positive_int(self.kernel_size, "kernel_size")
+        positive_int(self.conv_stride, "conv_stride")
+        if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd and >= 1, got {self.kernel_size}")
-        if self.conv_stride < 1:
-            raise ValueError(f"conv_stride must be >= 1, got {self.conv_stride}")
+        # Sizes against the sequence length, before any layer is built: a kernel longer than
+        # the sequence sees only padding (and very long ones crash PyTorch's transposed
+        # convolutions natively), a stride longer than the sequence skips all of it.
+        if self.kernel_size > self.seq_len:
+            raise ValueError(f"kernel_size {self.kernel_size} is longer than the sequences "
+                             f"(seq_len {self.seq_len}); use an odd kernel_size <= {self.seq_len}")
+        if self.conv_stride > self.seq_len:
+            raise ValueError(f"conv_stride {self.conv_stride} is longer than the sequences "
+                             f"(seq_len {self.seq_len}); use a conv_stride <= {self.seq_len}")
         if not 0.0 <= self.capacity_warmup <= 1.0:
             raise ValueError(f"capacity_warmup is a fraction of training in [0, 1], "
                              f"got {self.capacity_warmup}")
@@ -122,6 +130,23 @@ class FAVAEConfig(ModelConfig):
 def _conv_len(n: int, stride: int) -> int:
     # Conv1d with padding k // 2 and odd k: out = ceil(n / stride).
     return -(-n // stride)
+
+
+#: Models above this many parameters are refused before any tensor is built.
+MAX_PARAMETERS = 500_000_000
+
+
+def _check_size(c: FAVAEConfig, n_features: int, lengths: list[int]) -> None:
+    """Refuse a model too large to build (a clear error instead of an allocation failure)."""
+    chans = (n_features,) + tuple(c.channels)
+    convs = sum(2 * (chans[i] * chans[i + 1] + chans[i + 1] ** 2) * c.kernel_size
+                for i in range(c.levels))
+    levels = list(range(c.levels)) if c.ladder else [c.levels - 1]
+    heads = sum(3 * c.channels[lvl] * lengths[2 * lvl + 2] * dim
+                for lvl, dim in zip(levels, c.latent_dims))
+    if convs + heads > MAX_PARAMETERS:
+        raise ValueError(f"this FAVAE would have about {convs + heads:.3g} parameters (limit "
+                         f"{MAX_PARAMETERS:.0e}); lower channels, latent_dims or kernel_size")
 
 
 class _Act(nn.Sequential):
@@ -179,6 +204,7 @@ class FAVAE(SequenceModel):
         lengths = [c.seq_len]
         for _ in range(2 * c.levels):
             lengths.append(_conv_len(lengths[-1], s))
+        _check_size(c, n_features, lengths)
         self.level_lengths = lengths[::2]  # level l's output has length level_lengths[l + 1]
 
         self.encoder = nn.ModuleList()
