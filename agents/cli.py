@@ -228,70 +228,30 @@ def run_sac(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("pipeline", "end to end: demonstrations -> FAVAE -> wrapped env -> PPO over latents "
-                     "vs flat PPO -> report")
+@command("pipeline", "the main job end to end: demonstrations -> FAVAE -> wrapped env -> "
+                     "replay, BC, flat and latent PPO -> report")
 def _pipeline_args(p):
-    p.add_argument("--env", default="macroact/Reaching2D-v0", dest="env_id")
-    p.add_argument("--episodes", type=int, default=200, help="demonstration episodes")
-    p.add_argument("--horizon", type=int, default=100, help="macro length H")
-    p.add_argument("--tail", default="pad_zero", choices=("drop", "pad_last", "pad_zero"))
-    p.add_argument("--beta", type=float, default=0.01)
-    p.add_argument("--capacity", type=parse_tuple(float), default=(0.0, 0.0, 0.99))
-    p.add_argument("--favae-steps", type=int, default=3000)
-    p.add_argument("--timesteps", type=int, default=50_000, help="PPO budget, primitive env steps")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--latents", type=_latents, default="all")
-    p.add_argument("--out", default="runs/pipeline")
+    from macroact.agents.pipeline import PipelineConfig
+
+    add_config_args(p, PipelineConfig, parsers={"latents": _latents},
+                    flags={"env_id": "--env"})
+    p.add_argument("--out", default="runs/pipeline",
+                   help="output directory (default runs/pipeline): demos, FAVAE run, agents, "
+                        "report.md, curves.png")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished pipeline in --out (default: refuse)")
 
 
 @_pipeline_args
 def run_pipeline(args: argparse.Namespace) -> int:
-    from macroact.agents.ppo import PPORunConfig, train_ppo
-    from macroact.commands import main as cli_main
+    from macroact.agents.pipeline import PipelineConfig, run_pipeline as run
 
+    try:
+        cfg = config_from_args(PipelineConfig, args)
+    except (ValueError, TypeError) as e:
+        raise CLIError(str(e)) from None
+    record = run(cfg, args.out, log=lambda msg: print(msg, flush=True), overwrite=args.overwrite)
     out = Path(args.out)
-    demos = out / "demos.npz"
-    favae = out / "favae"
-    t0 = time.perf_counter()
-    steps = [
-        ["collect", args.env_id, "--episodes", str(args.episodes), "--out", str(demos)],
-        ["train", "--demos", str(demos), "--horizon", str(args.horizon), "--tail", args.tail,
-         "--beta", str(args.beta), "--capacity", ",".join(map(str, args.capacity)),
-         "--steps", str(args.favae_steps), "--device", "auto", "--out", str(favae)],
-    ]
-    for argv in steps:
-        print("$ macroact " + " ".join(argv), flush=True)
-        if cli_main(argv) != 0:
-            raise CLIError(f"step `macroact {' '.join(argv)}` failed")
-    rows = []
-    for seed in args.seeds:
-        for flat in (False, True):
-            kind = "flat" if flat else "latent"
-            print(f"$ macroact ppo {args.env_id} {'--flat' if flat else '--model ' + str(favae)} "
-                  f"--timesteps {args.timesteps} --seed {seed} --out {out / f'{kind}_s{seed}'}",
-                  flush=True)
-            cfg = PPORunConfig(env_id=args.env_id, timesteps=args.timesteps, seed=seed,
-                               flat=flat, model=None if flat else str(favae),
-                               latents=args.latents, data=str(demos), tail=args.tail)
-            res = train_ppo(cfg, out / f"{kind}_s{seed}")
-            rows.append((kind, seed, res))
-            print(f"  {kind} PPO seed {seed}: success {res['success_rate']:.2f} after "
-                  f"{res['primitive_steps']} primitive steps", flush=True)
-    lines = [f"# macroact pipeline on {args.env_id}", "",
-             f"{args.episodes} demonstrations, FAVAE H={args.horizon} ({args.favae_steps} steps, "
-             f"beta {args.beta}, C {args.capacity}), PPO budget {args.timesteps} primitive env "
-             f"steps, seeds {args.seeds}; total wall time {time.perf_counter() - t0:.0f} s.", "",
-             "| agent | seed | eval success (100 episodes, deterministic) | mean return | "
-             "primitive steps used | wall s |", "|---|---|---|---|---|---|"]
-    for kind, seed, res in rows:
-        lines.append(f"| {kind} PPO | {seed} | {res['success_rate']:.2f} | {res['mean_return']:.3f} "
-                     f"| {res['primitive_steps']} | {res['wall_seconds']:.0f} |")
-    for kind in ("latent", "flat"):
-        vals = [r["success_rate"] for k, _, r in rows if k == kind]
-        lines.append(f"| **{kind} PPO, mean** | | {np.mean(vals):.2f} ({np.std(vals):.2f}) | | | |")
-    report = "\n".join(lines) + "\n"
-    from macroact.io import atomic_write_text
-
-    atomic_write_text(report, out / "report.md")
-    print("\n" + report + f"\nreport: {out / 'report.md'}")
+    print("\n" + (out / "report.md").read_text() + f"\nreport: {out / 'report.md'}, curves: "
+          f"{out / 'curves.png'} ({record['timings']['total']:.0f} s in all)")
     return 0

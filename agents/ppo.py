@@ -42,7 +42,8 @@ class PPORunConfig(Config):
             (KEY=VALUE,...).
         data: demonstrations .npz the FAVAE was trained on (needed by latents=active).
         tail: how the FAVAE's training chunks were cut: drop | pad_last | pad_zero (for
-            latents=active and BC targets).
+            latents=active and BC targets); default: the rule in the model's run.json
+            (pad_zero when it has none), and another value is an error.
         normalize_obs: running mean/std of observations (SB3 VecNormalize), as rl-zoo3 does
             for MuJoCo tasks.
         bc_demos: behaviour-clone the policy on these demonstrations (.npz) before PPO; uses
@@ -71,7 +72,7 @@ class PPORunConfig(Config):
     n_envs: int = 4
     ppo: dict = dataclasses.field(default_factory=dict)
     data: str | None = None
-    tail: Literal["drop", "pad_last", "pad_zero"] = "pad_zero"
+    tail: Literal["drop", "pad_last", "pad_zero"] | None = None
     normalize_obs: bool = True
     bc_demos: str | None = None
     bc_epochs: int = 200
@@ -86,6 +87,15 @@ class PPORunConfig(Config):
     def kind(self) -> str:
         """``"flat"`` or ``"latent"``: which table of the settings file applies."""
         return "flat" if self.flat else "latent"
+
+    def resolved(self) -> "PPORunConfig":
+        """This config with the settings stored with its model filled in (the tail rule)."""
+        if self.flat or self.model is None:
+            return self
+        from macroact.evaluation.encode import resolve_tail
+
+        return dataclasses.replace(self, tail=resolve_tail(self.model, self.tail,
+                                                           default="pad_zero"))
 
     def ppo_settings(self) -> dict[str, Any]:
         """SB3 PPO arguments: the env's settings (agents/hyperparams/ppo.toml), then ``ppo``."""
@@ -118,9 +128,14 @@ class PPORunConfig(Config):
 
 
 def _load_favae(path: str | Path):
+    from macroact.models.base import SequenceModel
     from macroact.models.favae import FAVAE
 
-    return FAVAE.load(path)
+    model = SequenceModel.load(path)
+    if not isinstance(model, FAVAE) and not getattr(model, "closed_loop", False):
+        raise ValueError(f"{str(path)!r} holds a {model.name} model; macro-actions need a FAVAE "
+                         "or a closed-loop FAVAE (macroact train --closed-loop)")
+    return model
 
 
 def _active_data(cfg: PPORunConfig, model) -> np.ndarray | None:
@@ -172,6 +187,7 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
     from stable_baselines3 import PPO
 
     torch.set_num_threads(1)
+    cfg = cfg.resolved()
     model = None if cfg.flat else _load_favae(cfg.model)
     chunks = None if cfg.flat else _active_data(cfg, model)
     venv = make_env(cfg, model, chunks)
@@ -314,6 +330,8 @@ def load_agent(agent_dir: str | Path, env_module: str | None = None):
     from stable_baselines3 import PPO
     from stable_baselines3.common.save_util import load_from_zip_file
 
+    from macroact.io import CorruptFileError, read_json
+
     agent_dir = Path(agent_dir)
     meta_path = agent_dir / "agent.json"
     if not meta_path.is_file():
@@ -331,8 +349,6 @@ def load_agent(agent_dir: str | Path, env_module: str | None = None):
     model = None if cfg.flat else _load_favae(cfg.model)
     # One plain env gives the spaces; the saved obs_stats stand in for VecNormalize.
     venv = make_env(cfg, model, None if cfg.flat else _active_data(cfg, model))
-    from macroact.io import CorruptFileError, read_json
-
     params = meta.get("ppo")
     if not isinstance(params, dict) or not all(isinstance(params.get(k), int)
                                                for k in ("batch_size", "n_steps")):

@@ -30,7 +30,7 @@ def main() -> int:
     argv = ["pipeline", "--env", "macroact/Reaching2D-v0", "--episodes", "200", "--horizon", "100",
             "--tail", "pad_zero", "--beta", "0.01", "--capacity", "0,0,0.99",
             "--favae-steps", str(args.favae_steps), "--timesteps", str(args.timesteps),
-            "--seeds", *map(str, args.seeds), "--out", args.out]
+            "--seeds", ",".join(map(str, args.seeds)), "--out", args.out]
     t0 = time.perf_counter()
     if macroact(argv) != 0:
         return 1

@@ -15,6 +15,7 @@ write their tables with these helpers.
   that ``macroact.agents.ppo.train_ppo`` writes to ``episodes.csv``.
   ``first_crossing`` returns NaN (never None) when a curve does not cross, so results stay
   floats that NumPy can average and test with ``np.isnan``.
+- **Intervals**: ``t_interval`` (over seeds) and ``bootstrap_interval`` (over episodes).
 - **Tables**: ``markdown_table``.
 """
 
@@ -34,7 +35,7 @@ import numpy as np
 
 __all__ = ["NOTES_BEGIN", "NOTES_END", "RunLog", "aggregate_curves", "command_line",
            "first_crossing", "keep_notes", "load_episodes", "machine", "machines",
-           "markdown_table", "notes_block", "on_grid", "plot_success_curves", "rolling_success",
+           "markdown_table", "notes_block", "t_interval", "bootstrap_interval", "on_grid", "plot_success_curves", "rolling_success",
            "save_figure", "summarise_runs", "write_result"]
 
 #: Training episodes in a rolling success rate.
@@ -283,6 +284,37 @@ def summarise_runs(group: list[dict[str, Any]], thresholds=(0.8, 0.9),
         out[f"reach{int(thr * 100)}"] = hits
         out[f"reach{int(thr * 100)}_mean"] = float(np.mean(hits))  # NaN if one seed missed
     return out
+
+
+#: Two-sided 97.5% quantiles of Student's t by degrees of freedom (1-10; 1.96 beyond).
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+         9: 2.262, 10: 2.228}
+
+
+def t_interval(values: Sequence[float], low: float = 0.0,
+               high: float = 1.0) -> tuple[float, float, float]:
+    """Mean and 95% Student-t interval of per-seed values, clipped to ``[low, high]``.
+
+    ``(mean, nan, nan)`` for fewer than two values::
+
+        >>> [round(v, 3) for v in t_interval([0.5, 0.7, 0.6])]
+        [0.6, 0.352, 0.848]
+    """
+    v = np.asarray(values, dtype=np.float64)
+    m = float(v.mean())
+    if len(v) < 2:
+        return m, float("nan"), float("nan")
+    half = _T975.get(len(v) - 1, 1.96) * float(v.std(ddof=1)) / np.sqrt(len(v))
+    return m, float(max(low, m - half)), float(min(high, m + half))
+
+
+def bootstrap_interval(successes: Sequence[float], resamples: int = 10_000,
+                       seed: int = 0) -> tuple[float, float, float]:
+    """Mean and 95% percentile-bootstrap interval of per-episode outcomes (seeded)."""
+    x = np.asarray(successes, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(axis=1)
+    return float(x.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
 def plot_success_curves(series: dict[str, tuple[list[np.ndarray], str | None]], budget: float,

@@ -119,3 +119,18 @@ def test_cli_ppo_passes_fine_tuning_settings(tmp_path, capsys):
     assert "--learning-rate must be > 0" in capsys.readouterr().err
     assert main(["ppo", ENV, "--flat", "--critic-warmup", "-5", "--out", str(tmp_path / "x")]) == 2
     assert "critic_warmup" in capsys.readouterr().err
+
+
+def test_latent_config_takes_the_models_tail_rule(tmp_path, favae_dir):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.pt").write_bytes((favae_dir / "model.pt").read_bytes())
+    (run / "run.json").write_text(json.dumps(
+        {"data": {"demos": "d.npz", "horizon": 20, "stride": None, "tail": "pad_last"}}))
+    assert PPORunConfig(env_id=ENV, model=str(run)).resolved().tail == "pad_last"
+    assert PPORunConfig(env_id=ENV, model=str(run / "model.pt")).resolved().tail == "pad_last"
+    with pytest.raises(ValueError, match="--tail drop contradicts the tail rule pad_last"):
+        PPORunConfig(env_id=ENV, model=str(run), tail="drop").resolved()
+    # A model with no run record keeps the old default; flat agents need none.
+    assert PPORunConfig(env_id=ENV, model=str(favae_dir)).resolved().tail == "pad_zero"
+    assert PPORunConfig(env_id=ENV, flat=True).resolved().tail is None

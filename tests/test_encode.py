@@ -59,3 +59,24 @@ def test_cli_encode_and_errors(trained, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(ValueError, match="batch_size"):
         encode_chunks(FAVAE(FAVAEConfig(seq_len=24), 2), np.zeros((1, 24, 2), np.float32), 0)
+
+
+def test_encode_takes_the_runs_tail_rule_and_refuses_another(trained, tmp_path, capsys):
+    d, _, _ = trained
+    run = tmp_path / "padded"
+    assert main(["train", "--demos", str(d / "demos.npz"), "--horizon", "20", "--tail",
+                 "pad_zero", "--steps", "5", "--device", "cpu", "--no-progress",
+                 "--out", str(run)]) == 0
+    demos = EpisodeData.load(d / "demos.npz")
+    padded = chunk_actions(demos, 20, tail="pad_zero")
+    assert len(padded.actions) > len(chunk_actions(demos, 20, tail="drop").actions)
+    # No --tail: the run's pad_zero, so every padded chunk is encoded.
+    assert main(["encode", str(run), str(d / "demos.npz"), "--out", str(tmp_path / "c.npz")]) == 0
+    with np.load(tmp_path / "c.npz") as f:
+        assert len(f["mu"]) == len(padded.actions)
+    capsys.readouterr()
+    assert main(["encode", str(run), str(d / "demos.npz"), "--tail", "drop",
+                 "--out", str(tmp_path / "d.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "--tail drop" in err and "pad_zero" in err
+    assert not (tmp_path / "d.npz").exists()
