@@ -331,10 +331,12 @@ def main() -> int:
     shutil.rmtree(ws, ignore_errors=True)
 
     text = "\n".join([
+        f"`{command_line()}` wrote this file.",
+        "",
         "# Reliability: inputs and faults tried, and what happened",
         "",
-        f"Written by `{command_line()}` (each case is a fresh `python -m macroact` process on a "
-        "tiny workspace; WS is that temporary folder).",
+        "Each case is a fresh `python -m macroact` process on a tiny workspace; WS is that "
+        "temporary folder.",
         "",
         f"{len(rows)} cases; {len(rows) - failures} behaved as promised (a success, or one line "
         "`macroact CMD: error: ...` with exit status 2 and nothing lost on disk); "
