@@ -56,6 +56,10 @@ class TrainConfig(ModelConfig):
         mig_samples: samples for the sampling MIG estimator.
         lr_schedule: "constant" (the paper's Adam at ``lr``) or "cosine" (``lr`` decayed to 0
             over ``steps`` by a half cosine; a function of the step, so resuming is exact).
+        plateau_patience: stop early when the reconstruction error (an exponential moving
+            average of the logged training rec) has not improved by plateau_tol for this many
+            steps; 0 never stops early. The model of the stopping step is saved.
+        plateau_tol: relative improvement of the smoothed rec that counts as progress.
     """
 
     steps: int = 5000
@@ -68,6 +72,8 @@ class TrainConfig(ModelConfig):
     checkpoint_every: int = 1000
     mig_samples: int = 10000
     lr_schedule: Literal["constant", "cosine"] = "constant"
+    plateau_patience: int = 0
+    plateau_tol: float = 0.01
 
     def __post_init__(self):
         if self.lr_schedule not in ("constant", "cosine"):
@@ -80,6 +86,12 @@ class TrainConfig(ModelConfig):
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if isinstance(self.plateau_patience, bool) or not isinstance(self.plateau_patience, int) \
+                or self.plateau_patience < 0:
+            raise ValueError(f"plateau_patience must be an integer >= 0 (steps; 0: off), got "
+                             f"{self.plateau_patience!r}")
+        if not (math.isfinite(self.plateau_tol) and 0 <= self.plateau_tol < 1):
+            raise ValueError(f"plateau_tol must be a fraction in [0, 1), got {self.plateau_tol!r}")
 
 
 def evaluate(model: SequenceModel, sequences: np.ndarray, factors: np.ndarray | None = None,
@@ -236,6 +248,34 @@ class ProgressBarCallback(Callback):
         self.bar.close()
 
 
+class PlateauStop(Callback):
+    """Stops training when the smoothed reconstruction error stops improving.
+
+    At each logged step the training ``rec`` enters an exponential moving average (weight
+    ``smoothing`` on the new value); progress is a smoothed value below ``(1 - tol)`` times the
+    best so far. ``patience`` steps without progress request a stop (``trainer.stop_reason``).
+    The tracker starts afresh on resume.
+    """
+
+    def __init__(self, patience: int, tol: float, smoothing: float = 0.2):
+        self.patience, self.tol, self.smoothing = patience, tol, smoothing
+        self.ema: float | None = None
+        self.best = math.inf
+        self.best_step = 0
+
+    def on_log(self, trainer, step, scalars):
+        rec = scalars.get("rec")
+        if rec is None:
+            return
+        self.ema = rec if self.ema is None else \
+            (1 - self.smoothing) * self.ema + self.smoothing * rec
+        if self.ema < self.best * (1 - self.tol):
+            self.best, self.best_step = self.ema, step
+        elif step - self.best_step >= self.patience:
+            trainer.stop_reason = (f"rec plateau: smoothed rec {self.ema:.4g} has not improved "
+                                   f"by {self.tol:g} since step {self.best_step}")
+
+
 class _EvalFunction(Callback):
     def __init__(self, fn: Callable[[int, dict[str, Any]], None]):
         self.fn = fn
@@ -298,7 +338,10 @@ class Trainer:
                                                       purge_step=self.step if resume else None))
         if progress_bar:
             self.callbacks.append(ProgressBarCallback())
+        if config.plateau_patience:
+            self.callbacks.append(PlateauStop(config.plateau_patience, config.plateau_tol))
         self.callbacks.extend(callbacks)
+        self.stop_reason: str | None = None
 
     # -- set-up and resume -------------------------------------------------------------------
     def _setup(self, resume: bool, data_spec: dict[str, Any] | None) -> None:
@@ -450,6 +493,9 @@ class Trainer:
                         self.save_checkpoint()
                     for cb in self.callbacks:
                         cb.on_step(self, done)
+                    if self.stop_reason is not None:
+                        self._stop_early()
+                        break
             finally:
                 for cb in self.callbacks:
                     if isinstance(cb, ProgressBarCallback) and hasattr(cb, "bar"):
@@ -464,6 +510,16 @@ class Trainer:
         finally:
             self.close()
         return self.history
+
+    def _stop_early(self) -> None:
+        """Checkpoint the stopping step and record it (and why) in run.json."""
+        self.save_checkpoint()
+        if self.out is not None:
+            from macroact.io import read_json, write_json
+
+            run = read_json(self.out / "run.json", "run record")
+            run["stopped_early"] = {"step": self.step, "reason": self.stop_reason}
+            write_json(run, self.out / "run.json")
 
     def close(self) -> None:
         """Release the run directory (``run`` does it when it ends)."""

@@ -216,3 +216,33 @@ def test_trainer_parts_and_callbacks_give_the_same_weights_as_train(tmp_path):
     train(reference, x, _cfg(), progress_bar=False)
     for k, v in reference.state_dict().items():
         assert torch.equal(v, stepped.state_dict()[k]), k
+
+
+def test_plateau_stop_ends_a_run_whose_rec_stopped_improving(tmp_path):
+    from macroact.trainer import PlateauStop
+
+    # The stopping rule on a scripted rec: improves, then flat.
+    class Fake:
+        stop_reason = None
+
+    fake, stop = Fake(), PlateauStop(patience=30, tol=0.01, smoothing=1.0)
+    for step, rec in zip(range(10, 200, 10), [10, 8, 6, 5, 5, 5, 5, 5, 5, 5, 5]):
+        stop.on_log(fake, step, {"rec": float(rec)})
+        if fake.stop_reason:
+            break
+    assert step == 70 and "since step 40" in fake.stop_reason
+
+    # In a run: a learning rate of ~0 leaves rec flat, so the run stops early and says so.
+    model = _model()
+    hist = train(model, _data(), _cfg(steps=400, lr=1e-12, plateau_patience=50, log_every=5),
+                 out_dir=tmp_path / "run", progress_bar=False)
+    last = hist[-1]["step"]
+    assert 50 <= last < 400
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["stopped_early"]["step"] == last and "plateau" in run["stopped_early"]["reason"]
+    assert SequenceModel.load(tmp_path / "run").config == model.config
+    # Off by default: the same run goes to its step budget.
+    full = train(_model(), _data(), _cfg(steps=60, lr=1e-12, log_every=5), progress_bar=False)
+    assert full[-1]["step"] == 60
+    with pytest.raises(ValueError, match="plateau_patience"):
+        TrainConfig(plateau_patience=-1)
