@@ -163,7 +163,19 @@ class ResumeMismatchError(ValueError):
 
 #: Training settings a resumed run may change: they do not change the weights' trajectory
 #: (``steps`` may only grow).
-RESUMABLE_FIELDS = ("steps", "device", "log_every", "eval_every", "checkpoint_every", "mig_samples")
+RESUMABLE_FIELDS = ("steps", "device", "log_every", "eval_every", "checkpoint_every", "mig_samples",
+                    "plateau_patience", "plateau_tol")
+
+
+def _field_defaults(cls: type) -> dict[str, Any]:
+    """Default values of a config dataclass's fields (those that have one), as JSON values."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return json.loads(json.dumps(out))
 
 
 def data_fingerprint(sequences: Any, labels: Any = None) -> str:
@@ -537,9 +549,17 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         diffs.append(f"model: the run trained {old.get('model')!r}, this is {new['model']!r}")
     if old.get("n_features") not in (None, new["n_features"]):
         diffs.append(f"n_features: run {old.get('n_features')}, now {new['n_features']}")
+    from macroact.models import MODEL_REGISTRY
+
+    model_cls = MODEL_REGISTRY.get(new["model"])
+    # A field that a run recorded before it existed had its default then.
+    defaults = {"model_config": _field_defaults(model_cls.config_class) if model_cls else {},
+                "train_config": _field_defaults(TrainConfig)}
     for section, skip, label in (("model_config", (), "model"),
                                  ("train_config", RESUMABLE_FIELDS, "training")):
-        a, b = norm(old.get(section, {})), norm(new[section])
+        b = norm(new[section])
+        a = {**{k: v for k, v in defaults[section].items() if k in b},
+             **norm(old.get(section, {}))}
         for k in sorted(set(a) | set(b)):
             if k not in skip and a.get(k) != b.get(k):
                 diffs.append(f"{label} setting {k}: run {a.get(k)!r}, now {b.get(k)!r}")

@@ -246,3 +246,16 @@ def test_plateau_stop_ends_a_run_whose_rec_stopped_improving(tmp_path):
     assert full[-1]["step"] == 60
     with pytest.raises(ValueError, match="plateau_patience"):
         TrainConfig(plateau_patience=-1)
+
+
+def test_resume_accepts_a_run_recorded_before_a_new_field_existed(tmp_path):
+    x = _data()
+    train(_model(), x, _cfg(steps=20), out_dir=tmp_path / "run", progress_bar=False)
+    path = tmp_path / "run" / "run.json"
+    run = json.loads(path.read_text())
+    for name in ("plateau_patience", "plateau_tol"):  # as written before these fields existed
+        del run["train_config"][name]
+    path.write_text(json.dumps(run))
+    hist = train(_model(), x, _cfg(steps=30), out_dir=tmp_path / "run", resume=True,
+                 progress_bar=False)
+    assert hist[-1]["step"] == 30
