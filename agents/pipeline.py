@@ -171,11 +171,26 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, log=print,
             log(f"  success {res['success_rate']:.2f}")
     timings["agents"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    record = {"config": cfg.to_dict(), "results": results, "timings": timings,
+    from macroact.reporting import machine
+
+    record = {"config": cfg.to_dict(), "out": str(out), "machine": machine(),
+              "results": results, "timings": timings,
               "demo_success_rate": float(demos.success_rate)}
     atomic_write_text(json.dumps(record, indent=2), out / "pipeline.json")
     write_report(record, out)
     return record
+
+
+def command(cfg: PipelineConfig, out: str | Path) -> str:
+    """The ``macroact pipeline`` command line that runs ``cfg`` into ``out``."""
+    default = PipelineConfig()
+    flags = []
+    for f in dataclasses.fields(PipelineConfig):
+        value = getattr(cfg, f.name)
+        if value != getattr(default, f.name):
+            text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+            flags.append(f"--{'env' if f.name == 'env_id' else f.name.replace('_', '-')} {text}")
+    return " ".join(["macroact pipeline", *flags, "--out", str(out)])
 
 
 def write_report(record: dict[str, Any], out: str | Path) -> Path:
@@ -202,6 +217,9 @@ def write_report(record: dict[str, Any], out: str | Path) -> Path:
                      f"{np.mean([r['wall_seconds'] for r in runs]):.0f}"])
     tm = record["timings"]
     lines = [f"# macroact pipeline on {cfg.env_id}", "",
+             f"Command: `{command(cfg, record.get('out', out))}` (`write_report` rebuilds this "
+             "file and curves.png from pipeline.json).", "",
+             f"Machine: {record['machine']}." if "machine" in record else "", "",
              f"{cfg.episodes} demonstrations (demonstrator success "
              f"{record['demo_success_rate']:.2f}), FAVAE over H = {cfg.horizon} action chunks "
              f"({cfg.favae_steps} steps, beta {cfg.beta}, C {list(cfg.capacity)}), PPO budget "
