@@ -139,8 +139,11 @@ def test_sigkill_during_training_leaves_a_loadable_run_that_resumes_exactly(tmp_
     args = ["train", "--dataset", str(data), "--steps", "60", "--checkpoint-every", "1", *TINY,
             "--seed", "3"]
     out = tmp_path / "killed"
+    # The child computes with this process's thread count (other tests may have changed it),
+    # so that its steps and the in-process ones round alike.
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
     proc = subprocess.Popen([sys.executable, "-m", "macroact", *args, "--out", str(out)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 60
     while not (out / "checkpoint.pt").exists() and time.time() < deadline:
         time.sleep(0.02)
