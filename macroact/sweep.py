@@ -20,9 +20,6 @@ than read a stale record.
 Only this process writes the log, one line per finished cell, flushed at once: a sweep cut
 short keeps every cell that finished. Every cell runs torch with ``threads`` threads (1 by
 default), so parallel cells do not fight over cores. ``macroact sweep`` is the command line.
-
-The RL experiments' grid of macro models (one FAVAE per env, macro kind and ladder choice,
-trained on scripted demonstrations' action chunks) is ``prepare_macro_models``.
 """
 
 from __future__ import annotations
@@ -33,15 +30,13 @@ import json
 import os
 import re
 import time
-from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from macroact.reporting import RunLog
 
-__all__ = ["Cell", "MODELS", "aggregate", "demos_path", "load_results", "macro_model_dir",
-           "prepare_macro_models", "replay_success", "run_cell", "run_grid", "train_macro_model"]
+__all__ = ["Cell", "MODELS", "aggregate", "load_results", "run_cell", "run_grid"]
 
 MODELS = ("favae", "dsae", "fhvae")
 
@@ -327,135 +322,3 @@ def aggregate(results: Iterable[dict[str, Any]],
         row["n_degenerate"] = int(sum(flags))
         out[key] = row
     return out
-
-
-# ------------------------------------------------------------------------------ macro models
-#: A latent is active when its mean KL from the prior over the training chunks exceeds this
-#: many nats (the wrapper's ``latents="active"`` rule).
-KL_THRESHOLD = 0.1
-
-
-def demos_path(out: str | os.PathLike, env: str, episodes: int) -> Path:
-    """Where a macro-model grid keeps ``episodes`` scripted demonstrations of ``env``."""
-    return Path(out) / "data" / f"{env}_demos_{episodes}.npz"
-
-
-def macro_model_dir(out: str | os.PathLike, env: str, kind: str, ladder: bool) -> Path:
-    """The run directory of the FAVAE over ``env``'s ``kind`` macros (ladder or not)."""
-    return Path(out) / "favae" / f"{env}_{kind}_{'ladder' if ladder else 'noladder'}"
-
-
-def replay_success(model, data, horizon: int, tail: str, episodes: int = 100) -> float:
-    """Success rate of demos replayed open-loop through the model: each episode's chunks are
-    encoded, their posterior means decoded and executed from the demo's own reset state.
-    The upper bound of what choosing latent codes can reach with this decoder."""
-    import gymnasium as gym
-
-    from macroact.data.demos import chunk_actions
-
-    chunks = chunk_actions(data, horizon, tail=tail)
-    mu, _ = model.encode(chunks.actions)
-    decoded = np.clip(model.decode(mu).cpu().numpy(), data.low, data.high)
-    env = gym.make(data.env_id, **data.env_kwargs)
-    wins = 0
-    n = min(episodes, len(data))
-    for i in range(n):
-        env.reset(seed=data.seed + i)
-        seq = np.concatenate(list(decoded[chunks.episode == i]))
-        done, success, t = False, False, 0
-        while not done:
-            a = seq[min(t, len(seq) - 1)]  # past the macro: hold its last action
-            _, _, term, trunc, info = env.step(a)
-            success = success or bool(info.get("is_success", False))
-            done = term or trunc
-            t += 1
-        wins += success
-    env.close()
-    return wins / n
-
-
-def train_macro_model(task: dict[str, Any]) -> dict[str, Any]:
-    """Train one FAVAE on demonstration action chunks and summarise it (``summary.json``).
-
-    ``task`` holds ``env``, ``kind``, ``ladder``, ``horizon``, ``tail``, ``beta``, ``steps``,
-    ``lr_schedule``, ``demos`` (an ``EpisodeData`` file) and ``dir`` (the run directory). A
-    finished run with the same beta, steps and schedule is read back instead.
-    """
-    import torch
-
-    from macroact.data.demos import EpisodeData, chunk_actions
-    from macroact.trainer import TrainConfig, evaluate, train
-    from macroact.wrapper import mean_latent_kl
-
-    torch.set_num_threads(1)
-    run_dir = Path(task["dir"])
-    schedule = task.get("lr_schedule", "constant")
-    if (run_dir / "model.pt").is_file() and (run_dir / "summary.json").is_file():
-        cached = json.loads((run_dir / "summary.json").read_text())
-        if (cached["beta"], cached["steps"], cached.get("lr_schedule", "constant")) == \
-                (task["beta"], task["steps"], schedule):
-            return cached
-    data = EpisodeData.load(task["demos"])
-    chunks = chunk_actions(data, task["horizon"], tail=task["tail"])
-    from macroact.factory import build_model
-
-    torch.manual_seed(0)  # initial weights (the trainer seeds batches and noise with 0 too)
-    model = build_model("favae", chunks.actions.shape[2], seq_len=task["horizon"],
-                        ladder=task["ladder"], beta=task["beta"],
-                        capacity=(0.0,) * (3 if task["ladder"] else 1))
-    model.normalizer.set_bounds(data.low, data.high)  # [-1, 1] actions map to themselves
-    t0 = time.perf_counter()
-    train(model, chunks.actions, TrainConfig(steps=task["steps"], seed=0, device="cpu",
-                                             checkpoint_every=task["steps"], lr_schedule=schedule),
-          out_dir=run_dir, progress_bar=False,
-          data_spec={"demos": str(Path(task["demos"]).resolve()), "horizon": task["horizon"],
-                     "stride": None, "tail": task["tail"]})
-    wall = time.perf_counter() - t0
-    res = evaluate(model, chunks.actions, chunks.factors, mig_samples=2000)
-    kl = mean_latent_kl(model, chunks.actions)
-    mu = res["mu"]
-    summary = {"env": task["env"], "kind": task["kind"], "ladder": task["ladder"],
-               "horizon": task["horizon"], "tail": task["tail"], "beta": task["beta"],
-               "steps": task["steps"], "lr_schedule": schedule,
-               "chunks": len(chunks), "rec": res["rec"],
-               "mse": res["mse"], "mig_sampled": res["mig_sampled"],
-               "mig_discrete": res["mig_discrete"], "kl": kl.tolist(),
-               "active": [int(i) for i in np.flatnonzero(kl > KL_THRESHOLD)],
-               "mu_abs_q99": float(np.quantile(np.abs(mu), 0.99)),
-               "mu_inside_scale": float(np.mean(np.all(np.abs(mu) <= 3.0, axis=1))),
-               "replay_success": replay_success(model, data, task["horizon"], task["tail"]),
-               "train_seconds": wall}
-    from macroact.io import atomic_write_text
-
-    atomic_write_text(json.dumps(summary, indent=2), run_dir / "summary.json")
-    return summary
-
-
-def prepare_macro_models(out: str | os.PathLike, settings: dict[str, Any], envs: Sequence[str],
-                         kinds: Sequence[str], beta: float, steps: int, jobs: int,
-                         need_noladder: bool, lr_schedule: str = "constant"
-                         ) -> dict[tuple, dict[str, Any]]:
-    """Collect each env's demonstrations and train its macro FAVAEs (ladder, and no ladder
-    when ``need_noladder``) for every macro kind, ``jobs`` at a time; finished ones are read.
-
-    ``settings`` gives ``envs`` (name -> Gymnasium id), ``demo_episodes`` (name -> count) and
-    ``macros`` (name -> kind -> ``{"horizon", "tail"}``), as ``experiments/rl_benchmark.json``
-    does. Returns ``{(env, kind, ladder): summary}``.
-    """
-    from concurrent.futures import ProcessPoolExecutor
-
-    from macroact.data.demos import collect
-
-    for env in envs:
-        path = demos_path(out, env, settings["demo_episodes"][env])
-        if not path.is_file():
-            collect(settings["envs"][env], settings["demo_episodes"][env], seed=0).save(path)
-    tasks = [dict(env=env, kind=kind, ladder=ladder, beta=beta, steps=steps,
-                  lr_schedule=lr_schedule, dir=str(macro_model_dir(out, env, kind, ladder)),
-                  demos=str(demos_path(out, env, settings["demo_episodes"][env])),
-                  **settings["macros"][env][kind])
-             for env in envs for kind in kinds
-             for ladder in ((True, False) if need_noladder else (True,))]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(train_macro_model, tasks))
-    return {(r["env"], r["kind"], r["ladder"]): r for r in results}

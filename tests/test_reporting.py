@@ -3,17 +3,12 @@ the RL benchmark driver's table over them."""
 
 from __future__ import annotations
 
-import csv
-import importlib.util
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from macroact import reporting as rp
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
 def test_rolling_success_uses_the_last_window_episodes():
@@ -83,42 +78,3 @@ def test_machines_names_where_the_runs_ran():
     assert rp.machines([]) == rp.machine()
 
 
-def _write_run(root: Path, env: str, kind: str, variant: str, seed: int, success: list[int],
-               eval_rate: float, timesteps: int = 1000) -> None:
-    d = root / env / kind / variant / f"seed{seed}"
-    d.mkdir(parents=True)
-    (d / "agent.json").write_text(json.dumps({"seed": seed, "timesteps": timesteps}))
-    (d / "eval.json").write_text(json.dumps({"success_rate": eval_rate, "wall_seconds": 3.0,
-                                             "final_train_success": float(np.mean(success))}))
-    with open(d / "episodes.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["primitive_steps", "success", "return", "macro_length"])
-        for i, s in enumerate(success):
-            w.writerow([100 * (i + 1), s, float(s), 100])
-
-
-def test_rl_benchmark_load_group_summarise_table_and_plot(tmp_path):
-    spec = importlib.util.spec_from_file_location("experiments_rl_benchmark",
-                                                  EXPERIMENTS / "rl_benchmark.py")
-    rb = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rb)
-    root = tmp_path / "runs"
-    for seed, rate in ((0, 1.0), (1, 0.5)):
-        _write_run(root, "reacher", "episode", "all", seed, [0] * 3 + [1] * 7, rate)
-    _write_run(root, "reacher", "flat", "flat", 0, [0] * 10, 0.0)
-    runs = rb.load_runs(root)
-    assert sorted((r["variant"], r["seed"]) for r in runs) == [("all", 0), ("all", 1),
-                                                               ("flat", 0)]
-    groups = rb.group_runs(runs)
-    assert set(groups) == {("reacher", "episode", "all", 1000), ("reacher", "flat", "flat", 1000)}
-    s = rb.summarise(groups[("reacher", "episode", "all", 1000)])
-    assert s["eval_mean"] == 0.75 and s["eval_min"] == 0.5 and s["eval_max"] == 1.0
-    # Window 100 is never full with 10 episodes: no crossing is claimed.
-    assert np.isnan(s["reach90"]).all() and np.isnan(s["reach90_mean"])
-    text = rb.table(groups)
-    assert "| reacher | episode | all | 1,000 | 2 | 0.75 (0.25; 0.50-1.00)" in text
-    assert "| reacher | - | flat |" in text and "| -, - |" in text
-    png = rb.plot_groups(groups, "reacher", "episode", tmp_path / "curve.png")
-    assert png is not None and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert rb.plot_groups(groups, "gripper", "episode", tmp_path / "none.png") is None
-    assert rb.MACROS[("gripper", "episode")] == {"horizon": 200, "tail": "pad_last"}

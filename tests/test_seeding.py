@@ -12,8 +12,8 @@ from macroact.envs import ENVS, has_finite_starts
 from macroact.seeding import RUN_BLOCK, RUNS_PER_STREAM, STREAM_SIZE, STREAMS, seeds, stream_of
 
 #: The largest demonstration count each env is used with (README and experiments/):
-#: Reaching2D-v0 200 (reaching2d_rl.py), Gripper-v0 4,800 (rl_bc.py's plan demos; the FAVAE
-#: uses the first 600), ReacherSparse-v0 32,000 (rl_bc.py; rl_benchmark.py uses 1,000). The
+#: Reaching2D-v0 200, Gripper-v0 4,800 (the plan demos of the earlier BC runs; the FAVAE
+#: uses the first 600), ReacherSparse-v0 32,000 (the earlier BC runs; the benchmark uses 1,000). The
 #: varied envs have no fixed count yet: 10,000 bounds any count in use. Raise these when an
 #: experiment collects more.
 STANDARD_DEMOS = {
