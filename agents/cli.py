@@ -240,12 +240,21 @@ def _pipeline_args(p):
                         "report.md, curves.png")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a finished pipeline in --out (default: refuse)")
+    p.add_argument("--report-only", action="store_true",
+                   help="only rebuild report.md and curves.png from --out's pipeline.json")
 
 
 @_pipeline_args
 def run_pipeline(args: argparse.Namespace) -> int:
-    from macroact.agents.pipeline import PipelineConfig, run_pipeline as run
+    from macroact.agents.pipeline import PipelineConfig, run_pipeline as run, write_report
 
+    if args.report_only:
+        from macroact.io import read_json
+
+        path = write_report(read_json(Path(args.out) / "pipeline.json", "pipeline record"),
+                            args.out)
+        print(f"wrote {path} and {Path(args.out) / 'curves.png'}")
+        return 0
     try:
         cfg = config_from_args(PipelineConfig, args)
     except (ValueError, TypeError) as e:

@@ -171,9 +171,12 @@ def run_pipeline(cfg: PipelineConfig, out: str | Path, log=print,
             log(f"  success {res['success_rate']:.2f}")
     timings["agents"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
+    import torch
+
     from macroact.reporting import machine
 
-    record = {"config": cfg.to_dict(), "out": str(out), "machine": machine(),
+    record = {"config": cfg.to_dict(), "out": str(out),
+              "machine": f"{machine()}, {torch.get_num_threads()} torch threads for FAVAE",
               "results": results, "timings": timings,
               "demo_success_rate": float(demos.success_rate)}
     atomic_write_text(json.dumps(record, indent=2), out / "pipeline.json")
@@ -217,8 +220,9 @@ def write_report(record: dict[str, Any], out: str | Path) -> Path:
                      f"{np.mean([r['wall_seconds'] for r in runs]):.0f}"])
     tm = record["timings"]
     lines = [f"# macroact pipeline on {cfg.env_id}", "",
-             f"Command: `{command(cfg, record.get('out', out))}` (`write_report` rebuilds this "
-             "file and curves.png from pipeline.json).", "",
+             f"Command: `{command(cfg, record.get('out', out))}`; `macroact pipeline "
+             "--report-only --out DIR` rebuilds this file and curves.png from DIR/pipeline.json.",
+             "",
              f"Machine: {record['machine']}." if "machine" in record else "", "",
              f"{cfg.episodes} demonstrations (demonstrator success "
              f"{record['demo_success_rate']:.2f}), FAVAE over H = {cfg.horizon} action chunks "

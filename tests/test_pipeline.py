@@ -52,3 +52,15 @@ def test_a_finished_pipeline_is_not_overwritten_silently(done, capsys):
     assert "--overwrite" in capsys.readouterr().err
     with pytest.raises(ValueError, match="seeds must name"):
         PipelineConfig(seeds=())
+
+
+def test_report_only_rebuilds_from_the_record(done, tmp_path, capsys):
+    import shutil
+
+    out, _ = done
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / "report.md").unlink()
+    assert main(["pipeline", "--report-only", "--out", str(copy)]) == 0
+    assert (copy / "report.md").read_text() == (out / "report.md").read_text()
+    assert main(["pipeline", "--report-only", "--out", str(tmp_path / "none")]) == 2
