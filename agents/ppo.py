@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import time
 from pathlib import Path
@@ -60,6 +61,10 @@ class PPORunConfig(Config):
         bc_factors: clone only the demos with these factor labels (NAME=LABEL,...), e.g.
             elbow=1,via=0: one plan of a demonstrator that draws plans at random, since a
             Gaussian policy cloned on several plans learns their average.
+        prior: add prior_weight * KL(policy || skill prior) to PPO's loss, in place of its
+            entropy bonus (agents/ppo_prior.py), with the prior beside the model
+            (RUN_DIR/prior.pt, from `macroact prior`); observations are then not normalised.
+        prior_weight: weight of the KL-to-prior term (PPO's ent_coef).
     """
 
     env_id: str
@@ -82,6 +87,8 @@ class PPORunConfig(Config):
     critic_warmup: int = 0
     bc_freeze_obs_stats: bool = True
     bc_factors: dict | None = None
+    prior: bool = False
+    prior_weight: float = 0.01
 
     @property
     def kind(self) -> str:
@@ -122,6 +129,10 @@ class PPORunConfig(Config):
                              f"{self.bc_factors!r}")
         if self.bc_factors is not None and self.bc_demos is None:
             raise ValueError("bc_factors selects among the bc_demos episodes; pass bc_demos too")
+        if self.prior and self.flat:
+            raise ValueError("a skill prior is over latent codes: prior needs latent PPO")
+        if not (math.isfinite(self.prior_weight) and self.prior_weight >= 0):
+            raise ValueError(f"prior_weight must be a number >= 0, got {self.prior_weight!r}")
         if self.critic_warmup < 0:
             raise ValueError(f"critic_warmup (primitive env steps) must be >= 0, got "
                              f"{self.critic_warmup}")
@@ -144,10 +155,12 @@ def _active_data(cfg: PPORunConfig, model) -> np.ndarray | None:
     if cfg.data is None:
         raise ValueError("latents='active' needs the demonstrations the FAVAE was trained on: "
                          "pass data=DEMOS.npz (--demos)")
-    from macroact.data.demos import EpisodeData, chunk_actions
+    from macroact.data.demos import EpisodeData
+    from macroact.data.skills import model_inputs
 
-    # Measure KL on the chunks the model was trained on: same horizon and tail rule.
-    return chunk_actions(EpisodeData.load(cfg.data), model.config.seq_len, tail=cfg.tail).actions
+    # Measure KL on the chunks the model was trained on: same horizon and tail rule (with
+    # their observations for a closed-loop model).
+    return model_inputs(model, EpisodeData.load(cfg.data), tail=cfg.tail)[1]
 
 
 def make_env(cfg: PPORunConfig, model=None, chunks: np.ndarray | None = None):
@@ -155,7 +168,7 @@ def make_env(cfg: PPORunConfig, model=None, chunks: np.ndarray | None = None):
     reset with seeds of the ``train`` stream, run ``cfg.seed``)."""
     return common.make_env(cfg.env_id, cfg.flat, cfg.n_envs, cfg.seed, model=model,
                            latents=cfg.latents, scale=cfg.scale, chunks=chunks,
-                           normalize_obs=cfg.normalize_obs)
+                           normalize_obs=cfg.normalize_obs and not cfg.prior)
 
 
 # Shared with agents/sac.py; the old private names stay for existing callers.
@@ -201,8 +214,21 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(out / "tb"))
-    agent = PPO("MlpPolicy", venv, seed=cfg.seed, verbose=verbose, device="cpu",
+    policy = "MlpPolicy"
+    if cfg.prior:
+        from macroact.agents.ppo_prior import PriorActorCriticPolicy
+
+        policy = PriorActorCriticPolicy
+        params["ent_coef"] = cfg.prior_weight
+    agent = PPO(policy, venv, seed=cfg.seed, verbose=verbose, device="cpu",
                 tensorboard_log=str(out / "tb") if out is not None else None, **params)
+    if cfg.prior:
+        from macroact.agents.ppo_prior import attach_prior
+        from macroact.models.prior import SkillPrior
+
+        src = Path(cfg.model)
+        attach_prior(agent.policy, SkillPrior.load(src if src.is_dir() else src.parent),
+                     cfg.scale, venv.get_attr("latent_dims")[0])
     bc_info = None
     if cfg.bc_demos is not None:
         bc_info = _bc_init(agent, cfg, model, venv, eval_episodes, chunks, eval_stream)
@@ -228,6 +254,12 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         # The whole run config, plus the PPO arguments it resolved to and the observation
         # statistics: load_agent rebuilds the agent from these alone.
         meta = {"config": cfg.to_dict(), "ppo": params, "obs_stats": obs_stats}
+        if cfg.prior:
+            from macroact.models.prior import PRIOR_FILE
+
+            src = Path(cfg.model)
+            shutil.copyfile((src if src.is_dir() else src.parent) / PRIOR_FILE, out / PRIOR_FILE)
+            meta["prior"] = PRIOR_FILE
         if not cfg.flat:
             src = Path(cfg.model)
             src = src / "model.pt" if src.is_dir() else src

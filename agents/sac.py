@@ -61,6 +61,13 @@ class SACRunConfig(Config):
             evaluation.
         checkpoint_every: primitive env steps between checkpoints (agent, replay buffer,
             counters) in OUT/checkpoint/; 0 writes none.
+        prior: latent SAC guided by the skill prior beside the model (RUN_DIR/prior.pt, from
+            `macroact prior`): the entropy bonus becomes the KL to the prior with a tuned weight
+            (SPiRL, agents/sac_prior.py), the policy starts at the prior. Best with a chunked
+            model (H about 10). Observations are not normalised (the prior has its own scaling).
+        prior_target_kl: target KL divergence from the prior per decision (nats).
+        prior_init_steps: Adam steps fitting the policy to the prior before training, on the
+            --demos chunk-start states (or on reset states without --demos).
     """
 
     env_id: str
@@ -76,6 +83,9 @@ class SACRunConfig(Config):
     tail: Literal["drop", "pad_last", "pad_zero"] = "pad_zero"
     normalize_obs: bool = True
     checkpoint_every: int = 10_000
+    prior: bool = False
+    prior_target_kl: float = 5.0
+    prior_init_steps: int = 500
 
     @property
     def kind(self) -> str:
@@ -100,6 +110,11 @@ class SACRunConfig(Config):
             raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
+        if self.prior and self.flat:
+            raise ValueError("a skill prior is over latent codes: prior needs latent SAC "
+                             "(flat=False with model=RUN_DIR)")
+        if self.prior_init_steps < 0:
+            raise ValueError(f"prior_init_steps must be >= 0, got {self.prior_init_steps}")
 
 
 def _model_and_chunks(cfg: SACRunConfig):
@@ -111,12 +126,20 @@ def _model_and_chunks(cfg: SACRunConfig):
     return model, _active_data(cfg, model)
 
 
-def _build(cfg: SACRunConfig, venv, params: dict[str, Any], tb: str | None = None):
+def _build(cfg: SACRunConfig, venv, params: dict[str, Any], tb: str | None = None,
+           prior=None, model=None):
     from stable_baselines3 import SAC
 
     params = dict(params)
     policy_kwargs = params.pop("policy_kwargs", None)
     kwargs = {"policy_kwargs": dict(policy_kwargs)} if policy_kwargs else {}
+    if prior is not None:
+        from macroact.agents.sac_prior import PriorSAC
+
+        dims = venv.get_attr("latent_dims")[0] if model is not None else None
+        return PriorSAC("MlpPolicy", venv, prior=prior, scale=cfg.scale, latent_dims=dims,
+                        target_kl=cfg.prior_target_kl, seed=cfg.seed, device="cpu",
+                        tensorboard_log=tb, **kwargs, **params)
     return SAC("MlpPolicy", venv, seed=cfg.seed, device="cpu", tensorboard_log=tb,
                **kwargs, **params)
 
@@ -164,16 +187,25 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     resumes = 0 if state is None else state["resumes"] + 1
     venv = common.make_env(cfg.env_id, cfg.flat, cfg.n_envs, cfg.seed, model=model,
                            latents=cfg.latents, scale=cfg.scale, chunks=chunks,
-                           normalize_obs=cfg.normalize_obs, seed_offset=resumes * cfg.n_envs)
+                           normalize_obs=cfg.normalize_obs and not cfg.prior,
+                           seed_offset=resumes * cfg.n_envs)
     params = cfg.sac_settings()
+    prior = _load_prior(cfg) if cfg.prior else None
     writer = None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(out / "tb"))
-    agent = _build(cfg, venv, params, str(out / "tb") if out is not None else None)
+    agent = _build(cfg, venv, params, str(out / "tb") if out is not None else None,
+                   prior=prior, model=model)
     start, rows, wall_before = 0, [], 0.0
+    prior_init = None
+    if prior is not None and state is None and cfg.prior_init_steps > 0:
+        from macroact.agents.sac_prior import init_at_prior
+
+        prior_init = init_at_prior(agent, _prior_states(cfg, model), steps=cfg.prior_init_steps,
+                                   seed=cfg.seed)
     if state is not None:
         _set_tensors(agent, ckpt / "agent.zip")
         # Our own file in our own run directory (see the module docstring on pickle).
@@ -211,6 +243,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     result = common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
                                     cfg.scale, chunks, episodes=eval_episodes,
                                     stream=eval_stream, stats=stats)
+    if prior_init is not None:
+        result["prior_init"] = prior_init
     result.update(primitive_steps=callback.primitive, wall_seconds=wall,
                   train_episodes=len(callback.rows), resumes=resumes,
                   final_train_success=float(np.mean([r[1] for r in callback.rows[-100:]]))
@@ -223,12 +257,44 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
             shutil.copyfile(src, out / "favae.pt")
             meta["favae"] = "favae.pt"
             meta["favae_source"] = str(src.resolve())
+        if cfg.prior:
+            from macroact.models.prior import PRIOR_FILE
+
+            shutil.copyfile(src.parent / PRIOR_FILE, out / PRIOR_FILE)
+            meta["prior"] = PRIOR_FILE
         common.write_agent_dir(out, agent, meta, result, callback.rows)
         writer.close()
         if ckpt.is_dir():
             shutil.rmtree(ckpt)  # finished: the replay buffer is not needed any more
     result["episodes"] = [list(r) for r in callback.rows]
     return result
+
+
+def _load_prior(cfg: SACRunConfig):
+    """The skill prior beside the run's model (RUN_DIR/prior.pt)."""
+    from macroact.models.prior import SkillPrior
+
+    src = Path(cfg.model)
+    return SkillPrior.load(src if src.is_dir() else src.parent)
+
+
+def _prior_states(cfg: SACRunConfig, model) -> np.ndarray:
+    """States to fit the policy to the prior on: the demos' chunk starts (``--demos``), else
+    256 reset observations of the train stream (no env steps)."""
+    if cfg.data is not None:
+        from macroact.data.demos import EpisodeData
+        from macroact.data.skills import model_inputs
+
+        return model_inputs(model, EpisodeData.load(cfg.data), tail=cfg.tail)[2]
+    import gymnasium as gym
+
+    from macroact.seeding import seeds
+
+    env = gym.make(cfg.env_id)
+    try:
+        return np.stack([env.reset(seed=int(s))[0] for s in seeds("train", 256, cfg.seed)])
+    finally:
+        env.close()
 
 
 def load_sac_agent(agent_dir: str | Path):

@@ -12,6 +12,11 @@ The cost of one ``model.decode`` call (batch 1, or ``--envs``), timed on its own
 caches, is reported beside it: the wrapper adds it once per macro-action and it dominates the
 overhead at small ``H`` (inside the loop, after MuJoCo steps, it runs 10-25% slower).
 
+The closed-loop row runs an untrained ``ClosedLoopFAVAE`` (default config, observation
+normaliser on [-1, 1]) through ``MacroActionWrapper``: the ladders are decoded once per macro
+(its "decode" column) and the action head runs once per primitive step on the live
+observation; the raw loop is the single-env one above.
+
     python benchmarks/wrapper_overhead.py [--steps 20000] [--envs 8] [--horizon 10] [--out FILE.md]
 """
 
@@ -31,6 +36,7 @@ import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import macroact  # noqa: F401  (registers the macroact/ env ids)
+from macroact.models.closed_loop import ClosedLoopFAVAE, ClosedLoopFAVAEConfig
 from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.wrapper import MacroActionVecEnv, MacroActionWrapper
 
@@ -179,14 +185,35 @@ def main(argv: list[str] | None = None) -> int:
     vec = best_of(args.repeats, lambda: time_vec_raw(vraw, vseqs),
                   lambda: time_vec_wrapped(vwrapped, vcodes))
 
+    # Single env, closed loop: features once per macro, the head once per primitive step.
+    obs_dim = wrapped.observation_space.shape[0]
+    closed = ClosedLoopFAVAE(ClosedLoopFAVAEConfig(seq_len=h, obs_dim=obs_dim),
+                             n_features=low.shape[0] + obs_dim)
+    closed.normalizer.set_bounds(np.concatenate([low, -np.ones(obs_dim)]),
+                                 np.concatenate([high, np.ones(obs_dim)]))
+    closed.eval()
+    cwrapped = MacroActionWrapper(make(), closed, scale=args.scale)
+    closed_row = best_of(args.repeats, lambda: time_single_raw(raw, seqs),
+                         lambda: time_single_wrapped(cwrapped, codes))
+    runner = cwrapped._decoder.closed
+    zero = np.zeros((1, dim), np.float32)
+    t_begin = []
+    for _ in range(300):
+        t0 = time.perf_counter()
+        runner.begin(zero)
+        t_begin.append(time.perf_counter() - t0)
+
     dec1 = time_decode(wrapped._decoder, 1, dim)
     decn = time_decode(vwrapped._decoder, n_envs, dim)
     path = "dense fast path" if wrapped._decoder._bound is not None else "model.decode"
     rows = [("single env: MacroActionWrapper vs raw loop", *single, dec1),
-            (f"{n_envs} envs: MacroActionVecEnv vs DummyVecEnv", *vec, decn)]
+            (f"{n_envs} envs: MacroActionVecEnv vs DummyVecEnv", *vec, decn),
+            ("single env, closed loop (features per macro, head per step) vs raw loop",
+             *closed_row, float(np.median(t_begin)))]
     lines = [f"Env {env_id}, H = {h}, untrained FAVAE (default config, latent_dim {dim}), "
              f"{args.steps} primitive steps per timed run, best of {args.repeats}; decoding "
-             f"through the {path}.", "",
+             f"through the {path}; closed loop "
+             f"{'on the numpy fast path' if runner.fast else 'through the model'}.", "",
              "| setting | raw steps/s | wrapped steps/s | wrapped/raw (best of each) "
              "| paired runs' ratios: median [min, max] | decode per macro (ms) "
              "| decode share of a wrapped macro |",

@@ -31,12 +31,20 @@ def load_data(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None, tupl
         from macroact.data.minari_io import episodes_from_spec
 
         demos = episodes_from_spec(spec)
-        chunks = chunk_actions(demos, spec["horizon"], spec.get("stride"), spec.get("tail", "drop"))
+        if spec.get("closed_loop"):  # (N, H, A + O): actions, then observations
+            from macroact.data.skills import packed_chunks
+
+            chunks, packed = packed_chunks(demos, spec["horizon"], spec.get("stride"),
+                                           spec.get("tail", "drop"))
+        else:
+            chunks = chunk_actions(demos, spec["horizon"], spec.get("stride"),
+                                   spec.get("tail", "drop"))
+            packed = chunks.actions
         if len(chunks.actions) == 0:
             source = spec.get("demos", spec.get("minari"))
             raise CLIError(f"no action chunk of length {spec['horizon']} in {source}; "
                            "lower --horizon or collect longer episodes")
-        return chunks.actions, chunks.factors, tuple(demos.factor_names)
+        return packed, chunks.factors, tuple(demos.factor_names)
     name = spec["dataset"]
     x, y = datasets.load_dataset(name, spec.get("length", 100))
     return x, y, datasets.FACTOR_NAMES.get(name)
@@ -96,6 +104,14 @@ def _add_train(p: argparse.ArgumentParser) -> None:
                    help="the no-ladder FAVAE (six convolutions, one latent of 14)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_config_args(p, FAVAEConfig, skip=("seq_len", "ladder"), group="FAVAE")
+    from macroact.models.closed_loop import ClosedLoopFAVAEConfig
+
+    p.add_argument("--closed-loop", action="store_true",
+                   help="closed-loop FAVAE (with --demos or --minari): the ladders decode per-step "
+                        "features and a head maps (feature, live observation) to each action; "
+                        "--horizon defaults to 10")
+    add_config_args(p, ClosedLoopFAVAEConfig, group="closed-loop FAVAE (with --closed-loop)",
+                    skip=tuple(f.name for f in dataclasses.fields(FAVAEConfig)) + ("obs_dim",))
     add_config_args(p, TrainConfig, group="training")
 
 
@@ -106,10 +122,24 @@ def _build_model(args: argparse.Namespace, seq_len: int, n_features: int, n_labe
     if args.model == "favae":
         config = config_from_args(FAVAEConfig, args, seq_len=seq_len)
         return build_model("favae", n_features, **config.to_dict())
+    if args.model == "closed_loop_favae":
+        from macroact.models.closed_loop import ClosedLoopFAVAEConfig
+
+        config = config_from_args(ClosedLoopFAVAEConfig, args, seq_len=seq_len,
+                                  obs_dim=args.obs_dim)
+        return build_model("closed_loop_favae", n_features, **config.to_dict())
     # The baselines take --beta of the FAVAE flags, and their label count from the data.
     kw = {"beta": args.beta, "n_labels": n_labels}
     return build_model(args.model, n_features, seq_len=seq_len,
                        **{k: v for k, v in kw.items() if k in config_fields(args.model)})
+
+
+def episodes_from_spec_bounds(spec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The action bounds of the demonstrations a data spec names."""
+    from macroact.data.minari_io import episodes_from_spec
+
+    demos = episodes_from_spec(spec)
+    return demos.low, demos.high
 
 
 def _given(cls: type, args: argparse.Namespace, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -133,6 +163,18 @@ def run_train(args: argparse.Namespace) -> int:
 
     overwrite = getattr(args, "overwrite", False)
     check_out_dir(args.out, resume=args.resume, overwrite=overwrite)  # before any work
+    if args.model == "closed_loop_favae":
+        args.closed_loop = True
+    if args.closed_loop:
+        if args.model not in ("favae", "closed_loop_favae"):
+            raise CLIError(f"--closed-loop is a FAVAE variant; it cannot train --model "
+                           f"{args.model}")
+        if args.dataset is not None:
+            raise CLIError("--closed-loop trains on (observation, action) chunks: give --demos "
+                           "or --minari, not --dataset")
+        args.model = "closed_loop_favae"
+        if args.horizon is None and not args.resume:
+            args.horizon = 10
     if args.resume and args.demos is None and args.dataset is None and args.minari is None:
         run = _read_run(args.out)
         spec = run["data"]
@@ -149,6 +191,8 @@ def run_train(args: argparse.Namespace) -> int:
 
             spec = {"minari": minari_source(args.minari)}
         spec.update(horizon=args.horizon, stride=args.stride, tail=args.tail)
+        if args.closed_loop:
+            spec["closed_loop"] = True
     elif args.dataset is not None:
         name = args.dataset
         spec = {"dataset": str(Path(name).resolve()) if name.endswith(".npz") else name,
@@ -186,12 +230,18 @@ def run_train(args: argparse.Namespace) -> int:
         import torch
 
         torch.manual_seed(tcfg.seed)  # initial weights are drawn here: seed them too
+        if args.closed_loop:
+            if spec.get("closed_loop") is None:
+                raise CLIError("--closed-loop needs --demos or --minari (observations and actions)")
+            args.obs_dim = x.shape[2] - len(episodes_from_spec_bounds(spec)[0])
         model = _build_model(args, x.shape[1], x.shape[2], n_labels)
         if "demos" in spec or "minari" in spec:
-            from macroact.data.minari_io import episodes_from_spec
-
-            demos = episodes_from_spec(spec)
-            model.normalizer.set_bounds(demos.low, demos.high)
+            low, high = episodes_from_spec_bounds(spec)
+            if args.closed_loop:  # the observations' range, from the training chunks
+                obs = x[..., len(low):].reshape(-1, x.shape[2] - len(low))
+                low = np.concatenate([low, obs.min(0)])
+                high = np.concatenate([high, obs.max(0)])
+            model.normalizer.set_bounds(low, high)
     print(f"training {model.name} on {len(x)} sequences of shape {x.shape[1:]} "
           f"for {tcfg.steps} steps -> {args.out}")
     train(model, x, tcfg, out_dir=args.out, factors=None, labels=labels, resume=args.resume,
@@ -362,6 +412,18 @@ def _encode_args(p):
                         "model was trained with (its run.json), and another value is an error")
     p.add_argument("--batch-size", type=int, default=1024,
                    help="chunks encoded per forward pass (memory, not results; default 1024)")
+    p.add_argument("--prior", action="store_true",
+                   help="also write prior_logp: log p(code | first observation) of each chunk's "
+                        "posterior mean under the run's skill prior (RUN_DIR/prior.pt, from "
+                        "`macroact prior`), and print its mean")
+
+
+def _is_closed_loop(run_dir: str) -> bool:
+    from macroact.io import read_json
+
+    record = (Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent) / "run.json"
+    run = read_json(record, "run record") if record.is_file() else {}
+    return isinstance(run, dict) and run.get("model") == "closed_loop_favae"
 
 
 @_encode_args
@@ -370,6 +432,21 @@ def run_encode(args: argparse.Namespace) -> int:
 
     if (args.demos is None) == (args.minari is None):
         raise CLIError("give the data to encode: a demonstrations file or --minari NAME (one)")
+    if args.prior or _is_closed_loop(args.run_dir):  # chunks with their observations
+        from macroact.evaluation.skills import encode_demos
+
+        data = args.demos
+        if args.minari is not None:
+            from macroact.data.minari_io import read_minari
+
+            data = read_minari(args.minari)
+        path, summary = encode_demos(args.run_dir, data, args.out, stride=args.stride,
+                                     tail=args.tail, batch_size=args.batch_size, prior=args.prior)
+        if "prior_logp_mean" in summary:
+            print(f"mean prior log-likelihood of the codes: {summary['prior_logp_mean']:.3f} nats "
+                  f"over {int(summary['chunks'])} chunks")
+        print(f"wrote {path}")
+        return 0
     data = args.demos
     if args.minari is not None:
         from macroact.data.minari_io import read_minari
@@ -381,6 +458,35 @@ def run_encode(args: argparse.Namespace) -> int:
     path = encode_file(args.run_dir, data, args.out, stride=args.stride, tail=args.tail,
                        batch_size=args.batch_size)
     print(f"wrote {path}")
+    return 0
+
+
+# -- prior ---------------------------------------------------------------------------------------
+@command("prior", "train a skill prior p(z | s) on a run's demonstration chunks (saved as "
+                  "RUN_DIR/prior.pt)")
+def _prior_args(p):
+    from macroact.models.prior import PriorTrainConfig, SkillPriorConfig
+
+    p.add_argument("run_dir", help="run directory of `macroact train` (FAVAE or --closed-loop)")
+    p.add_argument("--demos", required=True,
+                   help="demonstrations .npz the model was trained on (chunked at its horizon "
+                        "with its tail rule)")
+    add_config_args(p, SkillPriorConfig, skip=("obs_dim", "latent_dim"), group="prior")
+    add_config_args(p, PriorTrainConfig, group="training")
+
+
+@_prior_args
+def run_prior(args: argparse.Namespace) -> int:
+    from macroact.evaluation.skills import train_prior
+    from macroact.models.prior import PriorTrainConfig
+
+    if not Path(args.demos).is_file():
+        raise CLIError(f"--demos {args.demos!r} is not a file")
+    kwargs = {k: getattr(args, k) for k in ("hidden", "components") if getattr(args, k) is not None}
+    path, summary = train_prior(args.run_dir, args.demos, kwargs,
+                                config_from_args(PriorTrainConfig, args))
+    print(f"skill prior on {int(summary['chunks'])} chunks: final loss {summary['loss']:.4g}, mean "
+          f"log p(code | s) {summary['prior_logp_mean']:.3f} nats -> {path}")
     return 0
 
 

@@ -16,6 +16,11 @@ Which latents the agent controls (``latents=``):
 * ``"active"``: the dimensions whose mean KL divergence from the prior over the training data
   exceeds ``kl_threshold`` (see ``mean_latent_kl``); needs ``data=`` (the ``(N, H, A)`` action
   chunks the model was trained on, in env units).
+
+A closed-loop model (``ClosedLoopFAVAE``, ``macroact train --closed-loop``) is detected and run
+by ``macroact.closed_loop_run``: its ladders are decoded once per macro into per-step features,
+and its action head runs once per primitive step on the live observation (batched over the
+sub-envs of ``MacroActionVecEnv``), with the same clipping, termination, rewards and infos.
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ def _as_model(model: Any) -> SequenceModel:
     if not isinstance(model, SequenceModel):
         raise TypeError(f"model must be a FAVAE or the path of a saved one, got "
                         f"{type(model).__name__}")
+    if getattr(model, "closed_loop", False):  # decoded by macroact.closed_loop_run
+        return model
     if not callable(getattr(model, "decode", None)) or not hasattr(model, "latent_dim") \
             or model.seq_len is None:
         raise TypeError(f"a {type(model).__name__} ({model.name!r}) cannot decode a latent code "
@@ -174,8 +181,9 @@ def _check_bounds(model: SequenceModel, low: np.ndarray, high: np.ndarray, name:
         warnings.warn("the model's normaliser bounds were never set, so it decodes into "
                       "[-1, 1]; train it, or call model.normalizer.set_bounds(env.action_space.low,"
                       " env.action_space.high)", stacklevel=4)
-    m_low = model.normalizer.low.detach().cpu().double().numpy()
-    m_high = model.normalizer.high.detach().cpu().double().numpy()
+    n = getattr(model, "action_dim", None)  # a closed-loop model also scales observations
+    m_low = model.normalizer.low.detach().cpu().double().numpy()[:n]
+    m_high = model.normalizer.high.detach().cpu().double().numpy()[:n]
     if not (np.isfinite(m_low).all() and np.isfinite(m_high).all()):
         raise ValueError(f"the model's normaliser bounds [{m_low.tolist()}, {m_high.tolist()}] "
                          "hold NaN or inf; it would decode non-finite actions")
@@ -217,8 +225,9 @@ class _MacroDecoder:
             raise ValueError(f"{name} has a Box action space of shape {action_space.shape} and "
                              f"dtype {action_space.dtype}; macro-actions need a 1-D float Box")
         n_actions = action_space.shape[0]
-        if model.n_features != n_actions:
-            raise ValueError(f"model decodes {model.n_features}-dim actions but {name} takes "
+        n_model = getattr(model, "action_dim", model.n_features)
+        if n_model != n_actions:
+            raise ValueError(f"model decodes {n_model}-dim actions but {name} takes "
                              f"{n_actions}-dim actions; train on {name} demos")
         if isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)) \
                 or not math.isfinite(scale) or scale <= 0:
@@ -279,6 +288,13 @@ class _MacroDecoder:
         dense = DenseDecoder.from_model(model) if fast_decode else None
         self._bound = None if dense is None else dense.bind(
             self.latent_dims, base, self.scale, self.low, self.high, self.dtype)
+        # A closed-loop model: features once per macro, its head once per primitive step.
+        self.closed = None
+        if getattr(model, "closed_loop", False):
+            from macroact.closed_loop_run import ClosedLoopRunner
+
+            self.closed = ClosedLoopRunner(model, self.latent_dims, base, self.scale, self.low,
+                                           self.high, self.dtype, fast_decode)
 
     def check(self, action: Any, n: int | None = None) -> np.ndarray:
         """Agent action(s) as a fresh float32 array ``(k,)``, or ``(n, k)`` when ``n`` is given."""
@@ -303,6 +319,9 @@ class _MacroDecoder:
         return seqs
 
     def _decode(self, actions: np.ndarray) -> np.ndarray:
+        if self.closed is not None:
+            raise ValueError("a closed-loop model's actions depend on the live observation: "
+                             "there is no fixed sequence to decode; step the env instead")
         if self._bound is not None:
             return self._bound(actions)
         a = torch.from_numpy(actions).to(self._base.device) * self.scale
@@ -428,6 +447,14 @@ class MacroActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.horizon = self._decoder.horizon
         self.record_actions = bool(record_actions)
         self.action_space = spaces.Box(-1.0, 1.0, self._decoder.action_shape, np.float32)
+        if self._decoder.closed is not None:
+            self._decoder.closed.check_observation_space(env.observation_space, _env_name(env))
+        self._obs = None  # the last observation: where a closed-loop macro starts
+
+    def reset(self, **kwargs) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        self._obs = obs
+        return obs, info
 
     def decode(self, action: Any) -> np.ndarray:
         """The ``(H, A)`` env actions that ``step(action)`` would execute (clipped)."""
@@ -435,6 +462,17 @@ class MacroActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Execute one macro-action; see the class docstring for the returned values."""
+        if self._decoder.closed is not None:
+            if self._obs is None:
+                raise ValueError("call reset() before step(): a closed-loop macro starts from "
+                                 "the current observation")
+            from macroact.closed_loop_run import run_closed_macros
+
+            out = run_closed_macros([self.env], self._decoder.closed,
+                                    self._decoder.check(action)[None], np.asarray(self._obs)[None],
+                                    self._decoder.gamma, self.record_actions)[0]
+            self._obs = out[0]
+            return out
         seq = self._decoder.decode(self._decoder.check(action)[None])[0]
         return _run_macro(self.env, seq, self._decoder.gamma, self.record_actions)
 
@@ -499,15 +537,24 @@ class MacroActionVecEnv(DummyVecEnv):
         self.horizon = self._decoder.horizon
         self.record_actions = bool(record_actions)
         self.action_space = spaces.Box(-1.0, 1.0, self._decoder.action_shape, np.float32)
+        if self._decoder.closed is not None:
+            self._decoder.closed.check_observation_space(env.observation_space, _env_name(env))
 
     def step_async(self, actions: np.ndarray) -> None:
         self.actions = self._decoder.check(actions, self.num_envs)
 
     def step_wait(self) -> VecEnvStepReturn:
-        seqs = self._decoder.decode(self.actions)  # (n_envs, H, A), one decode call
         gamma, record = self._decoder.gamma, self.record_actions
-        for i, env in enumerate(self.envs):
-            obs, reward, terminated, truncated, info = _run_macro(env, seqs[i], gamma, record)
+        if self._decoder.closed is not None:  # one head call per primitive step, all sub-envs
+            from macroact.closed_loop_run import run_closed_macros
+
+            results = run_closed_macros(self.envs, self._decoder.closed, self.actions,
+                                        self._obs_from_buf(), gamma, record)
+        else:
+            seqs = self._decoder.decode(self.actions)  # (n_envs, H, A), one decode call
+            results = (_run_macro(env, seqs[i], gamma, record) for i, env in enumerate(self.envs))
+        for i, (env, result) in enumerate(zip(self.envs, results)):
+            obs, reward, terminated, truncated, info = result
             self.buf_rews[i] = reward
             self.buf_dones[i] = terminated or truncated
             info["TimeLimit.truncated"] = truncated and not terminated

@@ -11,7 +11,10 @@ from macroact.models import DSAE, FAVAE, FHVAE, FramedFAVAE
 
 
 def test_every_registered_model_builds_by_name():
-    assert factory.model_names() == ["dsae", "favae", "fhvae", "framed_favae"]
+    assert factory.model_names() == ["closed_loop_favae", "dsae", "favae", "fhvae",
+                                     "framed_favae"]
+    closed = factory.build_model("closed_loop_favae", 2 + 3, seq_len=10, obs_dim=3)
+    assert closed.action_dim == 2 and closed.obs_dim == 3
     assert isinstance(factory.build_model("favae", 2, seq_len=16, beta=0.1), FAVAE)
     assert isinstance(factory.build_model("dsae", 2, seq_len=16), DSAE)
     fh = factory.build_model("fhvae", 2, seq_len=32, n_labels=3)

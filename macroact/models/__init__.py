@@ -8,7 +8,7 @@ and a ``config_class`` in a module of its own and import it here.
 
     >>> from macroact.models import MODEL_REGISTRY
     >>> sorted(MODEL_REGISTRY)
-    ['dsae', 'favae', 'fhvae', 'framed_favae']
+    ['closed_loop_favae', 'dsae', 'favae', 'fhvae', 'framed_favae']
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 
 from macroact.models.base import (MODEL_REGISTRY, ModelConfig, SequenceModel, check_sequences,
                                   resolve_device)
+from macroact.models.closed_loop import ClosedLoopFAVAE, ClosedLoopFAVAEConfig
 from macroact.models.dsae import DSAE, DSAEConfig, DSAEPosterior
 from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.models.fhvae import FHVAE, FHVAEConfig, FHVAEPosterior
@@ -42,4 +43,5 @@ def model_class(name: str) -> type[SequenceModel]:
 
 __all__ = ["MODEL_REGISTRY", "ModelConfig", "SequenceModel", "check_sequences", "resolve_device",
            "load_model", "model_class", "FAVAE", "FAVAEConfig", "FramedFAVAE", "FramedFAVAEConfig",
-           "DSAE", "DSAEConfig", "DSAEPosterior", "FHVAE", "FHVAEConfig", "FHVAEPosterior"]
+           "DSAE", "DSAEConfig", "DSAEPosterior", "FHVAE", "FHVAEConfig", "FHVAEPosterior",
+           "ClosedLoopFAVAE", "ClosedLoopFAVAEConfig"]
