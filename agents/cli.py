@@ -60,7 +60,9 @@ def _ppo_args(p):
         p.add_argument(flag, type=kind, default=None,
                        help=f"PPO {what}; the same as --ppo {flag[2:].replace('-', '_')}=VALUE "
                             "(default: agents/hyperparams/ppo.toml)")
-    p.add_argument("--eval-episodes", type=int, default=100)
+    p.add_argument("--eval-episodes", type=int, default=100,
+                   help="deterministic evaluation episodes after training, from the eval seed "
+                        "stream (the same episodes for every agent; default 100)")
     p.add_argument("--out", required=True, help="agent directory")
 
 
@@ -96,7 +98,8 @@ def run_ppo(args: argparse.Namespace) -> int:
 @command("rollout", "evaluate a saved agent: success rate, return, optional trajectory plot")
 def _rollout_args(p):
     p.add_argument("agent_dir", help="directory written by `macroact ppo` or `macroact sac`")
-    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--episodes", type=int, default=100,
+                   help="evaluation episodes, from the eval seed stream (default 100)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the mean")
     p.add_argument("--plot", default=None, help="PNG of the first episodes' 2D trajectories "
                                                 "(observation features 0 and 1)")
@@ -198,7 +201,9 @@ def _sac_args(p):
                    help="any SB3 SAC argument, over the env's settings in "
                         "agents/hyperparams/sac.toml, e.g. --sac train_freq=4,gradient_steps=1 "
                         "(repeatable)")
-    p.add_argument("--eval-episodes", type=int, default=100)
+    p.add_argument("--eval-episodes", type=int, default=100,
+                   help="deterministic evaluation episodes after training, from the eval seed "
+                        "stream (the same episodes for every agent; default 100)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint/ (agent, replay buffer, counters); the "
                         "replay buffer is a pickle this command wrote there: resume only run "

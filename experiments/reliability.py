@@ -50,7 +50,8 @@ def outcome(rc: int, out: str, err: str, command: str, expect: str) -> str:
     if "Traceback" in err:
         return "TRACEBACK"
     if rc == 2 and len(lines) == 1 and lines[0].startswith(f"macroact {command}: error: "):
-        return "error (one line)"
+        # A clear error where the input was fine is a refusal of good input, not a success.
+        return "REFUSED GOOD INPUT" if expect == "ok" else "error (one line)"
     if rc == 0:
         if expect == "error" or any(w in out.lower().split() for w in ("nan", "inf", "-inf")):
             return "SILENT RESULT"
@@ -340,7 +341,8 @@ def main() -> int:
         "",
         f"{len(rows)} cases; {len(rows) - failures} behaved as promised (a success, or one line "
         "`macroact CMD: error: ...` with exit status 2 and nothing lost on disk); "
-        f"{failures} did not (a traceback, a native crash, a silent result or a lost run).",
+        f"{failures} did not (a traceback, a native crash, a silent result, a lost run or good "
+        "input refused).",
         "",
         "| # | input or fault | command | expected | outcome | message (last line) |",
         "|---|---|---|---|---|---|",

@@ -256,7 +256,8 @@ def _eval_args(p):
     p.add_argument("run_dir", help="run directory written by `macroact train`")
     p.add_argument("--mig-samples", type=int, default=10000,
                    help="samples of q(z|x) for the sampling MIG estimator (default 10000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the sampling MIG estimator (default 0)")
 
 
 @_eval_args
@@ -334,7 +335,10 @@ def _collect_args(p):
     p.add_argument("env_id", help="e.g. macroact/Reaching2D-v0, PointMaze_Large-v3 (with "
                                   "--demonstrator maze), cube-single-v0 (--demonstrator ogbench)")
     p.add_argument("--episodes", type=int, default=200, help="number of episodes (default 200)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="data set number k: episode i resets with seed i of block k of the demo "
+                        "seed stream (macroact.seeding), disjoint from evaluation seeds "
+                        "(default 0)")
     p.add_argument("--out", default=None, help="output .npz")
     p.add_argument("--demonstrator", default=None, metavar="NAME|module:callable",
                    help="maze (PointMaze, macroact[robotics]), ogbench (manipspace play data, "
@@ -498,16 +502,27 @@ def _sweep_args(p):
     p.add_argument("--log", required=True,
                    help="JSONL run log: one record per finished cell, read back on the next run")
     p.add_argument("--grid", help="JSON file with a list of cells (instead of the product flags)")
-    p.add_argument("--model", nargs="+", default=["favae"], choices=MODELS)
+    from macroact.config import field_docs
+    from macroact.sweep import Cell
+
+    docs = field_docs(Cell)
+    many = " One or more values: the grid is the product of these lists."
+    p.add_argument("--model", nargs="+", default=["favae"], choices=MODELS,
+                   help=docs["model"] + many + " Default: favae.")
     p.add_argument("--dataset", nargs="+", default=["reaching2d"],
-                   help="reaching2d, wavy_reaching2d, or FILE.npz with 'sequences' and 'factors'")
-    p.add_argument("--length", nargs="+", type=int, default=[100])
-    p.add_argument("--beta", nargs="+", type=float, default=[1.0])
-    p.add_argument("--seed", nargs="+", type=int, default=[0])
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+                   help=docs["dataset"] + many + " Default: reaching2d.")
+    p.add_argument("--length", nargs="+", type=int, default=[100],
+                   help=docs["length"] + many + " Default: 100.")
+    p.add_argument("--beta", nargs="+", type=float, default=[1.0],
+                   help=docs["beta"] + many + " Default: 1.0.")
+    p.add_argument("--seed", nargs="+", type=int, default=[0],
+                   help=docs["seed"] + many + " Default: 0.")
+    p.add_argument("--steps", type=int, default=1000, help=docs["steps"] + " Default: 1000.")
+    p.add_argument("--batch-size", type=int, default=128,
+                   help=docs["batch_size"] + " Default: 128.")
+    p.add_argument("--lr", type=float, default=1e-3, help=docs["lr"] + " Default: 0.001.")
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                   help=docs["lr_schedule"] + " Default: constant.")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                    help="further model-config field of every cell, e.g. ladder=false or "
                         "capacity=[7.84]")

@@ -74,10 +74,15 @@ class Config:
     @classmethod
     def field_docs(cls) -> dict[str, str]:
         """Each field's documentation, from the ``Attributes:`` sections of the class's MRO."""
-        docs: dict[str, str] = {}
-        for klass in reversed(cls.__mro__):
-            docs.update(_attribute_docs(inspect.getdoc(klass) or ""))
-        return docs
+        return field_docs(cls)
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Each field of any documented class, from the ``Attributes:`` sections of its MRO."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        docs.update(_attribute_docs(inspect.getdoc(klass) or ""))
+    return docs
 
 
 def _attribute_docs(doc: str) -> dict[str, str]:
@@ -192,7 +197,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str,
     """
     target = parser.add_argument_group(group) if group else parser
     hints = typing.get_type_hints(cls)
-    docs = cls.field_docs() if hasattr(cls, "field_docs") else {}
+    docs = field_docs(cls)
     parsers, choices, flags = parsers or {}, choices or {}, flags or {}
     for f in dataclasses.fields(cls):
         if f.name in skip:

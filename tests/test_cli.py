@@ -87,3 +87,16 @@ def test_bc_factors_flag_parses_labels_and_rejects_bad_ones(capsys):
               "--out", "x"])
     assert e.value.code == 2
     assert "--bc-factors must be NAME=LABEL pairs" in capsys.readouterr().err
+
+
+def test_every_flag_of_every_command_has_help():
+    import argparse
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [(name, a.option_strings or a.dest) for name, sp in sub.choices.items()
+               for a in sp._actions if not a.help or a.help == argparse.SUPPRESS]
+    assert missing == []
+    # Config fields carry their documentation, defaults and choices into --help.
+    text = sub.choices["train"].format_help()
+    assert "latent size per ladder" in text and "Choices: constant, cosine" in text
