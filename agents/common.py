@@ -22,11 +22,13 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any, Callable
+import dataclasses
+from typing import Any, Callable, Literal
 
 import gymnasium as gym
 import numpy as np
 
+from macroact.config import Config
 from macroact.io import atomic_write_text
 from macroact.seeding import seeds as stream_seeds
 
@@ -36,6 +38,77 @@ __all__ = ["make_env", "PrimitiveStepCallback", "evaluate_policy", "obs_stats", 
 EVAL_STREAMS = ("eval", "tune")
 """Streams an agent may be evaluated on: ``eval`` for reported numbers, ``tune`` for trials."""
 
+
+
+@dataclasses.dataclass
+class AgentRunConfig(Config):
+    """What every agent run shares: the env, the budget, the action space (flat or latents).
+
+    ``PPORunConfig`` and ``SACRunConfig`` add their algorithm's fields; ``ALGO`` names the
+    settings file (``agents/hyperparams/ALGO.toml``) and the config field of SB3 overrides.
+
+    Attributes:
+        env_id: Gymnasium id of the env, e.g. macroact/Reaching2D-v1.
+        timesteps: budget in primitive env steps (a macro of n primitive steps costs n).
+        seed: seeds the agent and its training envs (train stream block ``seed``).
+        flat: act on primitive actions instead of a FAVAE's latents.
+        model: FAVAE run directory or model.pt whose latents are the action space (latent
+            agents only).
+        latents: latent dims the agent drives: all | active | ladders:I,J | dims like 0,3,9.
+        scale: latent = scale * agent action (the agent acts in [-1, 1]).
+        n_envs: parallel envs collecting experience.
+        data: demonstrations .npz the FAVAE was trained on (needed by latents=active).
+        tail: how the FAVAE's training chunks were cut: drop | pad_last | pad_zero (for
+            latents=active and BC targets); default: the rule in the model's run.json
+            (pad_zero when it has none), and another value is an error.
+        normalize_obs: running mean/std of observations (SB3 VecNormalize), as rl-zoo3 does
+            for MuJoCo tasks; frozen at evaluation.
+    """
+
+    ALGO = ""
+
+    env_id: str
+    timesteps: int = 50_000
+    seed: int = 0
+    flat: bool = False
+    model: str | None = None
+    latents: Any = "all"
+    scale: float = 3.0
+    n_envs: int = 4
+    data: str | None = None
+    tail: Literal["drop", "pad_last", "pad_zero"] | None = None
+    normalize_obs: bool = True
+
+    def __post_init__(self):
+        if not self.flat and self.model is None:
+            raise ValueError(f"latent {self.ALGO.upper()} needs a FAVAE: pass model=RUN_DIR "
+                             "(or flat=True)")
+        if self.n_envs < 1:
+            raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
+
+    @property
+    def kind(self) -> str:
+        """``"flat"`` or ``"latent"``: which table of the settings file applies."""
+        return "flat" if self.flat else "latent"
+
+    def resolved(self):
+        """This config with the settings stored with its model filled in (the tail rule)."""
+        if self.flat or self.model is None:
+            return self
+        from macroact.evaluation.encode import resolve_tail
+
+        return dataclasses.replace(self, tail=resolve_tail(self.model, self.tail,
+                                                           default="pad_zero"))
+
+    def algo_settings(self) -> dict[str, Any]:
+        """SB3 arguments: the env's settings (agents/hyperparams/ALGO.toml), then the run's
+        overrides (the ``ALGO`` field)."""
+        from macroact.agents import hyperparams
+
+        params = hyperparams.settings(self.ALGO, self.env_id, self.kind)
+        params.pop("n_envs", None)
+        params.update(getattr(self, self.ALGO))
+        return params
 
 def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latents: Any = "all",
              scale: float = 3.0, chunks: np.ndarray | None = None, normalize_obs: bool = True,

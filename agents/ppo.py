@@ -13,40 +13,25 @@ path of its FAVAE, also copied to ``favae.pt``), ``episodes.csv``, ``eval.json``
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from macroact.agents import common
-from macroact.config import Config
 
 @dataclasses.dataclass
-class PPORunConfig(Config):
+class PPORunConfig(common.AgentRunConfig):
     """One PPO run over latents (``flat=False``) or primitive actions (``flat=True``).
 
+    The fields of ``agents.common.AgentRunConfig`` (env, budget, action space), plus:
+
     Attributes:
-        env_id: Gymnasium id of the env, e.g. macroact/Reaching2D-v1.
-        timesteps: budget in primitive env steps (a macro of n primitive steps costs n).
-        seed: seeds the agent, its envs and its evaluation episodes.
-        flat: PPO on primitive actions instead of a FAVAE's latents.
-        model: FAVAE run directory or model.pt whose latents are the action space (latent
-            agents only).
-        latents: latent dims the agent drives: all | active | ladders:I,J | dims like 0,3,9.
-        scale: latent = scale * agent action (the agent acts in [-1, 1]).
-        n_envs: parallel envs collecting rollouts.
         ppo: SB3 PPO arguments that override the env's settings in agents/hyperparams/ppo.toml
             (KEY=VALUE,...).
-        data: demonstrations .npz the FAVAE was trained on (needed by latents=active).
-        tail: how the FAVAE's training chunks were cut: drop | pad_last | pad_zero (for
-            latents=active and BC targets); default: the rule in the model's run.json
-            (pad_zero when it has none), and another value is an error.
-        normalize_obs: running mean/std of observations (SB3 VecNormalize), as rl-zoo3 does
-            for MuJoCo tasks.
         bc_demos: behaviour-clone the policy on these demonstrations (.npz) before PPO; uses
             no env steps, so the primitive-step budget is unchanged.
         bc_epochs: epochs of behaviour cloning.
@@ -67,18 +52,9 @@ class PPORunConfig(Config):
         prior_weight: weight of the KL-to-prior term (PPO's ent_coef).
     """
 
-    env_id: str
-    timesteps: int = 50_000
-    seed: int = 0
-    flat: bool = False
-    model: str | None = None
-    latents: Any = "all"
-    scale: float = 3.0
-    n_envs: int = 4
+    ALGO = "ppo"
+
     ppo: dict = dataclasses.field(default_factory=dict)
-    data: str | None = None
-    tail: Literal["drop", "pad_last", "pad_zero"] | None = None
-    normalize_obs: bool = True
     bc_demos: str | None = None
     bc_epochs: int = 200
     bc_batch_size: int = 64
@@ -90,37 +66,15 @@ class PPORunConfig(Config):
     prior: bool = False
     prior_weight: float = 0.01
 
-    @property
-    def kind(self) -> str:
-        """``"flat"`` or ``"latent"``: which table of the settings file applies."""
-        return "flat" if self.flat else "latent"
-
-    def resolved(self) -> "PPORunConfig":
-        """This config with the settings stored with its model filled in (the tail rule)."""
-        if self.flat or self.model is None:
-            return self
-        from macroact.evaluation.encode import resolve_tail
-
-        return dataclasses.replace(self, tail=resolve_tail(self.model, self.tail,
-                                                           default="pad_zero"))
-
     def ppo_settings(self) -> dict[str, Any]:
         """SB3 PPO arguments: the env's settings (agents/hyperparams/ppo.toml), then ``ppo``."""
-        from macroact.agents import hyperparams
-
-        params = hyperparams.settings("ppo", self.env_id, self.kind)
-        params.pop("n_envs", None)
-        params.update(self.ppo)
-        return params
+        return self.algo_settings()
 
     def __post_init__(self):
+        super().__post_init__()
         if self.timesteps < (0 if self.bc_demos is not None else 1):
             raise ValueError(f"timesteps (primitive env steps) must be >= 1 (>= 0 with bc_demos: "
                              f"the clone alone), got {self.timesteps}")
-        if not self.flat and self.model is None:
-            raise ValueError("latent PPO needs a FAVAE: pass model=RUN_DIR (or flat=True)")
-        if self.n_envs < 1:
-            raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
         if self.bc_epochs < 1:
             raise ValueError(f"bc_epochs must be >= 1, got {self.bc_epochs}")
         if self.bc_factors is not None and (not isinstance(self.bc_factors, dict)

@@ -28,37 +28,26 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from macroact.agents import common
-from macroact.config import Config
 from macroact.io import atomic_write_text
 
 __all__ = ["SACRunConfig", "train_sac", "load_sac_agent", "evaluate_sac"]
 
 
 @dataclasses.dataclass
-class SACRunConfig(Config):
+class SACRunConfig(common.AgentRunConfig):
     """One SAC run on primitive actions (``flat=True``) or over latents (``flat=False``).
 
+    The fields of ``agents.common.AgentRunConfig`` (env, budget, action space; here flat, one
+    env and 20,000 steps by default), plus:
+
     Attributes:
-        env_id: Gymnasium id of the env, e.g. macroact/Reaching2D-v1.
-        timesteps: budget in primitive env steps (a macro of n primitive steps costs n).
-        seed: seeds the agent and its training envs (train stream block ``seed``).
-        flat: SAC on primitive actions instead of a FAVAE's latents.
-        model: FAVAE run directory or model.pt whose latents are the action space (latent
-            agents only).
-        latents: latent dims the agent drives: all | active | ladders:I,J | dims like 0,3,9.
-        scale: latent = scale * agent action (the agent acts in [-1, 1]).
-        n_envs: parallel envs collecting transitions.
         sac: SB3 SAC arguments that override the env's settings in agents/hyperparams/sac.toml
             (KEY=VALUE,...), e.g. train_freq=4,gradient_steps=1.
-        data: demonstrations .npz the FAVAE was trained on (needed by latents=active).
-        tail: how the FAVAE's training chunks were cut: drop | pad_last | pad_zero.
-        normalize_obs: running mean/std of observations (SB3 VecNormalize), frozen at
-            evaluation.
         checkpoint_every: primitive env steps between checkpoints (agent, replay buffer,
             counters) in OUT/checkpoint/; 0 writes none.
         prior: latent SAC guided by the skill prior beside the model (RUN_DIR/prior.pt, from
@@ -70,44 +59,25 @@ class SACRunConfig(Config):
             --demos chunk-start states (or on reset states without --demos).
     """
 
-    env_id: str
+    ALGO = "sac"
+
     timesteps: int = 20_000
-    seed: int = 0
     flat: bool = True
-    model: str | None = None
-    latents: Any = "all"
-    scale: float = 3.0
     n_envs: int = 1
     sac: dict = dataclasses.field(default_factory=dict)
-    data: str | None = None
-    tail: Literal["drop", "pad_last", "pad_zero"] = "pad_zero"
-    normalize_obs: bool = True
     checkpoint_every: int = 10_000
     prior: bool = False
     prior_target_kl: float = 5.0
     prior_init_steps: int = 500
 
-    @property
-    def kind(self) -> str:
-        """``"flat"`` or ``"latent"``: which table of the settings file applies."""
-        return "flat" if self.flat else "latent"
-
     def sac_settings(self) -> dict[str, Any]:
         """SB3 SAC arguments: the env's settings (agents/hyperparams/sac.toml), then ``sac``."""
-        from macroact.agents import hyperparams
-
-        params = hyperparams.settings("sac", self.env_id, self.kind)
-        params.pop("n_envs", None)
-        params.update(self.sac)
-        return params
+        return self.algo_settings()
 
     def __post_init__(self):
+        super().__post_init__()
         if self.timesteps < 1:
             raise ValueError(f"timesteps (primitive env steps) must be >= 1, got {self.timesteps}")
-        if not self.flat and self.model is None:
-            raise ValueError("latent SAC needs a FAVAE: pass model=RUN_DIR (or flat=True)")
-        if self.n_envs < 1:
-            raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
         if self.prior and self.flat:
@@ -172,6 +142,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     import torch
 
     torch.set_num_threads(1)
+    cfg = cfg.resolved()
     out = Path(out_dir) if out_dir is not None else None
     ckpt = out / "checkpoint" if out is not None else None
     state = None

@@ -134,3 +134,9 @@ def test_latent_config_takes_the_models_tail_rule(tmp_path, favae_dir):
     # A model with no run record keeps the old default; flat agents need none.
     assert PPORunConfig(env_id=ENV, model=str(favae_dir)).resolved().tail == "pad_zero"
     assert PPORunConfig(env_id=ENV, flat=True).resolved().tail is None
+    # SAC shares the rule (agents.common.AgentRunConfig).
+    from macroact.agents.sac import SACRunConfig
+
+    assert SACRunConfig(env_id=ENV, flat=False, model=str(run)).resolved().tail == "pad_last"
+    with pytest.raises(ValueError, match="contradicts"):
+        SACRunConfig(env_id=ENV, flat=False, model=str(run), tail="drop").resolved()
