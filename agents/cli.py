@@ -41,7 +41,25 @@ def _factor_labels(text: str) -> dict[str, int]:
     return labels
 
 
-@command("ppo", "train SB3 PPO over a FAVAE's latents (or --flat on primitive actions)")
+def _check_action_args(args: argparse.Namespace, algo: str) -> None:
+    """``--chunk H`` implies ``--flat`` (raw chunks need no FAVAE); a latent agent needs
+    ``--model``."""
+    if args.chunk and args.flat is None:
+        args.flat = True
+    if not args.flat and args.model is None:
+        raise CLIError(f"latent {algo} needs --model RUN_DIR (a FAVAE trained on "
+                       "demonstrations); or pass --flat (or --chunk H for raw action chunks)")
+
+
+def _agent_kind(cfg, algo: str) -> str:
+    """How the command names a run: flat, raw-chunk (H=...) or latent ``algo``."""
+    if cfg.chunk:
+        return f"raw-chunk {algo} (H={cfg.chunk})"
+    return f"{'flat' if cfg.flat else 'latent'} {algo}"
+
+
+@command("ppo", "train SB3 PPO over a FAVAE's latents (or --flat on primitive actions, "
+                "--chunk H on raw chunks of H)")
 def _ppo_args(p):
     p.add_argument("env_id", help="e.g. macroact/Reaching2D-v0")
     from macroact.agents.ppo import PPORunConfig
@@ -70,9 +88,7 @@ def _ppo_args(p):
 def run_ppo(args: argparse.Namespace) -> int:
     from macroact.agents.ppo import PPORunConfig, train_ppo
 
-    if not args.flat and args.model is None:
-        raise CLIError("latent PPO needs --model RUN_DIR (a FAVAE trained on demonstrations); "
-                       "or pass --flat")
+    _check_action_args(args, "PPO")
     ppo = {k: getattr(args, k) for k in ("learning_rate", "n_steps", "batch_size", "clip_range")
            if getattr(args, k) is not None}
     for k, v in ppo.items():
@@ -85,7 +101,7 @@ def run_ppo(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as e:
         raise CLIError(str(e)) from None
     res = train_ppo(cfg, args.out, eval_episodes=args.eval_episodes)
-    kind = "flat PPO" if args.flat else "latent PPO"
+    kind = _agent_kind(cfg, "PPO")
     if "bc" in res:
         print(f"after BC, before PPO: success {res['bc']['success_rate']:.2f} (BC loss "
               f"{res['bc']['loss_before']:.4g} -> {res['bc']['loss_after']:.4g})")
@@ -130,7 +146,7 @@ def run_rollout(args: argparse.Namespace) -> int:
     res = evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents, cfg.scale,
                           chunks, episodes=args.episodes, deterministic=not args.stochastic,
                           record=args.plot is not None, record_actions=args.plot is not None,
-                          stats=obs_stats)
+                          stats=obs_stats, chunk=cfg.chunk)
     print(f"{cfg.env_id}: success {res['success_rate']:.2f}, return {res['mean_return']:.3f}, "
           f"{res['mean_primitive_steps']:.1f} primitive steps per episode "
           f"({args.episodes} episodes)")
@@ -189,7 +205,8 @@ def run_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("sac", "train SB3 SAC on primitive actions (--flat) or over a FAVAE's latents")
+@command("sac", "train SB3 SAC on primitive actions (--flat), raw chunks of H of them "
+                "(--chunk H) or over a FAVAE's latents")
 def _sac_args(p):
     p.add_argument("env_id", help="e.g. macroact/Reaching2D-v1")
     from macroact.agents.sac import SACRunConfig
@@ -215,9 +232,7 @@ def _sac_args(p):
 def run_sac(args: argparse.Namespace) -> int:
     from macroact.agents.sac import SACRunConfig, train_sac
 
-    if not args.flat and args.model is None:
-        raise CLIError("latent SAC needs --model RUN_DIR (a FAVAE trained on demonstrations); "
-                       "or pass --flat")
+    _check_action_args(args, "SAC")
     sac = {}
     for pairs in args.sac:
         sac.update(pairs)
@@ -226,7 +241,7 @@ def run_sac(args: argparse.Namespace) -> int:
         res = train_sac(cfg, args.out, eval_episodes=args.eval_episodes, resume=args.resume)
     except (ValueError, TypeError) as e:
         raise CLIError(str(e)) from None
-    kind = "flat SAC" if cfg.flat else "latent SAC"
+    kind = _agent_kind(cfg, "SAC")
     print(f"{kind} on {args.env_id}: success {res['success_rate']:.2f}, return "
           f"{res['mean_return']:.3f} over {res['eval_episodes']} eval-stream episodes after "
           f"{res['primitive_steps']} primitive steps ({res['wall_seconds']:.0f} s) -> {args.out}")

@@ -63,6 +63,11 @@ class AgentRunConfig(Config):
             (pad_zero when it has none), and another value is an error.
         normalize_obs: running mean/std of observations (SB3 VecNormalize), as rl-zoo3 does
             for MuJoCo tasks; frozen at evaluation.
+        chunk: raw-chunk baseline: a flat agent whose action is H primitive actions side by
+            side (H x action_dim values in [-1, 1] mapped onto the env's bounds, no FAVAE),
+            executed open loop (macroact.chunk_wrapper); 0: one primitive action per decision.
+            Needs flat (which --chunk H implies on the command line); settings come from the
+            chunk tables of the settings file.
     """
 
     ALGO = ""
@@ -78,8 +83,16 @@ class AgentRunConfig(Config):
     data: str | None = None
     tail: Literal["drop", "pad_last", "pad_zero"] | None = None
     normalize_obs: bool = True
+    chunk: int = 0
 
     def __post_init__(self):
+        if isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 0:
+            raise ValueError(f"chunk must be an integer >= 0 (primitive actions per raw chunk; "
+                             f"0: off), got {self.chunk!r}")
+        if self.chunk and (not self.flat or self.model is not None):
+            raise ValueError(f"chunk={self.chunk} acts in raw action chunks without a FAVAE: "
+                             "pass flat=True and no model (--flat --chunk H), or chunk=0 for "
+                             "latent actions")
         if not self.flat and self.model is None:
             raise ValueError(f"latent {self.ALGO.upper()} needs a FAVAE: pass model=RUN_DIR "
                              "(or flat=True)")
@@ -88,8 +101,17 @@ class AgentRunConfig(Config):
 
     @property
     def kind(self) -> str:
-        """``"flat"`` or ``"latent"``: which table of the settings file applies."""
+        """``"flat"``, ``"chunk"`` (flat with ``chunk`` > 0) or ``"latent"``: which table of the
+        settings file applies."""
+        if self.chunk:
+            return "chunk"
         return "flat" if self.flat else "latent"
+
+    @property
+    def one_step_actions(self) -> bool:
+        """Whether each agent action is one primitive step (flat without chunks), so that
+        primitive steps are counted without ``info["macro_steps"]``."""
+        return self.flat and not self.chunk
 
     def resolved(self):
         """This config with the settings stored with its model filled in (the tail rule)."""
@@ -112,12 +134,15 @@ class AgentRunConfig(Config):
 
 def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latents: Any = "all",
              scale: float = 3.0, chunks: np.ndarray | None = None, normalize_obs: bool = True,
-             seed_offset: int = 0):
+             seed_offset: int = 0, chunk: int = 0):
     """The (vectorised, monitored, optionally VecNormalize-d) env an agent trains on.
 
     Env ``i`` is reset with ``seeds("train", seed_offset + n_envs, seed)[seed_offset + i]``:
     the training envs of run ``seed`` draw from the train stream only. ``seed_offset`` lets a
-    resumed run start from fresh seeds of its block.
+    resumed run start from fresh seeds of its block. A flat env with ``chunk`` H > 0 takes raw
+    chunks of H primitive actions (``macroact.chunk_wrapper.ChunkActionWrapper``, action
+    ``(H * action_dim,)``); ``chunks`` are unrelated: a latent agent's ``(N, H, A)`` training
+    chunks for ``latents="active"``.
     """
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
@@ -126,11 +151,7 @@ def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latent
 
     def make(rank: int):
         def thunk():
-            env = gym.make(env_id)
-            if not flat:
-                from macroact.wrapper import MacroActionWrapper
-
-                env = MacroActionWrapper(env, model, latents=latents, scale=scale, data=chunks)
+            env = _action_wrapped(gym.make(env_id), flat, chunk, model, latents, scale, chunks)
             env = Monitor(env, info_keywords=("is_success",))
             env.reset(seed=first[rank])
             env.action_space.seed(first[rank])
@@ -146,6 +167,22 @@ def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latent
         # Reaching2D differ by 0.2 and an unnormalised MLP barely tells them apart.
         venv = VecNormalize(venv, norm_obs=True, norm_reward=False)
     return venv
+
+
+def _action_wrapped(env: gym.Env, flat: bool, chunk: int, model, latents: Any, scale: float,
+                    chunks, record_actions: bool = False) -> gym.Env:
+    """``env`` with the agent's action space: primitive actions, raw chunks of ``chunk``
+    primitive actions (flat, ``chunk`` > 0) or a FAVAE's latents (not flat)."""
+    if flat:
+        if not chunk:
+            return env
+        from macroact.chunk_wrapper import ChunkActionWrapper
+
+        return ChunkActionWrapper(env, chunk, record_actions=record_actions)
+    from macroact.wrapper import MacroActionWrapper
+
+    return MacroActionWrapper(env, model, latents=latents, scale=scale, data=chunks,
+                              record_actions=record_actions)
 
 
 def obs_stats(venv) -> dict[str, Any] | None:
@@ -187,7 +224,9 @@ class PrimitiveStepCallback:
     training episode. ``critic_warmup`` (PPO only) trains the value function alone for that
     many primitive steps. ``on_rollout_end(callback)``, if given, runs when a rollout's
     transitions are stored (SAC checkpoints there: the replay buffer then holds every counted
-    step). ``start`` and ``rows`` let a resumed run continue its counts.
+    step). ``start`` and ``rows`` let a resumed run continue its counts. ``flat`` means one
+    primitive step per action (``AgentRunConfig.one_step_actions``); otherwise each step adds
+    ``info["macro_steps"]``.
     """
 
     def __new__(cls, *args, **kwargs):
@@ -243,23 +282,22 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
                     scale: float = 3.0, chunks=None, episodes: int = 100, stream: str = "eval",
                     run_seed: int = 0, stats: dict[str, Any] | None = None,
                     deterministic: bool = True, record: bool = False,
-                    record_actions: bool = False) -> dict[str, Any]:
+                    record_actions: bool = False, chunk: int = 0) -> dict[str, Any]:
     """Success rate, mean return and mean primitive steps of ``episodes`` fresh episodes.
 
     Episode ``i`` is reset with ``seeds(stream, episodes, run_seed)[i]``; ``stream`` is
     ``"eval"`` for reported numbers and ``"tune"`` for tuning trials. ``predict(obs,
     deterministic=...)`` is SB3's ``agent.predict``; ``stats`` are the observation statistics
-    the agent was trained with (frozen here).
+    the agent was trained with (frozen here). ``chunk`` H > 0 (with ``flat``): the agent acts
+    in raw chunks of H primitive actions, as in ``make_env``. Primitive steps are counted by
+    ``info["macro_steps"]`` for every agent whose action spans several steps.
     """
     if stream not in EVAL_STREAMS:
         raise ValueError(f"agents are evaluated on the 'eval' or 'tune' stream, not {stream!r}")
     norm = ObsNormalizer(stats)
-    env = gym.make(env_id)
-    if not flat:
-        from macroact.wrapper import MacroActionWrapper
-
-        env = MacroActionWrapper(env, model, latents=latents, scale=scale, data=chunks,
-                                 record_actions=record_actions)
+    env = _action_wrapped(gym.make(env_id), flat, chunk, model, latents, scale, chunks,
+                          record_actions=record_actions)
+    one_step = flat and not chunk
     successes, returns, lengths, trajectories = [], [], [], []
     reset_seeds = [int(s) for s in stream_seeds(stream, episodes, run_seed)]
     for seed in reset_seeds:
@@ -270,7 +308,7 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
             action, _ = predict(norm(obs), deterministic=deterministic)
             obs, r, term, trunc, info = env.step(action)
             ret += float(r)
-            steps += 1 if flat else int(info.get("macro_steps", 1))
+            steps += 1 if one_step else int(info.get("macro_steps", 1))
             success = success or bool(info.get("is_success", False))
             done = term or trunc
             traj.append(np.asarray(obs))

@@ -81,6 +81,10 @@ class PPORunConfig(common.AgentRunConfig):
                                             or not self.bc_factors):
             raise ValueError(f"bc_factors must be a non-empty dict of factor name -> label, got "
                              f"{self.bc_factors!r}")
+        if self.chunk and self.bc_demos is not None:
+            raise ValueError(f"bc_demos clones one primitive action per observation, but "
+                             f"chunk={self.chunk} makes each action {self.chunk} of them: drop "
+                             "bc_demos (--bc-init) or chunk")
         if self.bc_factors is not None and self.bc_demos is None:
             raise ValueError("bc_factors selects among the bc_demos episodes; pass bc_demos too")
         if self.prior and self.flat:
@@ -122,7 +126,7 @@ def make_env(cfg: PPORunConfig, model=None, chunks: np.ndarray | None = None):
     reset with seeds of the ``train`` stream, run ``cfg.seed``)."""
     return common.make_env(cfg.env_id, cfg.flat, cfg.n_envs, cfg.seed, model=model,
                            latents=cfg.latents, scale=cfg.scale, chunks=chunks,
-                           normalize_obs=cfg.normalize_obs and not cfg.prior)
+                           normalize_obs=cfg.normalize_obs and not cfg.prior, chunk=cfg.chunk)
 
 
 # Shared with agents/sac.py; the old private names stay for existing callers.
@@ -188,7 +192,7 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         bc_info = _bc_init(agent, cfg, model, venv, eval_episodes, chunks, eval_stream)
         if cfg.bc_freeze_obs_stats and hasattr(venv, "obs_rms"):
             venv.training = False
-    callback = PrimitiveStepCallback(cfg.timesteps, cfg.flat, writer,
+    callback = PrimitiveStepCallback(cfg.timesteps, cfg.one_step_actions, writer,
                                      critic_warmup=cfg.critic_warmup)
     t0 = time.perf_counter()
     # learn() counts macro steps; the callback stops it at the primitive-step budget.
@@ -269,7 +273,7 @@ def evaluate_agent(agent, cfg: PPORunConfig, model=None, chunks=None, episodes: 
                                   cfg.scale, chunks, episodes=episodes, stream=stream,
                                   run_seed=run_seed, stats=obs_stats,
                                   deterministic=deterministic, record=record,
-                                  record_actions=record)
+                                  record_actions=record, chunk=cfg.chunk)
 
 
 def registered_env_id(env_id: Any, env_module: str | None = None, where: str = "agent.json") -> str:

@@ -159,7 +159,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     venv = common.make_env(cfg.env_id, cfg.flat, cfg.n_envs, cfg.seed, model=model,
                            latents=cfg.latents, scale=cfg.scale, chunks=chunks,
                            normalize_obs=cfg.normalize_obs and not cfg.prior,
-                           seed_offset=resumes * cfg.n_envs)
+                           seed_offset=resumes * cfg.n_envs, chunk=cfg.chunk)
     params = cfg.sac_settings()
     prior = _load_prior(cfg) if cfg.prior else None
     writer = None
@@ -202,7 +202,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
             "obs_stats": common.obs_stats(venv), "resumes": resumes,
             "wall_seconds": wall_before + time.perf_counter() - t0}), ckpt / "state.json")
 
-    callback = common.PrimitiveStepCallback(cfg.timesteps, cfg.flat, writer,
+    callback = common.PrimitiveStepCallback(cfg.timesteps, cfg.one_step_actions, writer,
                                             on_rollout_end=checkpoint,
                                             start=start, rows=rows)
     if start < cfg.timesteps:
@@ -213,7 +213,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     stats = common.obs_stats(venv)
     result = common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
                                     cfg.scale, chunks, episodes=eval_episodes,
-                                    stream=eval_stream, stats=stats)
+                                    stream=eval_stream, stats=stats, chunk=cfg.chunk)
     if prior_init is not None:
         result["prior_init"] = prior_init
     result.update(primitive_steps=callback.primitive, wall_seconds=wall,
@@ -278,7 +278,7 @@ def load_sac_agent(agent_dir: str | Path):
                               model=None if cfg.flat else str(agent_dir / meta["favae"]))
     model, chunks = _model_and_chunks(cfg)
     venv = common.make_env(cfg.env_id, cfg.flat, 1, cfg.seed, model=model, latents=cfg.latents,
-                           scale=cfg.scale, chunks=chunks, normalize_obs=False)
+                           scale=cfg.scale, chunks=chunks, normalize_obs=False, chunk=cfg.chunk)
     params = dict(meta["sac"])
     params["buffer_size"] = 1  # evaluation only: no replay memory needed
     params["learning_starts"] = 0
@@ -297,4 +297,4 @@ def evaluate_sac(agent_dir: str | Path, episodes: int = 100, stream: str = "eval
     chunks = None if cfg.flat else _active_data(cfg, model)
     return common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
                                   cfg.scale, chunks, episodes=episodes, stream=stream,
-                                  stats=stats, deterministic=deterministic)
+                                  stats=stats, deterministic=deterministic, chunk=cfg.chunk)

@@ -11,8 +11,8 @@ environments, nothing heavier)::
 Layout: ``macroact.models`` (FAVAE, its framed variant, the FHVAE and DSAE baselines, the loss
 math), ``macroact.data`` (the paper's data sets, demonstrations and chunking),
 ``macroact.evaluation`` (MIG, traversals, offline encoding), ``macroact.trainer``,
-``macroact.wrapper``, ``macroact.envs`` and ``macroact.agents``; the command line is
-``macroact.commands``.
+``macroact.wrapper`` (and ``macroact.chunk_wrapper``, its raw-chunk baseline),
+``macroact.envs`` and ``macroact.agents``; the command line is ``macroact.commands``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
                     "macroact.models"),
     **dict.fromkeys(("TrainConfig", "train", "evaluate"), "macroact.trainer"),
     **dict.fromkeys(("MacroActionWrapper", "MacroActionVecEnv"), "macroact.wrapper"),
+    "ChunkActionWrapper": "macroact.chunk_wrapper",
     **dict.fromkeys(("EpisodeData", "collect", "chunk_actions"), "macroact.data.demos"),
     **dict.fromkeys(("encode_chunks", "encode_file"), "macroact.evaluation.encode"),
     **dict.fromkeys(("mig", "mig_sampled"), "macroact.evaluation.metrics"),

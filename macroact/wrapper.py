@@ -207,6 +207,42 @@ def _check_bounds(model: SequenceModel, low: np.ndarray, high: np.ndarray, name:
                       stacklevel=4)
 
 
+def _check_action_space(action_space: spaces.Space, name: str) -> None:
+    """Raise unless ``action_space`` is a 1-D float ``Box``: what a macro-action can drive."""
+    if not isinstance(action_space, spaces.Box):
+        raise ValueError(f"{name} has a {type(action_space).__name__} action space; macro-"
+                         "actions need a continuous Box action space")
+    if len(action_space.shape) != 1 or not np.issubdtype(action_space.dtype, np.floating):
+        raise ValueError(f"{name} has a Box action space of shape {action_space.shape} and "
+                         f"dtype {action_space.dtype}; macro-actions need a 1-D float Box")
+
+
+def _check_reward(reward: str, gamma: float | None) -> None:
+    """Raise unless ``reward`` is a mode of ``REWARD_MODES`` with a fitting ``gamma``."""
+    if reward not in REWARD_MODES:
+        raise ValueError(f"reward must be one of {REWARD_MODES}, got {reward!r}")
+    if reward == "discounted":
+        if gamma is None or isinstance(gamma, bool) or not isinstance(gamma, (int, float, np.number)) \
+                or not 0 < gamma <= 1:
+            raise ValueError(f"reward='discounted' needs gamma in (0, 1], got {gamma!r}; "
+                             "pass the agent's discount, e.g. gamma=0.99")
+    elif gamma is not None:
+        raise ValueError(f"gamma={gamma!r} is only used with reward='discounted'; pass "
+                         "reward='discounted' or leave gamma=None")
+
+
+def _warn_long_horizon(horizon: int, max_episode_steps: int | None, name: str, what: str,
+                       stacklevel: int = 4) -> None:
+    """Warn when every macro of ``horizon`` steps would be cut by the env's time limit.
+
+    ``stacklevel`` counts from this function (4: the user's call of a wrapper whose
+    ``__init__`` calls a helper that calls this)."""
+    if max_episode_steps is not None and horizon > max_episode_steps:
+        warnings.warn(f"{what} H={horizon} exceeds {name}'s max_episode_steps="
+                      f"{max_episode_steps}: every macro-action will be cut by the time limit",
+                      stacklevel=stacklevel)
+
+
 class _MacroDecoder:
     """Validated settings plus the hot path: agent actions ``(n, k)`` -> clipped ``(n, H, A)``.
 
@@ -218,12 +254,7 @@ class _MacroDecoder:
                  gamma: float | None, anchor: Any, kl_threshold: float, data: Any,
                  fast_decode: bool = True):
         model = _as_model(model)
-        if not isinstance(action_space, spaces.Box):
-            raise ValueError(f"{name} has a {type(action_space).__name__} action space; macro-"
-                             "actions need a continuous Box action space")
-        if len(action_space.shape) != 1 or not np.issubdtype(action_space.dtype, np.floating):
-            raise ValueError(f"{name} has a Box action space of shape {action_space.shape} and "
-                             f"dtype {action_space.dtype}; macro-actions need a 1-D float Box")
+        _check_action_space(action_space, name)
         n_actions = action_space.shape[0]
         n_model = getattr(model, "action_dim", model.n_features)
         if n_model != n_actions:
@@ -233,25 +264,13 @@ class _MacroDecoder:
                 or not math.isfinite(scale) or scale <= 0:
             raise ValueError(f"scale must be a positive number (latent = scale * action), "
                              f"got {scale!r}")
-        if reward not in REWARD_MODES:
-            raise ValueError(f"reward must be one of {REWARD_MODES}, got {reward!r}")
-        if reward == "discounted":
-            if gamma is None or isinstance(gamma, bool) or not isinstance(gamma, (int, float, np.number)) \
-                    or not 0 < gamma <= 1:
-                raise ValueError(f"reward='discounted' needs gamma in (0, 1], got {gamma!r}; "
-                                 "pass the agent's discount, e.g. gamma=0.99")
-        elif gamma is not None:
-            raise ValueError(f"gamma={gamma!r} is only used with reward='discounted'; pass "
-                             "reward='discounted' or leave gamma=None")
+        _check_reward(reward, gamma)
         if isinstance(kl_threshold, bool) or not isinstance(kl_threshold, (int, float, np.number)) \
                 or not math.isfinite(kl_threshold) or kl_threshold < 0:
             raise ValueError(f"kl_threshold must be a number >= 0 (nats), got {kl_threshold!r}")
         _check_bounds(model, action_space.low, action_space.high, name)
         horizon = int(model.seq_len)
-        if max_episode_steps is not None and horizon > max_episode_steps:
-            warnings.warn(f"the model's horizon H={horizon} exceeds {name}'s "
-                          f"max_episode_steps={max_episode_steps}: every macro-action will be cut "
-                          "by the time limit", stacklevel=3)
+        _warn_long_horizon(horizon, max_episode_steps, name, "the model's horizon")
         # BatchNorm layers would otherwise use batch statistics; decoding must not depend on
         # the batch, nor update running statistics.
         model.eval()

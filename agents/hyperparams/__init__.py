@@ -1,7 +1,8 @@
 """Per-env agent settings as data, in rl-zoo3's style: one file per algorithm.
 
 ``ppo.toml`` (and any ``ALGO.toml`` beside it) holds ``[default.KIND]`` tables and
-``["ENV_ID".KIND]`` overrides, ``KIND`` being ``flat`` or ``latent``::
+``["ENV_ID".KIND]`` overrides, ``KIND`` being ``flat``, ``latent`` (over a FAVAE's latents) or
+``chunk`` (flat, in raw chunks of H primitive actions: ``AgentRunConfig.chunk``)::
 
     >>> settings("ppo", "macroact/Reaching2D-v0", "latent")["n_steps"]
     16
@@ -21,7 +22,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-KINDS = ("flat", "latent")
+KINDS = ("flat", "latent", "chunk")
 
 
 def algorithms() -> list[str]:
