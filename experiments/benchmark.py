@@ -118,8 +118,17 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                             trials=_PRIOR_SAC),
     "cl_prior_sac_chunk": dict(algo="sac", flat=False, macro="chunk", closed_loop=True,
                                cfg={"prior": True}, trials=_PRIOR_SAC),
+    # Ablation: the same closed-loop latent SAC with SB3's entropy bonus instead of the prior
+    # (the same two trials, without the prior's target KL).
+    "cl_sac_chunk": dict(algo="sac", flat=False, macro="chunk", closed_loop=True, trials=[
+        {"params": {}, "cfg": {}},
+        {"params": {"train_freq": 1, "gradient_steps": 1}, "cfg": {}}]),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
+RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
+# ``--table skills --long N``: a diagnostic past the table's budget, one seed by default, for
+# issue 18's step-count targets; each agent keeps the trial chosen at the table's budget.
+LONG_AGENTS = ("cl_prior_sac_chunk", "flat_ppo", "flat_bc_ft", "flat_sac")
 
 # The skills table's rows: label, agent, field, and which JSONL holds the runs ("benchmark":
 # the env's benchmark table, reused as is; "skills": this table's own runs).
@@ -132,6 +141,8 @@ SKILL_ROWS = [
     ("latent PPO, closed-loop, chunked H", "cl_ppo_chunk", "final", "skills"),
     ("latent SAC + skill prior, open-loop, chunked H", "prior_sac_chunk", "final", "skills"),
     ("latent SAC + skill prior, closed-loop, chunked H", "cl_prior_sac_chunk", "final",
+     "skills"),
+    ("ablation: latent SAC without the prior, closed-loop, chunked H", "cl_sac_chunk", "final",
      "skills"),
 ]
 
@@ -341,7 +352,8 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
     spec, a = ENVS[env], agent_spec(agent)
     t = a["trials"][trial]
     agent_cfg = {**a.get("cfg", {}), **t["cfg"]}
-    out = RUNS / env / ("tune" if stream == "tune" else "runs") / f"{agent}_t{trial}_s{seed}"
+    out = RUNS / env / ("tune" if stream == "tune" else "runs") / \
+        f"{agent}_t{trial}_s{seed}{RUN_SUFFIX}"
     demos = prepare_demos(env)
     common = dict(env_id=spec["env_id"], timesteps=spec["budget"], seed=seed, flat=a["flat"])
     if not a["flat"]:
@@ -441,11 +453,18 @@ def write_toml_choices(env: str, log) -> None:
 
 
 # --------------------------------------------------------------------------- report
-def first_reach(curve, threshold: float) -> float:
-    """Primitive steps at which a compact curve (rolling training success) first reaches
-    ``threshold``; NaN if it never does."""
-    c = np.asarray(curve, dtype=np.float64).reshape(-1, 2)
-    hit = np.flatnonzero(c[:, 1] >= threshold)
+def first_reach(rec: dict[str, Any], threshold: float, window: int = 100) -> float:
+    """Primitive steps at which a run's compact curve (rolling training success over the last
+    ``window`` episodes) first reaches ``threshold``; NaN if it never does.
+
+    The compact curve does not store how many episodes each mark averages over, so a mark
+    counts only where the run had finished about ``window`` episodes by then, estimated at the
+    run's mean rate (``train_episodes * mark / budget``): early marks average over the few
+    (successful, short) episodes that end first.
+    """
+    c = np.asarray(rec["curve"], dtype=np.float64).reshape(-1, 2)
+    full = rec["train_episodes"] * c[:, 0] / rec["budget"] >= window
+    hit = np.flatnonzero(full & (c[:, 1] >= threshold))
     return float(c[hit[0], 0]) if len(hit) else float("nan")
 
 
@@ -501,7 +520,8 @@ def _skills_section(env: str, log, bench, lines: list[str]) -> None:
         rows.append([label, f"{m:.2f}", iv, f"{len(vals)} ({', '.join(f'{v:.2f}' for v in vals)})",
                      f"{group[0]['budget']:,}", origin])
         curves[label] = [np.asarray(g["curve"], dtype=np.float64).reshape(-1, 2) for g in group]
-        reach[label] = [first_reach(g["curve"], 0.9) for g in group]
+        reach[label] = [first_reach(g, 0.9) for g in group]
+    eps = [g["train_episodes"] for grp in runs.values() for g in grp] or [0]
     png = RESULTS / f"skills_{env}.png"
     if curves:
         plot_curves(curves, spec["budget"], png, f"{spec['env_id']}: rolling training success "
@@ -515,17 +535,67 @@ def _skills_section(env: str, log, bench, lines: list[str]) -> None:
               "JSONL the row's runs are in.", ""]
     lines += rep.markdown_table(["agent", "eval success", "95% interval", "seeds (per seed)",
                                  "primitive env steps", "records"], rows)
+    every = [g for grp in runs.values() for g in grp]
+    demo_files = sorted({Path(g["config"].get("data") or g["config"].get("bc_demos")).name
+                         for g in every if g["config"].get("data") or g["config"].get("bc_demos")})
+    lines += ["", "Same protocol, checked on the records of both files: budgets "
+              f"{sorted({g['budget'] for g in every})}, streams "
+              f"{sorted({g['stream'] for g in every})}, eval episodes per run "
+              f"{sorted({len(g['successes']) for g in every})}, seeds "
+              f"{sorted({g['seed'] for g in every})}, demonstrations {demo_files}."]
     lines += ["", f"![learning curves](skills_{env}.png)", "",
-              "Primitive steps at which the rolling training success (100 episodes, the "
-              "records' compact curves) first reaches 0.9, per seed:", ""]
+              "Primitive steps at which the rolling training success over the last 100 "
+              "episodes (the records' compact curves) first reaches 0.9, per seed; a mark "
+              "counts only once the run has finished about 100 episodes (estimated from its "
+              "episode count and budget). The runs of this table finish "
+              f"{min(eps):,}-{max(eps):,} training episodes within {spec['budget']:,} steps.",
+              ""]
     lines += rep.markdown_table(
         ["agent", "reaches 0.9 (steps, per seed)",
-         "best rolling training success (mean over seeds)"],
+         "rolling training success at the budget (mean over seeds)"],
         [[k, (f"{sum(not math.isnan(v) for v in hits)} of {len(hits)} seeds within "
               f"{spec['budget']:,}" + ("" if all(math.isnan(v) for v in hits) else ": " + ", ".join(
                   "no" if math.isnan(v) else f"{v:,.0f}" for v in hits))),
-          f"{np.mean([c[:, 1].max() if len(c) else float('nan') for c in curves[k]]):.2f}"]
+          f"{np.mean([c[-1, 1] if len(c) else float('nan') for c in curves[k]]):.2f}"]
          for k, hits in reach.items()])
+    long_runs = [r for r in rep.RunLog(RESULTS / f"skills_{env}_long.jsonl").records()
+                 if r["key"].startswith("run/")]
+    labels = {agent: label for label, agent, field, _ in SKILL_ROWS}
+    long = {}
+    if long_runs:
+        lrows, lcurves = [], {}
+        for agent in dict.fromkeys(r["agent"] for r in long_runs):
+            group = sorted((r for r in long_runs if r["agent"] == agent),
+                           key=lambda r: (r["budget"], r["seed"]))
+            for budget in dict.fromkeys(g["budget"] for g in group):
+                grp = [g for g in group if g["budget"] == budget]
+                hits = [first_reach(g, 0.9) for g in grp]
+                vals = [g["success_rate"] for g in grp]
+                long[(agent, budget)] = (vals, hits)
+                lrows.append([labels.get(agent, agent), f"{budget:,}",
+                              ", ".join(str(g["seed"]) for g in grp),
+                              ", ".join(f"{v:.2f}" for v in vals),
+                              ", ".join("not reached" if math.isnan(h) else f"{h:,.0f}"
+                                        for h in hits),
+                              ", ".join(f"{g['curve'][-1][1]:.2f}" if g["curve"] else "n/a"
+                                        for g in grp),
+                              ", ".join(f"{g['total_seconds']:.0f}" for g in grp)])
+                lcurves[f"{labels.get(agent, agent)} ({budget:,})"] = [
+                    np.asarray(g["curve"], dtype=np.float64).reshape(-1, 2) for g in grp]
+        lpng = RESULTS / f"skills_{env}_long.png"
+        lbudget = max(r["budget"] for r in long_runs)
+        plot_curves(lcurves, lbudget, lpng, f"{spec['env_id']}: long-budget diagnostic, rolling "
+                    "training success")
+        lines += ["", "### Long-budget diagnostic (not the table's protocol)", "",
+                  f"`python experiments/benchmark.py --table skills --env {env} --long N`: "
+                  "the listed seeds only, each agent with the trial chosen at the table's "
+                  f"budget (not retuned), evaluated on the same {EVAL_EPISODES} eval-stream "
+                  f"episodes; records in skills_{env}_long.jsonl. For issue 18's step-count "
+                  "targets, not for comparing agents.", ""]
+        lines += rep.markdown_table(["agent", "primitive steps", "seeds", "eval success",
+                                     "reaches 0.9 (rolling training success)",
+                                     "rolling training success at the budget", "s"], lrows)
+        lines += ["", f"![long-budget curves](skills_{env}_long.png)"]
     lines += ["", "### Tuning trials", "",
               f"The new agents: {len(_PRIOR_SAC)} trial configurations each, one run each "
               f"(train-stream block {TUNE_SEED}) at the full budget, judged on {EVAL_EPISODES} "
@@ -555,7 +625,7 @@ def _skills_section(env: str, log, bench, lines: list[str]) -> None:
     walls = sum(r.get("total_seconds", r.get("wall_seconds", 0.0)) for r in log.records())
     lines += ["", f"Training and evaluation time of this table's own records: {walls:,.0f} s.",
               ""]
-    return means, reach
+    return means, reach, long
 
 
 def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
@@ -576,9 +646,20 @@ def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
         return (f"{label}: {len(ok)} of {len(v)} seeds"
                 + (f" (mean {np.mean(ok):,.0f} steps over those)" if ok else ""))
 
+    def long_text(long, agent):
+        out = []
+        for (a, budget), (vals, hits) in sorted(long.items(), key=lambda kv: kv[0][1]):
+            if a != agent:
+                continue
+            got = ", ".join("not reached" if math.isnan(h) else f"{h:,.0f} steps" for h in hits)
+            out.append(f"at {budget:,} steps {len(vals)} seed(s): eval success "
+                       f"{', '.join(f'{v:.2f}' for v in vals)}, 0.9 rolling training success "
+                       f"{got}")
+        return "; ".join(out) if out else "not run"
+
     out = []
     if "reacher" in done:
-        means, reach = done["reacher"]
+        means, reach, long = done["reacher"]
         budget = ENVS["reacher"]["budget"]
         m = means.get(cl, (float("nan"),) * 3)
         met = all(not math.isnan(x) for x in reach.get(cl, [float("nan")]))
@@ -591,14 +672,18 @@ def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
                 f"{0.9 - m[0]:.2f} below 0.9. Seeds whose rolling training success reaches 0.9 "
                 f"within {budget:,} steps: {hits(reach, cl)}; "
                 f"{hits(reach, 'flat SAC from scratch')}; {hits(reach, 'flat PPO from scratch')}"
-                ", so no steps-to-0.9 ratio exists at this budget. The 300k-step comparison was "
-                f"not run; at {budget:,} steps: {fmt(means, cl)} against "
+                ", so no steps-to-0.9 ratio exists at this budget. At "
+                f"{budget:,} steps: {fmt(means, cl)} against "
                 f"{fmt(means, 'nearest-demo replay (no learning)')} and "
-                f"{fmt(means, 'flat BC + PPO fine-tune')}."]
+                f"{fmt(means, 'flat BC + PPO fine-tune')}. Long-budget diagnostic (not the "
+                f"protocol): closed-loop SAC + prior {long_text(long, 'cl_prior_sac_chunk')}; "
+                f"flat SAC {long_text(long, 'flat_sac')}; flat PPO "
+                f"{long_text(long, 'flat_ppo')}; flat BC + PPO fine-tune "
+                f"{long_text(long, 'flat_bc_ft')}."]
     else:
         out += ["1. ReacherSparse-v0 target: not run."]
     if "gripper" in done:
-        means, _ = done["gripper"]
+        means, _, _ = done["gripper"]
         out += [f"2. **Gripper-v1: from scratch, at least 0.8 success within 1M primitive "
                 f"steps.** Not measured at 1M steps; at {ENVS['gripper']['budget']:,} steps "
                 f"{fmt(means, cl)}."]
@@ -772,7 +857,12 @@ def main(argv: list[str] | None = None) -> int:
                         "table (skills.md, runs in skills_<env>.jsonl) that trains only the "
                         "closed-loop and skill-prior agents and reuses the benchmark table's "
                         "records for the other rows")
-    p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="reported seeds (default 0-4; with --long: 0)")
+    p.add_argument("--long", type=int, default=0, metavar="N",
+                   help="with --table skills: a diagnostic at N primitive steps of the agents "
+                        f"{', '.join(LONG_AGENTS)} (or --agents), each with the trial chosen at "
+                        "the table's budget, recorded in skills_<env>_long.jsonl")
     p.add_argument("--agents", nargs="+", default=None,
                    choices=["replay", *AGENTS, *SKILL_AGENTS],
                    help="which rows to run (default: all of the table's)")
@@ -802,6 +892,7 @@ def main(argv: list[str] | None = None) -> int:
         return skills_main(args, argv)
     if args.agents is None:
         args.agents = ["replay", *AGENTS]
+    args.seeds = args.seeds or list(SEEDS)
     log = rep.RunLog(RESULTS / f"benchmark_{args.env}.jsonl")
     spec = ENVS[args.env]
     if not args.report_only:
@@ -846,9 +937,49 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def skills_long(args, argv: list[str]) -> int:
+    """``--table skills --long N``: the diagnostic runs at N primitive steps (no tuning: each
+    agent's trial chosen at the table's budget), in skills_<env>_long.jsonl."""
+    global RUN_SUFFIX
+    rep = _reporting()
+    agents = args.agents or list(LONG_AGENTS)
+    seeds = args.seeds or [SEEDS[0]]
+    log = rep.RunLog(RESULTS / f"skills_{args.env}_long.jsonl")
+    tuned = {"skills": rep.RunLog(RESULTS / f"skills_{args.env}.jsonl"),
+             "benchmark": rep.RunLog(RESULTS / f"benchmark_{args.env}.jsonl")}
+    table_spec = ENVS[args.env]
+    if not args.report_only:
+        for seed in seeds:
+            for agent in agents:
+                key = f"run/{agent}/{seed}/{args.long}"
+                if log.get(key) is not None:
+                    continue
+                src = tuned["skills" if agent in SKILL_AGENTS else "benchmark"]
+                trial = chosen_trial(src, agent)
+                if trial is None:
+                    raise SystemExit(f"{agent} has no tuning records at the table's budget yet")
+                ENVS[args.env] = dict(table_spec, budget=args.long)
+                RUN_SUFFIX = f"_b{args.long}"
+                try:
+                    rec = run_agent(args.env, agent, trial, seed, "eval", tuned["skills"],
+                                    tuned["benchmark"])
+                finally:
+                    ENVS[args.env], RUN_SUFFIX = table_spec, ""
+                log.put({"key": key, **rec})
+                print(f"{key}: eval success {rec['success_rate']:.2f} "
+                      f"({rec['total_seconds']:.0f} s)", flush=True)
+                build_skills_report(argv)
+    build_skills_report(argv)
+    print(f"wrote {RESULTS / 'skills.md'}")
+    return 0
+
+
 def skills_main(args, argv: list[str]) -> int:
     """``--table skills``: train the skill agents' trials and seeds, then write skills.md."""
+    if args.long:
+        return skills_long(args, argv)
     rep = _reporting()
+    args.seeds = args.seeds or list(SEEDS)
     agents = args.agents or list(SKILL_AGENTS)
     bad = [a for a in agents if a not in SKILL_AGENTS]
     if bad:
