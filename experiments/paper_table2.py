@@ -6,7 +6,7 @@ are skipped, so a rerun only rebuilds the tables)::
 
     python experiments/paper_table2.py --workers 2
 
-Protocol (paper Sec. 6.4; NOTES.md "Settings from the supplement"):
+Protocol (paper Sec. 6.1 and 6.4; settings from the authors' supplement (repository favae/favae_ijcai2019)):
 
 1. Beta search: every FAVAE variant that has a beta is trained on seed 0 at each beta of its
    column's grid; the beta with the largest MIG (sampling estimator) among the runs that are
@@ -47,7 +47,7 @@ COLUMN_NAMES = {(REACH, 100): "2D Reaching, length 100", (REACH, 1000): "2D Reac
                 (WAVY, 1000): "2D Wavy Reaching, length 1000 (our extension: 500 points per segment)"}
 N_SEQUENCES = {REACH: 20, WAVY: 320}
 
-# C per ladder from NOTES.md (the supplement): no-ladder models take the first value.
+# C per ladder from the authors' supplement (repository favae/favae_ijcai2019): no-ladder models take the first value.
 CAPACITY = {(REACH, 100): (0.0, 0.0, 0.99), (REACH, 1000): (1.35, 0.0, 1.29),
             (WAVY, 100): (5.61, 0.25, 4.08), (WAVY, 1000): (16.37, 3.72, 4.10)}
 CAPACITY_NO_LADDER = {(REACH, 100): 0.0, (REACH, 1000): 1.17, (WAVY, 100): 7.84,
@@ -317,7 +317,7 @@ def write_table2(results, chosen, seeds, wall, baseline_seeds: int = 3) -> None:
         f"Ours: mean (std) at the chosen beta over the runs counted in the runs column: seeds "
         f"0-{seeds[-1]} asked for the FAVAE rows (the paper's 10 initialisations), "
         f"{baseline_seeds} for FHVAE and DSAE (population std). MIG s: Chen et al.'s sampling estimator (10,000 samples of q(z|x)), "
-        "the one that chose beta and the one the paper's 10,000 samples point to (NOTES.md). "
+        "the one that chose beta and the one the paper's 10,000 samples point to (Sec. 6.1). "
         "MIG h: disentanglement_lib's histogram estimator (20 bins, on the N posterior means; "
         "heavily biased with N = 20). Rec: squared error summed over time and both features "
         "in [-1, 1] units, mean over sequences, posterior means in eval mode. Paper: Table 2, "
@@ -510,7 +510,7 @@ def write_fig5(results, seed) -> None:
              f"![fig5](fig5.png)", "",
              f"2D Wavy Reaching, length 100; the seed-{seed} runs of the Table 2 beta search "
              f"({FAVAE_BUDGET[column][0]} steps, batch 128, one seed per point). Blue: "
-             f"C = {list(CAPACITY[column])} (NOTES.md, set like the paper's from the KL at "
+             f"C = {list(CAPACITY[column])} (the authors' supplement, set like the paper's from the KL at "
              "beta = 1, C = 0); red: C = 0. The paper's Fig. 5 uses C = [20, 1, 5] and its own "
              "beta scale; ours sums Rec over time, so the x axes are not comparable. "
              "MIG s: sampling estimator; MIG h: histogram estimator.", "",

@@ -53,7 +53,7 @@ def _scan_row(beta: float, run_dir: Path, wall: str) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--beta", type=float, default=0.01)
-    p.add_argument("--capacity", default="0,0,0.99", help="C per ladder (NOTES.md: 0,0,0.99)")
+    p.add_argument("--capacity", default="0,0,0.99", help="C per ladder (the authors' supplement: 0,0,0.99)")
     p.add_argument("--steps", type=int, default=10000)
     p.add_argument("--lr-schedule", default="cosine", choices=("constant", "cosine"),
                    help="cosine (default) decays Adam's lr 1e-3 to 0; the paper used constant")
@@ -109,7 +109,7 @@ lets it settle).
 Rec is the squared error summed over time and both features in the model's [-1, 1] data
 scaling, averaged over the 20 sequences, with posterior means (eval mode). The paper does not
 state its reduction; ours is the training objective's reconstruction term. With 20 sequences
-the histogram estimator is heavily biased (NOTES.md); the paper's 10,000 samples point to the
+the histogram estimator is heavily biased with N = 20 sequences; the paper's 10,000 samples point to the
 sampling estimator. One seed: this is a check of the CLI path, not a Table 2 entry.
 
 {"**Degenerate run:** every factor's top latent (sampling estimator) is one latent, so the high MIG measures a code that holds all three factors in one latent, not disentanglement; the paper excluded such runs from its tables. " if degenerate else ""}Non-degenerate FAVAE (L C) numbers over 3 seeds are in `table2.md`.

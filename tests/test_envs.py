@@ -120,7 +120,7 @@ def test_arcs_share_the_authors_geometry_but_not_their_sample_points():
         state, label = f["state"], f["label"]
     with np.load(DATA / "2d_reaching_1000.npz") as f:
         state1000 = f["state"]
-    k_table = {0: [10, 8.75, 7.5, 6.25, 5], 1: [-5, -6.25, -7.5, -8.75, -10]}  # NOTES.md
+    k_table = {0: [10, 8.75, 7.5, 6.25, 5], 1: [-5, -6.25, -7.5, -8.75, -10]}  # the authors' arrays: k per curvature
     for i, (g, s, c) in enumerate(label):
         gx = GOALS[g][0]
         centre = GOALS[g] / 2 + k_table[s][c] * np.array([1.0, -gx])

@@ -2,8 +2,8 @@
 
 The FAVAE authors ran their model on Sprites by encoding every frame to a feature vector with
 DSAE's frame network, running FAVAE's ladder of time convolutions over the feature sequence,
-and decoding its output back to frames (NOTES.md). :class:`FramedFAVAE` composes the pieces
-that already exist: :class:`macroact.models.frames.FrameEncoder` ``(B, T, C, H, W) -> (B, T, F)``,
+and decoding its output back to frames (the authors' supplement, repository
+favae/favae_ijcai2019). :class:`FramedFAVAE` composes the pieces that already exist: :class:`macroact.models.frames.FrameEncoder` ``(B, T, C, H, W) -> (B, T, F)``,
 a :class:`macroact.models.favae.FAVAE` over ``F``-dim features (its ``encode_ladders`` and
 ``decode_ladders``, so kernel sizes, ladders, gates and capacities mean exactly what they mean
 there), and :class:`macroact.models.frames.FrameDecoder` ``(B, T, F) -> (B, T, C, H, W)``, which reads
