@@ -345,6 +345,25 @@ def curve_points(rows, budget: int, points: int = 50, window: int = 100) -> list
     return out
 
 
+def copy_model_files(cfg: "AgentRunConfig", out: Path, meta: dict[str, Any]) -> None:
+    """Copy a latent agent's FAVAE (and its skill prior, with ``cfg.prior``) into ``out`` and
+    name them in ``meta``, so that the agent directory loads on its own."""
+    if cfg.flat:
+        return
+    import shutil
+
+    src = Path(cfg.model)
+    src = src / "model.pt" if src.is_dir() else src
+    shutil.copyfile(src, out / "favae.pt")
+    meta["favae"] = "favae.pt"
+    meta["favae_source"] = str(src.resolve())
+    if getattr(cfg, "prior", False):
+        from macroact.models.prior import PRIOR_FILE
+
+        shutil.copyfile(src.parent / PRIOR_FILE, out / PRIOR_FILE)
+        meta["prior"] = PRIOR_FILE
+
+
 def write_agent_dir(out: Path, agent, meta: dict[str, Any], result: dict[str, Any],
                     rows) -> None:
     """Write an agent directory: ``agent.zip`` (SB3), ``agent.json`` (``meta``: the run

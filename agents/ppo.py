@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -212,18 +211,7 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         # The whole run config, plus the PPO arguments it resolved to and the observation
         # statistics: load_agent rebuilds the agent from these alone.
         meta = {"config": cfg.to_dict(), "ppo": params, "obs_stats": obs_stats}
-        if cfg.prior:
-            from macroact.models.prior import PRIOR_FILE
-
-            src = Path(cfg.model)
-            shutil.copyfile((src if src.is_dir() else src.parent) / PRIOR_FILE, out / PRIOR_FILE)
-            meta["prior"] = PRIOR_FILE
-        if not cfg.flat:
-            src = Path(cfg.model)
-            src = src / "model.pt" if src.is_dir() else src
-            shutil.copyfile(src, out / "favae.pt")
-            meta["favae"] = "favae.pt"
-            meta["favae_source"] = str(src.resolve())
+        common.copy_model_files(cfg, out, meta)
         common.write_agent_dir(out, agent, meta, result, callback.rows)
         writer.close()
     result["episodes"] = callback.rows

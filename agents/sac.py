@@ -222,17 +222,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
                   if callback.rows else 0.0)
     if out is not None:
         meta = {"algo": "sac", "config": cfg.to_dict(), "sac": params, "obs_stats": stats}
-        if not cfg.flat:
-            src = Path(cfg.model)
-            src = src / "model.pt" if src.is_dir() else src
-            shutil.copyfile(src, out / "favae.pt")
-            meta["favae"] = "favae.pt"
-            meta["favae_source"] = str(src.resolve())
-        if cfg.prior:
-            from macroact.models.prior import PRIOR_FILE
-
-            shutil.copyfile(src.parent / PRIOR_FILE, out / PRIOR_FILE)
-            meta["prior"] = PRIOR_FILE
+        common.copy_model_files(cfg, out, meta)
         common.write_agent_dir(out, agent, meta, result, callback.rows)
         writer.close()
         if ckpt.is_dir():

@@ -211,13 +211,32 @@ def prepare_demos(env: str):
     return EpisodeData.load(path)
 
 
+def _train_and_record(model, x, fav: dict, spec: dict, path: Path, log, key: str, kind: str,
+                      macro: str) -> Path:
+    """Train a macro model on ``x`` with the env's FAVAE settings, save it, log its record."""
+    from macroact.trainer import TrainConfig, train
+
+    t0 = time.perf_counter()
+    hist = train(model, x, TrainConfig(steps=fav["steps"], seed=0, device="cpu",
+                                       checkpoint_every=fav["steps"],
+                                       lr_schedule=fav["lr_schedule"]), progress_bar=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    last = hist[-1] if hist else {}
+    log.put({"key": key, "kind": kind, "macro": macro, **spec, **fav,
+             "capacity": list(fav["capacity"]), "chunks": int(len(x)),
+             "final": {k: float(v) for k, v in last.items()
+                       if isinstance(v, (int, float)) and math.isfinite(float(v))},
+             "wall_seconds": time.perf_counter() - t0, "machine": _reporting().machine()})
+    return path
+
+
 def prepare_favae(env: str, macro: str, log) -> Path:
     """Train (once) the FAVAE over ``macro`` chunks of the env's demos; returns model.pt."""
     import torch
 
     from macroact.data.demos import chunk_actions
     from macroact.models.favae import FAVAE, FAVAEConfig
-    from macroact.trainer import TrainConfig, train
 
     spec, fav = ENVS[env]["macros"][macro], ENVS[env]["favae"]
     path = RUNS / env / f"favae_{macro}" / "model.pt"
@@ -231,20 +250,7 @@ def prepare_favae(env: str, macro: str, log) -> Path:
                               capacity=tuple(fav["capacity"])),
                   n_features=chunks.actions.shape[2])
     model.normalizer.set_bounds(data.low, data.high)
-    t0 = time.perf_counter()
-    hist = train(model, chunks.actions,
-                 TrainConfig(steps=fav["steps"], seed=0, device="cpu",
-                             checkpoint_every=fav["steps"], lr_schedule=fav["lr_schedule"]),
-                 progress_bar=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    last = hist[-1] if hist else {}
-    log.put({"key": key, "kind": "favae", "macro": macro, **spec, **fav,
-             "capacity": list(fav["capacity"]), "chunks": int(len(chunks)),
-             "final": {k: float(v) for k, v in last.items()
-                       if isinstance(v, (int, float)) and math.isfinite(float(v))},
-             "wall_seconds": time.perf_counter() - t0, "machine": _reporting().machine()})
-    return path
+    return _train_and_record(model, chunks.actions, fav, spec, path, log, key, "favae", macro)
 
 
 def prepare_closed_loop(env: str, macro: str, log) -> Path:
@@ -258,7 +264,6 @@ def prepare_closed_loop(env: str, macro: str, log) -> Path:
 
     from macroact.data.skills import packed_chunks
     from macroact.models.closed_loop import ClosedLoopFAVAE, ClosedLoopFAVAEConfig
-    from macroact.trainer import TrainConfig, train
 
     spec, fav = ENVS[env]["macros"][macro], ENVS[env]["favae"]
     path = RUNS / env / f"closed_loop_{macro}" / "model.pt"
@@ -276,19 +281,7 @@ def prepare_closed_loop(env: str, macro: str, log) -> Path:
     obs = x[..., n_act:].reshape(-1, n_obs)
     model.normalizer.set_bounds(np.concatenate([data.low, obs.min(0)]),
                                 np.concatenate([data.high, obs.max(0)]))
-    t0 = time.perf_counter()
-    hist = train(model, x, TrainConfig(steps=fav["steps"], seed=0, device="cpu",
-                                       checkpoint_every=fav["steps"],
-                                       lr_schedule=fav["lr_schedule"]), progress_bar=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    last = hist[-1] if hist else {}
-    log.put({"key": key, "kind": "closed_loop", "macro": macro, **spec, **fav,
-             "capacity": list(fav["capacity"]), "chunks": int(len(x)),
-             "final": {k: float(v) for k, v in last.items()
-                       if isinstance(v, (int, float)) and math.isfinite(float(v))},
-             "wall_seconds": time.perf_counter() - t0, "machine": _reporting().machine()})
-    return path
+    return _train_and_record(model, x, fav, spec, path, log, key, "closed_loop", macro)
 
 
 def prepare_prior(env: str, model_path: Path, tail: str, key: str, log) -> Path:

@@ -120,18 +120,18 @@ def run_readme(workdir: Path, echo: bool = False) -> list[str]:
 
 
 def test_shrink_command_cuts_budgets_and_skips_setup():
-    b = "/env/bin"
+    b = "venv-bin"
     assert shrink_command("python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 -e . && "
                           ".venv/bin/macroact pipeline --timesteps 50000", b) == \
-        "/env/bin/macroact pipeline --timesteps 1500 --episodes 24 --favae-steps 30"
+        "venv-bin/macroact pipeline --timesteps 1500 --episodes 24 --favae-steps 30"
     assert shrink_command("python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && "
                           ".venv/bin/python -m pytest", b) is None
     assert shrink_command(".venv/bin/macroact pipeline --out runs/p --timesteps 99", b) == \
-        "/env/bin/macroact pipeline --out runs/p --timesteps 1500 --episodes 24 --favae-steps 30"
+        "venv-bin/macroact pipeline --out runs/p --timesteps 1500 --episodes 24 --favae-steps 30"
     assert shrink_command(".venv/bin/tensorboard --logdir runs", b) is None
     assert shrink_command("# a comment", b) is None
     assert shrink_command(".venv/bin/macroact train --steps 3000 --lr 1e-3", b) == \
-        "/env/bin/macroact train --steps 30 --lr 1e-3"
+        "venv-bin/macroact train --steps 30 --lr 1e-3"
     assert shrink_python("train(model, x, TrainConfig(steps=3000, seed=0))") == \
         "train(model, x, TrainConfig(steps=30, seed=0))"
 

@@ -18,7 +18,7 @@ EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
 def load_script(name: str):
-    """An experiment script as a module, loaded from its file (no sys.path edits)."""
+    """An experiment script as a module, loaded from its file path (the import path is left alone)."""
     spec = importlib.util.spec_from_file_location(f"experiments_{name}", EXPERIMENTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
