@@ -25,6 +25,16 @@ def _latents(text: str):
             f"--latents must be all, active, ladders:I,J or dims like 0,3,9; got {text!r}")
 
 
+def _env_kwargs(text: str) -> dict:
+    """``KEY=VALUE,...`` with JSON values (a maze_map list), as ``macroact collect`` takes."""
+    from macroact.envs.external import parse_kwargs
+
+    try:
+        return parse_kwargs(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _factor_labels(text: str) -> dict[str, int]:
     """``elbow=1,via=0`` -> ``{"elbow": 1, "via": 0}``."""
     labels = {}
@@ -46,6 +56,8 @@ def _check_action_args(args: argparse.Namespace, algo: str) -> None:
     ``--model``."""
     if args.chunk and args.flat is None:
         args.flat = True
+    if args.model is not None and args.flat is None:
+        args.flat = False  # --model RUN_DIR: latents of that FAVAE are the actions
     if not args.flat and args.model is None:
         raise CLIError(f"latent {algo} needs --model RUN_DIR (a FAVAE trained on "
                        "demonstrations); or pass --flat (or --chunk H for raw action chunks)")
@@ -65,7 +77,8 @@ def _ppo_args(p):
     from macroact.agents.ppo import PPORunConfig
 
     add_config_args(p, PPORunConfig, skip=("env_id", "ppo"),
-                    parsers={"latents": _latents, "bc_factors": _factor_labels},
+                    parsers={"latents": _latents, "bc_factors": _factor_labels,
+                             "env_kwargs": _env_kwargs},
                     flags={"bc_demos": "--bc-init", "data": "--demos"})
     p.add_argument("--ppo", action="append", type=parse_pairs, default=[], metavar="KEY=VALUE,...",
                    help="any SB3 PPO argument, over the env's settings in "
@@ -146,7 +159,7 @@ def run_rollout(args: argparse.Namespace) -> int:
     res = evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents, cfg.scale,
                           chunks, episodes=args.episodes, deterministic=not args.stochastic,
                           record=args.plot is not None, record_actions=args.plot is not None,
-                          stats=obs_stats, chunk=cfg.chunk)
+                          stats=obs_stats, chunk=cfg.chunk, env_kwargs=cfg.env_kwargs)
     print(f"{cfg.env_id}: success {res['success_rate']:.2f}, return {res['mean_return']:.3f}, "
           f"{res['mean_primitive_steps']:.1f} primitive steps per episode "
           f"({args.episodes} episodes)")
@@ -211,7 +224,8 @@ def _sac_args(p):
     p.add_argument("env_id", help="e.g. macroact/Reaching2D-v1")
     from macroact.agents.sac import SACRunConfig
 
-    add_config_args(p, SACRunConfig, skip=("env_id", "sac"), parsers={"latents": _latents},
+    add_config_args(p, SACRunConfig, skip=("env_id", "sac"),
+                    parsers={"latents": _latents, "env_kwargs": _env_kwargs},
                     flags={"data": "--demos"})
     p.add_argument("--sac", action="append", type=parse_pairs, default=[],
                    metavar="KEY=VALUE,...",

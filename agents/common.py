@@ -63,6 +63,10 @@ class AgentRunConfig(Config):
             (pad_zero when it has none), and another value is an error.
         normalize_obs: running mean/std of observations (SB3 VecNormalize), as rl-zoo3 does
             for MuJoCo tasks; frozen at evaluation.
+        env_kwargs: keyword arguments of gym.make for the env (KEY=VALUE,..., values as JSON,
+            KEY=@FILE reads one from a file), e.g. a PointMaze maze_map with its r and g cells
+            for a fixed start and goal; Dict observations are flattened in the order
+            `macroact collect` records them (macroact.envs.external).
         chunk: raw-chunk baseline: a flat agent whose action is H primitive actions side by
             side (H x action_dim values in [-1, 1] mapped onto the env's bounds, no FAVAE),
             executed open loop (macroact.chunk_wrapper); 0: one primitive action per decision.
@@ -83,6 +87,7 @@ class AgentRunConfig(Config):
     data: str | None = None
     tail: Literal["drop", "pad_last", "pad_zero"] | None = None
     normalize_obs: bool = True
+    env_kwargs: dict = dataclasses.field(default_factory=dict)
     chunk: int = 0
 
     def __post_init__(self):
@@ -98,6 +103,9 @@ class AgentRunConfig(Config):
                              "(or flat=True)")
         if self.n_envs < 1:
             raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
+        if not isinstance(self.env_kwargs, dict):
+            raise ValueError(f"env_kwargs must be a dict of gym.make keyword arguments, got "
+                             f"{self.env_kwargs!r}")
 
     @property
     def kind(self) -> str:
@@ -134,7 +142,7 @@ class AgentRunConfig(Config):
 
 def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latents: Any = "all",
              scale: float = 3.0, chunks: np.ndarray | None = None, normalize_obs: bool = True,
-             seed_offset: int = 0, chunk: int = 0):
+             seed_offset: int = 0, chunk: int = 0, env_kwargs: dict[str, Any] | None = None):
     """The (vectorised, monitored, optionally VecNormalize-d) env an agent trains on.
 
     Env ``i`` is reset with ``seeds("train", seed_offset + n_envs, seed)[seed_offset + i]``:
@@ -142,7 +150,8 @@ def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latent
     resumed run start from fresh seeds of its block. A flat env with ``chunk`` H > 0 takes raw
     chunks of H primitive actions (``macroact.chunk_wrapper.ChunkActionWrapper``, action
     ``(H * action_dim,)``); ``chunks`` are unrelated: a latent agent's ``(N, H, A)`` training
-    chunks for ``latents="active"``.
+    chunks for ``latents="active"``. ``env_kwargs`` go to ``gym.make`` (``base_env``: flat
+    observations and ``info["is_success"]`` for external envs).
     """
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
@@ -151,7 +160,8 @@ def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latent
 
     def make(rank: int):
         def thunk():
-            env = _action_wrapped(gym.make(env_id), flat, chunk, model, latents, scale, chunks)
+            env = _action_wrapped(base_env(env_id, env_kwargs), flat, chunk, model, latents,
+                                  scale, chunks)
             env = Monitor(env, info_keywords=("is_success",))
             env.reset(seed=first[rank])
             env.action_space.seed(first[rank])
@@ -167,6 +177,14 @@ def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latent
         # Reaching2D differ by 0.2 and an unnormalised MLP barely tells them apart.
         venv = VecNormalize(venv, norm_obs=True, norm_reward=False)
     return venv
+
+
+def base_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
+    """The env before any action wrapper: ``gym.make(env_id, **env_kwargs)``, with flat
+    observations and ``info["is_success"]`` for external envs (PointMaze, OGBench, yours)."""
+    from macroact.envs.external import make_agent_env
+
+    return make_agent_env(env_id, env_kwargs)
 
 
 def _action_wrapped(env: gym.Env, flat: bool, chunk: int, model, latents: Any, scale: float,
@@ -282,7 +300,8 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
                     scale: float = 3.0, chunks=None, episodes: int = 100, stream: str = "eval",
                     run_seed: int = 0, stats: dict[str, Any] | None = None,
                     deterministic: bool = True, record: bool = False,
-                    record_actions: bool = False, chunk: int = 0) -> dict[str, Any]:
+                    record_actions: bool = False, chunk: int = 0,
+                    env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Success rate, mean return and mean primitive steps of ``episodes`` fresh episodes.
 
     Episode ``i`` is reset with ``seeds(stream, episodes, run_seed)[i]``; ``stream`` is
@@ -295,8 +314,8 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
     if stream not in EVAL_STREAMS:
         raise ValueError(f"agents are evaluated on the 'eval' or 'tune' stream, not {stream!r}")
     norm = ObsNormalizer(stats)
-    env = _action_wrapped(gym.make(env_id), flat, chunk, model, latents, scale, chunks,
-                          record_actions=record_actions)
+    env = _action_wrapped(base_env(env_id, env_kwargs), flat, chunk, model, latents, scale,
+                          chunks, record_actions=record_actions)
     one_step = flat and not chunk
     successes, returns, lengths, trajectories = [], [], [], []
     reset_seeds = [int(s) for s in stream_seeds(stream, episodes, run_seed)]

@@ -125,7 +125,8 @@ def make_env(cfg: PPORunConfig, model=None, chunks: np.ndarray | None = None):
     reset with seeds of the ``train`` stream, run ``cfg.seed``)."""
     return common.make_env(cfg.env_id, cfg.flat, cfg.n_envs, cfg.seed, model=model,
                            latents=cfg.latents, scale=cfg.scale, chunks=chunks,
-                           normalize_obs=cfg.normalize_obs and not cfg.prior, chunk=cfg.chunk)
+                           normalize_obs=cfg.normalize_obs and not cfg.prior, chunk=cfg.chunk,
+                           env_kwargs=cfg.env_kwargs)
 
 
 # Shared with agents/sac.py; the old private names stay for existing callers.
@@ -261,7 +262,8 @@ def evaluate_agent(agent, cfg: PPORunConfig, model=None, chunks=None, episodes: 
                                   cfg.scale, chunks, episodes=episodes, stream=stream,
                                   run_seed=run_seed, stats=obs_stats,
                                   deterministic=deterministic, record=record,
-                                  record_actions=record, chunk=cfg.chunk)
+                                  record_actions=record, chunk=cfg.chunk,
+                                  env_kwargs=cfg.env_kwargs)
 
 
 def registered_env_id(env_id: Any, env_module: str | None = None, where: str = "agent.json") -> str:
@@ -276,6 +278,13 @@ def registered_env_id(env_id: Any, env_module: str | None = None, where: str = "
 
         importlib.import_module(env_module)
     import gymnasium as gym
+
+    if isinstance(env_id, str) and ":" not in env_id and env_id not in gym.registry:
+        from macroact.envs.external import register_provider
+
+        # Only this package's fixed list of providers (Gymnasium-Robotics, OGBench) can be
+        # imported here, by a pattern of the id; never a module named by the file.
+        register_provider(env_id)
 
     if not isinstance(env_id, str) or env_id not in gym.registry:
         hint = "" if env_module else "; if a module registers it, pass that module (--env-module)"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from macroact.data.demos import EpisodeData
@@ -169,7 +168,10 @@ def evaluate_replay(env_id: str, demos: EpisodeData, n_episodes: int = 100,
             stream (e.g. the demos' own seeds, to check that replay reproduces them).
         run_seed: The eval stream's block (``macroact.seeding.seeds``) when ``seeds`` is None;
             use the same value for every agent of a comparison.
-        env_kwargs: Keyword arguments for ``gym.make``; default the demos' ``env_kwargs``.
+        env_kwargs: Keyword arguments for ``gym.make``; default the demos' ``env_kwargs``
+            (another task in the same env, e.g. a PointMaze maze_map with fixed r and g
+            cells). External envs are made by ``macroact.envs.external.make_agent_env``
+            (flat observations, ``info["is_success"]``), as agents see them.
         only_successful: Choose among the successful demos only (``NearestDemoReplay``).
 
     Returns:
@@ -205,7 +207,9 @@ def evaluate_replay(env_id: str, demos: EpisodeData, n_episodes: int = 100,
         seed_list = [int(s) for s in values]
     policy = NearestDemoReplay(demos, only_successful=only_successful)
     kwargs = dict(demos.env_kwargs if env_kwargs is None else env_kwargs)
-    env = gym.make(env_id, **kwargs)
+    from macroact.envs.external import make_agent_env
+
+    env = make_agent_env(env_id, kwargs)
     try:
         if env.spec is None or env.spec.max_episode_steps is None:
             raise ValueError(f"{env_id} was made without a time limit (env_kwargs={kwargs!r}); "

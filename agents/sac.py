@@ -159,7 +159,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     venv = common.make_env(cfg.env_id, cfg.flat, cfg.n_envs, cfg.seed, model=model,
                            latents=cfg.latents, scale=cfg.scale, chunks=chunks,
                            normalize_obs=cfg.normalize_obs and not cfg.prior,
-                           seed_offset=resumes * cfg.n_envs, chunk=cfg.chunk)
+                           seed_offset=resumes * cfg.n_envs, chunk=cfg.chunk,
+                           env_kwargs=cfg.env_kwargs)
     params = cfg.sac_settings()
     prior = _load_prior(cfg) if cfg.prior else None
     writer = None
@@ -213,7 +214,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     stats = common.obs_stats(venv)
     result = common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
                                     cfg.scale, chunks, episodes=eval_episodes,
-                                    stream=eval_stream, stats=stats, chunk=cfg.chunk)
+                                    stream=eval_stream, stats=stats, chunk=cfg.chunk,
+                                    env_kwargs=cfg.env_kwargs)
     if prior_init is not None:
         result["prior_init"] = prior_init
     result.update(primitive_steps=callback.primitive, wall_seconds=wall,
@@ -247,11 +249,9 @@ def _prior_states(cfg: SACRunConfig, model) -> np.ndarray:
         from macroact.data.skills import model_inputs
 
         return model_inputs(model, EpisodeData.load(cfg.data), tail=cfg.tail)[2]
-    import gymnasium as gym
-
     from macroact.seeding import seeds
 
-    env = gym.make(cfg.env_id)
+    env = common.base_env(cfg.env_id, cfg.env_kwargs)
     try:
         return np.stack([env.reset(seed=int(s))[0] for s in seeds("train", 256, cfg.seed)])
     finally:
@@ -261,14 +261,23 @@ def _prior_states(cfg: SACRunConfig, model) -> np.ndarray:
 def load_sac_agent(agent_dir: str | Path):
     """An agent directory's SAC, its run config, its FAVAE (None for flat agents) and its
     observation statistics; nothing is unpickled (see the module docstring)."""
+    from macroact.agents.ppo import inside, registered_env_id
+    from macroact.io import read_json
+
     agent_dir = Path(agent_dir)
-    meta = json.loads((agent_dir / "agent.json").read_text())
+    meta = read_json(agent_dir / "agent.json", "agent record")
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{str(agent_dir / 'agent.json')!r} has no 'config' entry (damaged, or "
+                         "not a SAC agent); retrain the agent with `macroact sac`")
+    registered_env_id(meta["config"].get("env_id"), where=str(agent_dir / "agent.json"))
     cfg = SACRunConfig.from_dict(meta["config"])
-    cfg = dataclasses.replace(cfg, n_envs=1, normalize_obs=False,
-                              model=None if cfg.flat else str(agent_dir / meta["favae"]))
+    cfg = dataclasses.replace(
+        cfg, n_envs=1, normalize_obs=False,
+        model=None if cfg.flat else str(inside(agent_dir, meta.get("favae"), "its model file")))
     model, chunks = _model_and_chunks(cfg)
     venv = common.make_env(cfg.env_id, cfg.flat, 1, cfg.seed, model=model, latents=cfg.latents,
-                           scale=cfg.scale, chunks=chunks, normalize_obs=False, chunk=cfg.chunk)
+                           scale=cfg.scale, chunks=chunks, normalize_obs=False, chunk=cfg.chunk,
+                           env_kwargs=cfg.env_kwargs)
     params = dict(meta["sac"])
     params["buffer_size"] = 1  # evaluation only: no replay memory needed
     params["learning_starts"] = 0
@@ -287,4 +296,5 @@ def evaluate_sac(agent_dir: str | Path, episodes: int = 100, stream: str = "eval
     chunks = None if cfg.flat else _active_data(cfg, model)
     return common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
                                   cfg.scale, chunks, episodes=episodes, stream=stream,
-                                  stats=stats, deterministic=deterministic, chunk=cfg.chunk)
+                                  stats=stats, deterministic=deterministic, chunk=cfg.chunk,
+                                  env_kwargs=cfg.env_kwargs)

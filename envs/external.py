@@ -108,6 +108,13 @@ def parse_kwargs(text: str) -> dict[str, Any]:
             except json.JSONDecodeError as e:
                 raise ValueError(f"{key.strip()}=@{path}: not JSON ({e})") from None
         else:
+            if value[:1] in "[{" and value:
+                try:
+                    json.loads(value)
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{key.strip()}={value}: not valid JSON ({e}); check the "
+                                     "brackets and commas, or put the value in a file and pass "
+                                     f"{key.strip()}=@FILE") from None
             out[key.strip()] = parse_value(value)
     return out
 
@@ -132,10 +139,15 @@ def make_env(env_id: str, **kwargs: Any) -> gym.Env:
     import macroact.envs  # noqa: F401  (registers the macroact/ ids)
 
     register_provider(env_id)
+    if "maze_map" in kwargs:
+        from macroact.envs.maze import check_maze_map
+
+        check_maze_map(kwargs["maze_map"])
     try:
         return gym.make(env_id, **kwargs)
-    except gym.error.Error as e:
-        raise ValueError(f"cannot make {env_id!r} with {kwargs!r}: {e}") from None
+    except (gym.error.Error, AssertionError) as e:  # some envs check their kwargs by assert
+        raise ValueError(f"cannot make {env_id!r} with {kwargs!r}: {e or type(e).__name__}"
+                         ) from None
 
 
 # -- flat observations ----------------------------------------------------------------------------
@@ -198,6 +210,48 @@ class FlattenObservation(gym.ObservationWrapper):
 
     def observation(self, observation: Any) -> np.ndarray:
         return flatten_observation(observation, self._source)
+
+
+class SuccessInfo(gym.Wrapper):
+    """Copy an env's ``info["success"]`` (PointMaze, OGBench) to ``info["is_success"]``, the
+    key SB3's ``Monitor`` and this package's agents and evaluation read."""
+
+    def reset(self, **kwargs: Any):
+        obs, info = self.env.reset(**kwargs)
+        return obs, _with_is_success(info)
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, _with_is_success(info)
+
+
+def _with_is_success(info: dict[str, Any]) -> dict[str, Any]:
+    if "is_success" not in info and "success" in info:
+        info["is_success"] = bool(np.asarray(info["success"]).reshape(-1)[0])
+    return info
+
+
+def make_agent_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
+    """The env an agent (or replay) acts in: ``make_env(env_id, **env_kwargs)`` with flat
+    observations in the order ``collect_external`` records (``FlattenObservation``, only
+    for non-flat observation spaces) and ``info["is_success"]`` (``SuccessInfo``, for envs
+    that are not this package's ``macroact/`` ones).
+
+    Example:
+        >>> env = make_agent_env("Pendulum-v1", {"g": 9.81})
+        >>> env.observation_space.shape
+        (3,)
+    """
+    kwargs = dict(env_kwargs or {})
+    if env_id.startswith("macroact/"):
+        import macroact.envs  # noqa: F401  (registers the macroact/ ids)
+
+        return gym.make(env_id, **kwargs) if not kwargs else make_env(env_id, **kwargs)
+    env = make_env(env_id, **kwargs)
+    space = env.observation_space
+    if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
+        env = FlattenObservation(env)
+    return SuccessInfo(env)
 
 
 # -- demonstrators --------------------------------------------------------------------------------

@@ -88,6 +88,74 @@ def shortest_path(maze_map: Sequence[Sequence[Any]], start: Cell, goal: Cell) ->
     return path[::-1]
 
 
+MAZE_VALUES = (0, 1, "r", "g", "c")
+"""What a Gymnasium-Robotics ``maze_map`` cell may hold: wall 1, open 0, reset ``"r"``, goal
+``"g"``, either ``"c"``."""
+
+
+def check_maze_map(maze_map: Any) -> list[list[Any]]:
+    """``maze_map`` as a list of rows, refused unless it is a rectangular grid of
+    ``MAZE_VALUES`` with at least one open cell.
+
+    Raises:
+        ValueError: Naming the first bad row or cell and what a maze_map holds.
+    """
+    hint = ("a maze_map is a rectangular list of rows of 1 (wall), 0 (open), \"r\" (reset), "
+            "\"g\" (goal) or \"c\" (either), e.g. [[1,1,1,1],[1,\"r\",\"g\",1],[1,1,1,1]]")
+    if not isinstance(maze_map, (list, tuple)) or not maze_map \
+            or not all(isinstance(row, (list, tuple)) for row in maze_map):
+        raise ValueError(f"maze_map={maze_map!r} is not a list of rows; {hint}")
+    width = len(maze_map[0])
+    for i, row in enumerate(maze_map):
+        if len(row) != width:
+            raise ValueError(f"maze_map row {i} has {len(row)} cells, row 0 has {width}; {hint}")
+        for j, v in enumerate(row):
+            if isinstance(v, bool) or v not in MAZE_VALUES:
+                raise ValueError(f"maze_map cell ({i}, {j}) is {v!r}; {hint}")
+    if not open_cells(maze_map):
+        raise ValueError(f"maze_map has no open cell; {hint}")
+    return [list(row) for row in maze_map]
+
+
+def task_maze_map(maze_map: Sequence[Sequence[Any]], start: Cell, goal: Cell) -> list[list[Any]]:
+    """A copy of ``maze_map`` for one downstream task: the reset cell ``"r"`` at ``start`` and
+    the goal cell ``"g"`` at ``goal``, every other open cell ``0``.
+
+    Passed as the env kwarg ``maze_map``, it fixes the task's start and goal cells (the env
+    still adds its position noise, so starts vary within the cell).
+
+    Example:
+        >>> maze = [[1, 1, 1, 1, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]]
+        >>> task_maze_map(maze, (1, 1), (1, 3))
+        [[1, 1, 1, 1, 1], [1, 'r', 0, 'g', 1], [1, 1, 1, 1, 1]]
+
+    Raises:
+        ValueError: If the cells are walls, outside the map, equal, or not joined by a path.
+    """
+    start, goal = (int(start[0]), int(start[1])), (int(goal[0]), int(goal[1]))
+    if start == goal:
+        raise ValueError(f"start and goal are the same cell {start}; give two cells")
+    shortest_path(maze_map, start, goal)  # refuses walls, outside cells and unjoined cells
+    out: list[list[Any]] = [[1 if not _is_open(v) else 0 for v in row] for row in maze_map]
+    out[start[0]][start[1]] = "r"
+    out[goal[0]][goal[1]] = "g"
+    return out
+
+
+def env_maze_map(env_id: str, **env_kwargs: Any) -> list[list[Any]]:
+    """The ``maze_map`` a Gymnasium-Robotics maze env is made with (its own, or the kwarg's)."""
+    from macroact.envs.external import make_env
+
+    env = make_env(env_id, **env_kwargs)
+    try:
+        maze = getattr(env.unwrapped, "maze", None)
+        if maze is None:
+            raise ValueError(f"{env_id!r} is not a Gymnasium-Robotics maze env (no maze_map)")
+        return [list(row) for row in maze.maze_map]
+    finally:
+        env.close()
+
+
 def _cells(value: Any, name: str) -> set[Cell] | None:
     if value is None:
         return None

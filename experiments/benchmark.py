@@ -74,6 +74,20 @@ ENVS: dict[str, dict[str, Any]] = {
                                lr_schedule="cosine")),
 }
 
+# External envs (issue 19, ``--table external``): demonstrations of a demonstrator on the env's
+# own task distribution (``demonstrator``, ``demonstrator_kwargs``: macroact.envs.external),
+# and one downstream task that every agent (and replay) acts in (``task``: a PointMaze start
+# and goal cell, made into the env kwarg ``maze_map`` by ``task_kwargs``). SPiRL's maze
+# protocol: random start/goal navigation demos that never use the downstream goal cell; the
+# downstream pair is far apart (18 cells on the shortest path), sparse reward, 800 steps.
+ENVS["pointmaze"] = dict(
+    env_id="PointMaze_Large-v3", demos=1000, budget=200_000, demonstrator="maze",
+    demonstrator_kwargs={"exclude_goal_cells": [[1, 10]]},
+    task={"start": (7, 1), "goal": (1, 10), "continuing_task": False},
+    macros={"chunk": dict(horizon=10, tail="pad_zero")},
+    favae=dict(beta=0.01, capacity=(0.0, 0.0, 0.0), steps=3000, lr_schedule="constant"))
+EXTERNAL_ENVS = ("pointmaze",)
+
 SEEDS = (0, 1, 2, 3, 4)
 TUNE_SEED = 100          # train-stream block of the tuning trials (not a reported seed)
 EVAL_EPISODES = 100
@@ -147,9 +161,46 @@ SKILL_ROWS = [
 ]
 
 
+# Issue 19's table (``--table external``): the agents of the benchmark and skills tables that
+# apply to a downstream task, and the raw-chunk baseline: SAC over H primitive actions at once
+# (the chunked macro's H, no FAVAE), with latent SAC's two trials (without the prior).
+EXTRA_AGENTS: dict[str, dict[str, Any]] = {
+    "chunk_sac": dict(algo="sac", flat=True, macro="chunk", raw_chunk=True,
+                      trials=SKILL_AGENTS["cl_sac_chunk"]["trials"]),
+}
+EXTERNAL_ROWS = [
+    ("nearest-demo replay (no learning)", "replay", None),
+    ("flat BC (clone alone)", "flat_bc_ft", "bc"),
+    ("flat BC + PPO fine-tune", "flat_bc_ft", "final"),
+    ("flat PPO from scratch", "flat_ppo", "final"),
+    ("flat SAC from scratch", "flat_sac", "final"),
+    ("raw-chunk SAC, chunked H (no FAVAE)", "chunk_sac", "final"),
+    ("latent PPO, open-loop, chunked H", "latent_ppo_chunk", "final"),
+    ("latent SAC + skill prior, open-loop, chunked H", "prior_sac_chunk", "final"),
+    ("latent SAC + skill prior, closed-loop, chunked H", "cl_prior_sac_chunk", "final"),
+]
+EXTERNAL_AGENTS = tuple(dict.fromkeys(a for _, a, _ in EXTERNAL_ROWS if a != "replay"))
+
+
 def agent_spec(agent: str) -> dict[str, Any]:
-    """An agent of either table."""
-    return AGENTS[agent] if agent in AGENTS else SKILL_AGENTS[agent]
+    """An agent of any table."""
+    for table in (AGENTS, SKILL_AGENTS, EXTRA_AGENTS):
+        if agent in table:
+            return table[agent]
+    raise KeyError(agent)
+
+
+def task_kwargs(env: str) -> dict[str, Any]:
+    """The env kwargs of the env's downstream task (empty for the macroact/ envs)."""
+    task = ENVS[env].get("task")
+    if task is None:
+        return {}
+    from macroact.envs.maze import env_maze_map, task_maze_map
+
+    env_id = ENVS[env]["env_id"]
+    rest = {k: v for k, v in task.items() if k not in ("start", "goal")}
+    return {"maze_map": task_maze_map(env_maze_map(env_id), task["start"], task["goal"]),
+            **rest}
 
 
 # Table rows: label, where the number comes from (agent, field).
@@ -205,9 +256,17 @@ def prepare_demos(env: str):
     from macroact.data.demos import EpisodeData, collect
 
     path = demos_path(env)
+    spec = ENVS[env]
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        collect(ENVS[env]["env_id"], ENVS[env]["demos"], seed=0).save(path)
+        if spec.get("demonstrator"):
+            from macroact.envs.external import collect_external
+
+            collect_external(spec["env_id"], spec["demos"], seed=0,
+                             demonstrator=spec["demonstrator"],
+                             demonstrator_kwargs=spec.get("demonstrator_kwargs")).save(path)
+        else:
+            collect(spec["env_id"], spec["demos"], seed=0).save(path)
     return EpisodeData.load(path)
 
 
@@ -321,15 +380,18 @@ def bc_epochs(env: str, agent: str, demos) -> int:
     return max(1, math.ceil(BC_UPDATES * BC_BATCH / samples))
 
 
-def full_settings(algo: str, flat: bool, trial: dict[str, Any]) -> dict[str, Any]:
-    """A trial's whole SB3 settings: the toml's [default.KIND] table, then the trial's.
+def full_settings(algo: str, flat: bool, trial: dict[str, Any], kind: str | None = None
+                  ) -> dict[str, Any]:
+    """A trial's whole SB3 settings: the toml's [default.KIND] table (KIND: ``kind``, else
+    flat or latent), then the trial's.
 
     Passed whole, so that the env tables this script writes into the toml (the chosen
     settings) never leak into another agent's runs.
     """
     from macroact.agents import hyperparams
 
-    out = dict(hyperparams.load(algo).get("default", {}).get("flat" if flat else "latent", {}))
+    kind = kind or ("flat" if flat else "latent")
+    out = dict(hyperparams.load(algo).get("default", {}).get(kind, {}))
     out.pop("n_envs", None)
     out.update(trial["params"])
     return out
@@ -348,7 +410,12 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
     out = RUNS / env / ("tune" if stream == "tune" else "runs") / \
         f"{agent}_t{trial}_s{seed}{RUN_SUFFIX}"
     demos = prepare_demos(env)
-    common = dict(env_id=spec["env_id"], timesteps=spec["budget"], seed=seed, flat=a["flat"])
+    common = dict(env_id=spec["env_id"], timesteps=spec["budget"], seed=seed, flat=a["flat"],
+                  env_kwargs=task_kwargs(env))
+    kind = None
+    if a.get("raw_chunk"):
+        agent_cfg["chunk"] = spec["macros"][a["macro"]]["horizon"]
+        kind = "chunk"
     if not a["flat"]:
         m = spec["macros"][a["macro"]]
         if a.get("closed_loop"):
@@ -362,7 +429,7 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
     if a["algo"] == "sac":
         from macroact.agents.sac import SACRunConfig, train_sac
 
-        cfg = SACRunConfig(**common, sac=full_settings("sac", a["flat"], t), **agent_cfg)
+        cfg = SACRunConfig(**common, sac=full_settings("sac", a["flat"], t, kind), **agent_cfg)
         res = train_sac(cfg, out, eval_episodes=EVAL_EPISODES, eval_stream=stream,
                         resume=True)
         settings = cfg.sac_settings()
@@ -719,16 +786,15 @@ def build_skills_report(argv: list[str]) -> None:
     rep.write_result(RESULTS / "skills.md", "\n".join(lines))
 
 
-def build_report(env: str, log, argv: list[str]) -> None:
-    rep = _reporting()
-    spec = ENVS[env]
-    recs = log.records()
-    runs = {}
-    for r in recs:
-        if r["key"].startswith("run/"):
-            runs.setdefault(r["agent"], []).append(r)
-    rows, curves, means = [], {}, {}
-    for label, agent, field in ROWS:
+def result_rows(row_spec, runs: dict[str, list], log, budget: int):
+    """A table's rows (label, success, interval, seeds, steps) for ``(label, agent, field)``
+    specs, with each trained row's curves, (mean, lo, hi) and steps to 0.9 per seed.
+
+    ``field`` ``"bc"`` reads the clone's evaluation inside a BC + fine-tune run; replay (no
+    seed) gets a bootstrap interval over its episodes.
+    """
+    rows, curves, means, reach = [], {}, {}, {}
+    for label, agent, field in row_spec:
         if agent == "replay":
             r = log.get("replay")
             if r is None:
@@ -747,12 +813,25 @@ def build_report(env: str, log, argv: list[str]) -> None:
         m, lo, hi = t_interval(vals)
         means[label] = (m, lo, hi)
         per = ", ".join(f"{v:.2f}" for v in vals)
-        steps = "0" if field == "bc" else f"{spec['budget']:,}"
         iv = f"[{lo:.2f}, {hi:.2f}]" if len(vals) > 1 else "n/a"
-        rows.append([label, f"{m:.2f}", iv, f"{len(vals)} ({per})", steps])
+        rows.append([label, f"{m:.2f}", iv, f"{len(vals)} ({per})",
+                     "0" if field == "bc" else f"{budget:,}"])
         if field == "final":
             curves[label] = [np.asarray(g["curve"], dtype=np.float64).reshape(-1, 2)
                              for g in group]
+            reach[label] = [first_reach(g, 0.9) for g in group]
+    return rows, curves, means, reach
+
+
+def build_report(env: str, log, argv: list[str]) -> None:
+    rep = _reporting()
+    spec = ENVS[env]
+    recs = log.records()
+    runs = {}
+    for r in recs:
+        if r["key"].startswith("run/"):
+            runs.setdefault(r["agent"], []).append(r)
+    rows, curves, means, _ = result_rows(ROWS, runs, log, spec["budget"])
     trows = tuning_rows(AGENTS, log)
     fav = [r for r in recs if r["key"].startswith("favae/")]
     png = RESULTS / f"benchmark_{env}.png"
@@ -840,16 +919,65 @@ def plot_curves(curves: dict[str, list[np.ndarray]], budget: int, path: Path, ti
     _reporting().save_figure(fig, path, dpi=100)
 
 
+def run_table(env: str, agents: list[str], seeds: list[int], log, write_toml: bool,
+              report) -> None:
+    """Replay (if asked), every agent's tuning trials, then the reported seeds, skipping runs
+    with a record; ``report()`` rebuilds the table after each seed."""
+    rep = _reporting()
+    spec = ENVS[env]
+    if "replay" in agents and log.get("replay") is None:
+        from macroact.agents.replay import evaluate_replay
+
+        t0 = time.perf_counter()
+        res = evaluate_replay(spec["env_id"], prepare_demos(env), n_episodes=EVAL_EPISODES,
+                              env_kwargs=task_kwargs(env) or None)
+        log.put({"key": "replay", "agent": "replay", "env_id": spec["env_id"],
+                 "success_rate": res["success_rate"], "mean_return": res["mean_return"],
+                 "successes": res["successes"], "n_demos": res["n_demos"],
+                 "exact_start_matches": res["exact_start_matches"],
+                 "streams": res["streams"], "total_seconds": time.perf_counter() - t0,
+                 "machine": rep.machine()})
+        print(f"replay: {res['success_rate']:.2f}", flush=True)
+    agents = [a for a in agents if a != "replay"]
+    # Tuning first (every agent's trials), then the reported seeds.
+    for agent in agents:
+        for i in range(len(agent_spec(agent)["trials"])):
+            key = f"tune/{agent}/{i}"
+            if log.get(key) is None:
+                rec = run_agent(env, agent, i, TUNE_SEED, "tune", log)
+                log.put({"key": key, **rec})
+                print(f"{key}: tune success {rec['success_rate']:.2f} "
+                      f"({rec['total_seconds']:.0f} s)", flush=True)
+    if write_toml:
+        write_toml_choices(env, log)
+    for seed in seeds:
+        for agent in agents:
+            key = f"run/{agent}/{seed}"
+            if log.get(key) is None:
+                i = chosen_trial(log, agent)
+                if i is None:  # another process is still tuning this agent
+                    print(f"{key}: skipped, {agent}'s tuning is not finished", flush=True)
+                    continue
+                rec = run_agent(env, agent, i, seed, "eval", log)
+                log.put({"key": key, **rec})
+                print(f"{key}: eval success {rec['success_rate']:.2f}"
+                      + (f" (clone {rec['bc']['success_rate']:.2f})" if "bc" in rec else "")
+                      + f" ({rec['total_seconds']:.0f} s)", flush=True)
+        report()
+
+
 # --------------------------------------------------------------------------- driver
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--env", required=True, choices=sorted(ENVS))
-    p.add_argument("--table", default="benchmark", choices=["benchmark", "skills"],
+    p.add_argument("--table", default="benchmark", choices=["benchmark", "skills", "external"],
                    help="benchmark: the env's table (benchmark_<env>.md); skills: issue 18's "
                         "table (skills.md, runs in skills_<env>.jsonl) that trains only the "
                         "closed-loop and skill-prior agents and reuses the benchmark table's "
-                        "records for the other rows")
+                        "records for the other rows; external: issue 19's table on an env "
+                        f"nobody here wrote ({', '.join(EXTERNAL_ENVS)}; <env>.md, runs in "
+                        "external_<env>.jsonl) with every agent of its rows")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="reported seeds (default 0-4; with --long: 0)")
     p.add_argument("--long", type=int, default=0, metavar="N",
@@ -857,7 +985,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{', '.join(LONG_AGENTS)} (or --agents), each with the trial chosen at "
                         "the table's budget, recorded in skills_<env>_long.jsonl")
     p.add_argument("--agents", nargs="+", default=None,
-                   choices=["replay", *AGENTS, *SKILL_AGENTS],
+                   choices=["replay", *AGENTS, *SKILL_AGENTS, *EXTRA_AGENTS],
                    help="which rows to run (default: all of the table's)")
     p.add_argument("--report-only", action="store_true", help="rebuild from records only")
     p.add_argument("--smoke", action="store_true",
@@ -881,50 +1009,20 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     rep = _reporting()
+    if (args.table == "external") != (args.env in EXTERNAL_ENVS):
+        raise SystemExit(f"--env {args.env} belongs to "
+                         f"{'--table external' if args.env in EXTERNAL_ENVS else 'the benchmark and skills tables'}")
     if args.table == "skills":
         return skills_main(args, argv)
+    if args.table == "external":
+        return external_main(args, argv)
     if args.agents is None:
         args.agents = ["replay", *AGENTS]
     args.seeds = args.seeds or list(SEEDS)
     log = rep.RunLog(RESULTS / f"benchmark_{args.env}.jsonl")
-    spec = ENVS[args.env]
     if not args.report_only:
-        if "replay" in args.agents and log.get("replay") is None:
-            from macroact.agents.replay import evaluate_replay
-
-            t0 = time.perf_counter()
-            res = evaluate_replay(spec["env_id"], prepare_demos(args.env),
-                                  n_episodes=EVAL_EPISODES)
-            log.put({"key": "replay", "agent": "replay", "env_id": spec["env_id"],
-                     "success_rate": res["success_rate"], "mean_return": res["mean_return"],
-                     "successes": res["successes"], "n_demos": res["n_demos"],
-                     "exact_start_matches": res["exact_start_matches"],
-                     "streams": res["streams"], "total_seconds": time.perf_counter() - t0,
-                     "machine": rep.machine()})
-            print(f"replay: {res['success_rate']:.2f}", flush=True)
-        agents = [a for a in args.agents if a != "replay"]
-        # Tuning first (every agent's trials), then the reported seeds.
-        for agent in agents:
-            for i in range(len(AGENTS[agent]["trials"])):
-                key = f"tune/{agent}/{i}"
-                if log.get(key) is None:
-                    rec = run_agent(args.env, agent, i, TUNE_SEED, "tune", log)
-                    log.put({"key": key, **rec})
-                    print(f"{key}: tune success {rec['success_rate']:.2f} "
-                          f"({rec['total_seconds']:.0f} s)", flush=True)
-        if not args.smoke:
-            write_toml_choices(args.env, log)
-        for seed in args.seeds:
-            for agent in agents:
-                key = f"run/{agent}/{seed}"
-                if log.get(key) is None:
-                    i = chosen_trial(log, agent)
-                    rec = run_agent(args.env, agent, i, seed, "eval", log)
-                    log.put({"key": key, **rec})
-                    print(f"{key}: eval success {rec['success_rate']:.2f}"
-                          + (f" (clone {rec['bc']['success_rate']:.2f})" if "bc" in rec else "")
-                          + f" ({rec['total_seconds']:.0f} s)", flush=True)
-            build_report(args.env, log, argv)
+        run_table(args.env, args.agents, args.seeds, log, write_toml=not args.smoke,
+                  report=lambda: build_report(args.env, log, argv))
     build_report(args.env, log, argv)
     print(f"wrote {RESULTS / f'benchmark_{args.env}.md'}")
     return 0
@@ -1002,6 +1100,150 @@ def skills_main(args, argv: list[str]) -> int:
     build_skills_report(argv)
     print(f"wrote {RESULTS / 'skills.md'}")
     return 0
+
+
+
+# --------------------------------------------------------------------------- external table
+def external_main(args, argv: list[str]) -> int:
+    """``--table external``: every agent of ``EXTERNAL_ROWS`` on the env's downstream task,
+    records in external_<env>.jsonl, report in <env>.md."""
+    rep = _reporting()
+    agents = args.agents or ["replay", *EXTERNAL_AGENTS]
+    bad = [a for a in agents if a != "replay" and a not in EXTERNAL_AGENTS]
+    if bad:
+        raise SystemExit(f"--table external runs {', '.join(EXTERNAL_AGENTS)} (and replay), not "
+                         f"{', '.join(bad)}")
+    seeds = args.seeds or list(EXTERNAL_SEEDS)
+    log = rep.RunLog(RESULTS / f"external_{args.env}.jsonl")
+    if not args.report_only:
+        run_table(args.env, agents, seeds, log, write_toml=False,
+                  report=lambda: build_external_report(args.env, log))
+    build_external_report(args.env, log)
+    print(f"wrote {RESULTS / f'{args.env}.md'}")
+    return 0
+
+
+EXTERNAL_SEEDS = (0, 1, 2)
+
+
+def build_external_report(env: str, log) -> None:
+    """<env>.md and <env>.png from external_<env>.jsonl (no training)."""
+    rep = _reporting()
+    spec = ENVS[env]
+    recs = log.records()
+    runs: dict[str, list] = {}
+    for r in recs:
+        if r["key"].startswith("run/"):
+            runs.setdefault(r["agent"], []).append(r)
+    rows, curves, means, reach = result_rows(EXTERNAL_ROWS, runs, log, spec["budget"])
+    png = RESULTS / f"{env}.png"
+    if curves:
+        plot_curves(curves, spec["budget"], png, f"{spec['env_id']} downstream task: rolling "
+                    "training success (mean over seeds, min-max band)")
+    task = spec.get("task", {})
+    cmd = f"python experiments/benchmark.py --table external --env {env}"
+    lines = [f"# {spec['env_id']}: learned skills on a benchmark nobody here wrote (issue 19)",
+             "", f"Command: `{cmd}` (rebuilds this file and `{env}.png` from "
+             f"`external_{env}.jsonl` without training; runs without a record are trained "
+             f"first; `--agents A B ...` splits the rows over processes). This file was written "
+             f"by `{rep.command_line()}`.", ""]
+    if recs:
+        lines += [f"Machine(s): {rep.machines(recs)}; two runs at a time, one torch thread "
+                  "each (wall seconds include that load).", ""]
+    lines += [f"Demonstrations: {spec['demos']} episodes of the `{spec['demonstrator']}` "
+              f"demonstrator (demo stream, data set 0; kwargs "
+              f"`{json.dumps(spec.get('demonstrator_kwargs', {}))}`) on the env's own task "
+              "distribution. Downstream task (every agent and replay): start cell "
+              f"{tuple(task.get('start', ()))}, goal cell {tuple(task.get('goal', ()))} "
+              "(as `r` and `g` cells of the env's `maze_map`, the env adding its position "
+              "noise), other kwargs "
+              f"`{json.dumps({k: v for k, v in task.items() if k not in ('start', 'goal')})}`. "
+              f"Every RL agent gets {spec['budget']:,} primitive env steps; each seed's agent is "
+              f"evaluated on the same {EVAL_EPISODES} eval-stream episodes (deterministic "
+              "actions). Success: mean over seeds with a 95% Student-t interval over the "
+              "per-seed rates; replay: bootstrap over its episodes. Protocol: the docstring of "
+              "experiments/benchmark.py (tuning: 2 trial configurations per trained agent at "
+              f"the full budget, train-stream block {TUNE_SEED}, judged on {EVAL_EPISODES} "
+              "tune-stream episodes).", ""]
+    lines += rep.markdown_table(["agent", "eval success", "95% interval", "seeds (per seed)",
+                                 "primitive env steps"], rows)
+    every = [g for grp in runs.values() for g in grp]
+    if every:
+        lines += ["", "Same protocol, checked on the records: budgets "
+                  f"{sorted({g['budget'] for g in every})}, streams "
+                  f"{sorted({g['stream'] for g in every})}, eval episodes per run "
+                  f"{sorted({len(g['successes']) for g in every})}, seeds "
+                  f"{sorted({g['seed'] for g in every})}."]
+    if curves:
+        eps = [g["train_episodes"] for g in every]
+        lines += ["", f"![learning curves]({env}.png)", "",
+                  "Primitive steps at which the rolling training success over the last 100 "
+                  "episodes first reaches 0.9, per seed (a mark counts once the run has "
+                  f"finished about 100 episodes); the runs finish {min(eps):,}-{max(eps):,} "
+                  f"training episodes within {spec['budget']:,} steps.", ""]
+        lines += rep.markdown_table(
+            ["agent", "reaches 0.9 (steps, per seed)",
+             "rolling training success at the budget (mean over seeds)"],
+            [[k, f"{sum(not math.isnan(v) for v in hits)} of {len(hits)} seeds"
+              + ("" if all(math.isnan(v) for v in hits) else ": " + ", ".join(
+                  "no" if math.isnan(v) else f"{v:,.0f}" for v in hits)),
+              f"{np.mean([c[-1, 1] if len(c) else 0.0 for c in curves[k]]):.2f}"]
+             for k, hits in reach.items()])
+    lines += ["", "## Published anchors", "", *EXTERNAL_ANCHORS.get(env, ["None recorded."]),
+              "", "## Tuning trials", ""]
+    lines += rep.markdown_table(["agent", "trial", "settings over the toml defaults",
+                                 "tune success", "tune return", ""],
+                                tuning_rows({a: agent_spec(a) for a in EXTERNAL_AGENTS}, log))
+    models = [r for r in recs if r["key"].startswith(("favae/", "closed_loop/", "prior/"))]
+    if models:
+        lines += ["", "## Skill models", "",
+                  f"Open- and closed-loop FAVAE over chunks of H = "
+                  f"{spec['macros']['chunk']['horizon']} primitive actions (tail "
+                  f"{spec['macros']['chunk']['tail']}), beta {spec['favae']['beta']}, "
+                  f"{spec['favae']['steps']} steps, seed 0; each skill prior a Gaussian MLP "
+                  "p(z | first observation of the chunk) on the chunks' posteriors.", ""]
+        mrows = [[m["key"], m.get("chunks", ""), m.get("steps", ""),
+                  f"rec {m['final'].get('rec', float('nan')):.3g}" if "final" in m else
+                  f"loss {m['final_loss']:.3g}, mean log-prior {m['prior_logp_mean']:.2f} nats",
+                  f"{m['wall_seconds']:.0f}"] for m in models]
+        lines += rep.markdown_table(["model", "chunks", "steps", "final", "s"], mrows)
+    walls = sum(r.get("total_seconds", r.get("wall_seconds", 0.0)) for r in recs)
+    lines += ["", f"Training and evaluation time of all records: {walls:,.0f} s.", "",
+              "## Done-when targets of issue 19", "", *external_targets(env, means, reach),
+              "", "## Reading", "", rep.notes_block(), ""]
+    rep.write_result(RESULTS / f"{env}.md", "\n".join(lines))
+
+
+EXTERNAL_ANCHORS: dict[str, list[str]] = {}
+
+
+def external_targets(env: str, means: dict, reach: dict) -> list[str]:
+    """Issue 19's done-when point for ``env``, against the measured numbers."""
+    label = "latent SAC + skill prior, closed-loop, chunked H"
+    open_label = "latent SAC + skill prior, open-loop, chunked H"
+    budget = ENVS[env]["budget"]
+    out = []
+    for lab in (label, open_label, "flat SAC from scratch"):
+        if lab in means:
+            m, lo, hi = means[lab]
+            hits = reach.get(lab, [])
+            got = ", ".join("not reached" if math.isnan(h) else f"{h:,.0f}" for h in hits)
+            out.append(f"- {lab}: eval success {m:.2f} [{lo:.2f}, {hi:.2f}] at {budget:,} "
+                       f"primitive steps; rolling training success 0.9 reached at: {got}.")
+        else:
+            out.append(f"- {lab}: not run.")
+    best = max(((lab, v) for lab, v in means.items() if lab.startswith("latent SAC")),
+               key=lambda kv: kv[1][0], default=None)
+    if best is not None:
+        met = best[1][0] >= 0.9
+        out.insert(0, f"Target: latent SAC with the prior reaches at least 0.9 evaluation "
+                      f"success within 1,000,000 primitive steps, in at most a third of flat "
+                      f"SAC's steps. Measured at {budget:,} steps ({budget / 1e6:.0%} of the "
+                      f"target's budget): best latent SAC + prior ({best[0]}) {best[1][0]:.2f}: "
+                      + ("0.9 reached at this budget." if met else
+                         f"{0.9 - best[1][0]:.2f} below 0.9; not met at this budget, and the "
+                         "1M-step budget was not run."))
+    return out
 
 
 if __name__ == "__main__":

@@ -184,3 +184,75 @@ def test_ogbench_demonstrator_records_play_data():
     with pytest.raises(ValueError, match="data_collection"):
         collect_external("cube-single-singletask-task1-v0", 1, demonstrator="ogbench",
                          env_kwargs={"mode": "task"})
+
+
+class _SuccessKeyEnv(_GoalEnv):
+    """_GoalEnv reporting success as OGBench and PointMaze do: ``info["success"]`` only."""
+
+    def reset(self, seed=None, options=None):
+        obs, _ = super().reset(seed=seed, options=options)
+        return obs, {"success": False}
+
+    def step(self, action):
+        obs, r, term, trunc, info = super().step(action)
+        return obs, r, term, trunc, {"success": info["is_success"]}
+
+
+@pytest.fixture
+def success_key_env():
+    gym.register("test_external/SuccessKey-v0", entry_point=_SuccessKeyEnv, max_episode_steps=40)
+    yield "test_external/SuccessKey-v0"
+    gym.registry.pop("test_external/SuccessKey-v0", None)
+
+
+def test_agent_env_flattens_like_collect_and_reports_is_success(success_key_env):
+    from macroact.envs.external import make_agent_env
+
+    env = make_agent_env(success_key_env, {"goal_range": 0.5})
+    obs, info = env.reset(seed=4)
+    raw = gym.make(success_key_env, goal_range=0.5)
+    raw_obs, _ = raw.reset(seed=4)
+    np.testing.assert_array_equal(obs, flatten_observation(raw_obs, raw.observation_space))
+    assert env.observation_space.shape == (3,) and info["is_success"] is False
+    goal = obs[2]
+    for _ in range(40):
+        obs, _, term, trunc, info = env.step(np.clip([goal - obs[0]], -0.1, 0.1))
+        if term or trunc:
+            break
+    assert term and info["is_success"] is True and info["success"] is True
+    assert abs(obs[2]) <= 0.5  # the kwarg reached the env
+    flat = make_agent_env("Pendulum-v1")  # a Box env is not flattened
+    assert not isinstance(flat.env, FlattenObservation)
+
+
+def test_agents_train_and_evaluate_in_an_env_made_with_kwargs(success_key_env, tmp_path):
+    """env_kwargs reach the training envs, the evaluation episodes and agent.json; success is
+    read from info["success"]."""
+    from macroact.agents.common import evaluate_policy
+    from macroact.agents.sac import SACRunConfig, evaluate_sac, train_sac
+
+    cfg = SACRunConfig(env_id=success_key_env, timesteps=300, env_kwargs={"goal_range": 0.01},
+                       sac={"learning_starts": 50, "batch_size": 32}, checkpoint_every=0)
+    res = train_sac(cfg, tmp_path / "sac", eval_episodes=3)
+    assert res["primitive_steps"] == 300
+    meta = json.loads((tmp_path / "sac" / "agent.json").read_text())
+    assert meta["config"]["env_kwargs"] == {"goal_range": 0.01}
+    assert evaluate_sac(tmp_path / "sac", episodes=3)["eval_episodes"] == 3
+
+    def towards_goal(obs, deterministic=True):
+        return np.clip([obs[2] - obs[0]], -0.1, 0.1), None
+
+    near = evaluate_policy(towards_goal, success_key_env, flat=True, episodes=5,
+                           env_kwargs={"goal_range": 0.01})
+    assert near["success_rate"] == 1.0 and near["mean_primitive_steps"] == 1.0
+    far = evaluate_policy(towards_goal, success_key_env, flat=True, episodes=5,
+                          env_kwargs={"goal_range": 1.5})
+    assert far["mean_primitive_steps"] > 1.0
+    with pytest.raises(ValueError, match="env_kwargs must be a dict"):
+        SACRunConfig(env_id=success_key_env, env_kwargs="goal_range=1")
+
+
+def test_agent_env_kwargs_flag_takes_json_and_names_bad_pairs(capsys):
+    with pytest.raises(SystemExit):
+        main(["sac", "Pendulum-v1", "--flat", "--env-kwargs", "g", "--timesteps", "10"])
+    assert "KEY=VALUE" in capsys.readouterr().err

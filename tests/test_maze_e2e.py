@@ -6,8 +6,6 @@ The chain a user runs, each step through ``macroact.commands.main`` with the maz
 cells fix the start and the goal): latent SAC with the prior, flat PPO (its map read from a
 file, ``maze_map=@FILE``) and raw-chunk SAC, evaluated again by ``rollout``. Budgets are tiny:
 the tests check where things happen (cells, kwargs, episode lengths), not what agents learn.
-Tests marked xfail(strict) are known faults outside this file: they start to pass, and then
-fail as XPASS, when the fault is fixed; drop the mark then.
 """
 
 from __future__ import annotations
@@ -88,7 +86,7 @@ def chain(tmp_path_factory):
     for kind in ("open", "closed"):
         assert main(["prior", str(p[kind]), "--demos", demos, "--steps", "5",
                      "--hidden", "8"]) == 0
-        assert main(["sac", ENV, "--no-flat", "--model", str(p[kind]), "--prior", "--demos", demos,
+        assert main(["sac", ENV, "--model", str(p[kind]), "--prior", "--demos", demos,
                      "--prior-init-steps", "10", "--env-kwargs", TASK_KWARGS, *TINY_SAC,
                      "--out", str(p[f"sac_prior_{kind}"])]) == 0
     # KEY=@FILE: the same task with its map read from a JSON file.
@@ -162,16 +160,13 @@ def test_agents_train_and_act_in_the_task_maze(chain, name):
 
 def test_rollout_evaluates_in_the_task_maze(chain, capsys):
     for name, extra in (("sac_prior_closed", []), ("sac_chunk", []),
-                        ("ppo_flat", ["--env-module", "gymnasium_robotics"])):
+                        ("ppo_flat", [])):
         assert main(["rollout", str(chain[name]), "--episodes", "2", *extra]) == 0
         out = capsys.readouterr().out
         steps = re.search(r"([\d.]+) primitive steps per episode", out)
         assert out.startswith(f"{ENV}: success") and 0 < float(steps.group(1)) <= EPISODE
 
 
-@pytest.mark.xfail(strict=True, reason="agents.ppo.registered_env_id does not import the "
-                   "provider of a Gymnasium-Robotics id, so a fresh process refuses it without "
-                   "--env-module (SAC's rollout works)")
 def test_ppo_rollout_in_a_fresh_process_needs_no_env_module(chain):
     # In this process gymnasium_robotics is imported already; a user's shell starts bare.
     res = subprocess.run([sys.executable, "-m", "macroact", "rollout", str(chain["ppo_flat"]),
@@ -192,20 +187,13 @@ def test_wall_cells_given_to_the_demonstrator_fail_in_one_line(tmp_path, capsys)
     assert not (tmp_path / "x.npz").exists()
 
 
-_TEXT = ("envs.external.parse_kwargs keeps a value that is not JSON as text: collect records "
-         "an empty arena silently, sac dies in gymnasium_robotics with an AssertionError")
-_MARKER = ("an unknown cell marker: collect says 'no goal cell is left to draw' without naming "
-           "maze_map, sac dies in gymnasium_robotics with an AssertionError")
 
 
 @pytest.mark.parametrize("command", ["collect", "sac"])
 @pytest.mark.parametrize("text", [
-    pytest.param("[[1,1,1],[1,0,1]", id="unclosed-json",
-                 marks=pytest.mark.xfail(strict=True, reason=_TEXT)),
-    pytest.param("[[1,1,1],[1,0,1],[1,1,1,]]", id="trailing-comma",
-                 marks=pytest.mark.xfail(strict=True, reason=_TEXT)),
-    pytest.param('[[1,1,1],[1,"x",1],[1,1,1]]', id="unknown-marker",
-                 marks=pytest.mark.xfail(strict=True, reason=_MARKER)),
+    pytest.param("[[1,1,1],[1,0,1]", id="unclosed-json"),
+    pytest.param("[[1,1,1],[1,0,1],[1,1,1,]]", id="trailing-comma"),
+    pytest.param('[[1,1,1],[1,"x",1],[1,1,1]]', id="unknown-marker"),
 ])
 def test_a_bad_maze_map_fails_in_one_line_naming_it(tmp_path, capsys, command, text):
     if command == "collect":
