@@ -86,7 +86,20 @@ ENVS["pointmaze"] = dict(
     task={"start": (7, 1), "goal": (1, 10), "continuing_task": False},
     macros={"chunk": dict(horizon=10, tail="pad_zero")},
     favae=dict(beta=0.01, capacity=(0.0, 0.0, 0.0), steps=3000, lr_schedule="constant"))
-EXTERNAL_ENVS = ("pointmaze",)
+# OGBench cube-single (Q-chunking's setting): play data of OGBench's oracles on the
+# data-collection env (the same observations as the tasks), the five singletask evaluation
+# tasks (200 steps, reward -1 until success). One data group: the demos and macro models are
+# shared by the five tasks, the agents' trials are tuned on task 2 (OGBench's default task) and
+# used on every task.
+OGBENCH_TASKS = tuple(f"cube{n}" for n in range(1, 6))
+for _n, _env in enumerate(OGBENCH_TASKS, start=1):
+    ENVS[_env] = dict(
+        env_id=f"cube-single-singletask-task{_n}-v0", demo_env_id="cube-single-v0", demos=100,
+        budget=30_000, demonstrator="ogbench", data="cube-single", tune_from="cube2",
+        agents=("flat_sac", "chunk_sac", "cl_prior_sac_chunk"),
+        macros={"chunk": dict(horizon=10, tail="pad_last")},
+        favae=dict(beta=0.01, capacity=(0.0, 0.0, 0.0), steps=3000, lr_schedule="constant"))
+EXTERNAL_ENVS = ("pointmaze", *OGBENCH_TASKS)
 
 SEEDS = (0, 1, 2, 3, 4)
 TUNE_SEED = 100          # train-stream block of the tuning trials (not a reported seed)
@@ -248,8 +261,20 @@ def bootstrap_interval(successes, resamples: int = 10_000, seed: int = 0):
 
 
 # --------------------------------------------------------------------------- preparation
+def data_dir(env: str) -> Path:
+    """Where the env's demonstrations and macro models live (shared by the tasks of one
+    ``data`` group, e.g. OGBench's five cube-single tasks)."""
+    return RUNS / ENVS[env].get("data", env)
+
+
 def demos_path(env: str) -> Path:
-    return RUNS / env / f"demos_{ENVS[env]['demos']}.npz"
+    return data_dir(env) / f"demos_{ENVS[env]['demos']}.npz"
+
+
+def models_log(env: str, log):
+    """The log of the env's macro-model records: its own table's, or its data group's."""
+    group = ENVS[env].get("data")
+    return log if group is None else _reporting().RunLog(RESULTS / f"models_{group}.jsonl")
 
 
 def prepare_demos(env: str):
@@ -262,7 +287,7 @@ def prepare_demos(env: str):
         if spec.get("demonstrator"):
             from macroact.envs.external import collect_external
 
-            collect_external(spec["env_id"], spec["demos"], seed=0,
+            collect_external(spec.get("demo_env_id", spec["env_id"]), spec["demos"], seed=0,
                              demonstrator=spec["demonstrator"],
                              demonstrator_kwargs=spec.get("demonstrator_kwargs")).save(path)
         else:
@@ -298,7 +323,7 @@ def prepare_favae(env: str, macro: str, log) -> Path:
     from macroact.models.favae import FAVAE, FAVAEConfig
 
     spec, fav = ENVS[env]["macros"][macro], ENVS[env]["favae"]
-    path = RUNS / env / f"favae_{macro}" / "model.pt"
+    path = data_dir(env) / f"favae_{macro}" / "model.pt"
     key = f"favae/{macro}"
     if path.is_file() and log.get(key) is not None:
         return path
@@ -325,7 +350,7 @@ def prepare_closed_loop(env: str, macro: str, log) -> Path:
     from macroact.models.closed_loop import ClosedLoopFAVAE, ClosedLoopFAVAEConfig
 
     spec, fav = ENVS[env]["macros"][macro], ENVS[env]["favae"]
-    path = RUNS / env / f"closed_loop_{macro}" / "model.pt"
+    path = data_dir(env) / f"closed_loop_{macro}" / "model.pt"
     key = f"closed_loop/{macro}"
     if path.is_file() and log.get(key) is not None:
         return path
@@ -418,12 +443,13 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
         kind = "chunk"
     if not a["flat"]:
         m = spec["macros"][a["macro"]]
+        mlog = models_log(env, log)
         if a.get("closed_loop"):
-            model = prepare_closed_loop(env, a["macro"], log)
+            model = prepare_closed_loop(env, a["macro"], mlog)
         else:
-            model = prepare_favae(env, a["macro"], favae_log if favae_log is not None else log)
+            model = prepare_favae(env, a["macro"], favae_log if favae_log is not None else mlog)
         if agent_cfg.get("prior"):
-            prepare_prior(env, model, m["tail"], f"prior/{model.parent.name}", log)
+            prepare_prior(env, model, m["tail"], f"prior/{model.parent.name}", mlog)
         common.update(model=str(model), tail=m["tail"], data=str(demos_path(env)))
     t0 = time.perf_counter()
     if a["algo"] == "sac":
@@ -922,10 +948,14 @@ def plot_curves(curves: dict[str, list[np.ndarray]], budget: int, path: Path, ti
 def run_table(env: str, agents: list[str], seeds: list[int], log, write_toml: bool,
               report) -> None:
     """Replay (if asked), every agent's tuning trials, then the reported seeds, skipping runs
-    with a record; ``report()`` rebuilds the table after each seed."""
+    with a record; ``report()`` rebuilds the table after each seed. An env with ``tune_from``
+    is not tuned: its agents use the trials chosen on that env's table."""
     rep = _reporting()
     spec = ENVS[env]
-    if "replay" in agents and log.get("replay") is None:
+    tlog = tuning_log(env, log)
+    if "replay" in agents and spec.get("demo_env_id", spec["env_id"]) != spec["env_id"]:
+        print(f"replay: not applicable (the demos are of {spec['demo_env_id']})", flush=True)
+    elif "replay" in agents and log.get("replay") is None:
         from macroact.agents.replay import evaluate_replay
 
         t0 = time.perf_counter()
@@ -943,7 +973,7 @@ def run_table(env: str, agents: list[str], seeds: list[int], log, write_toml: bo
     for agent in agents:
         for i in range(len(agent_spec(agent)["trials"])):
             key = f"tune/{agent}/{i}"
-            if log.get(key) is None:
+            if tlog is log and log.get(key) is None:
                 rec = run_agent(env, agent, i, TUNE_SEED, "tune", log)
                 log.put({"key": key, **rec})
                 print(f"{key}: tune success {rec['success_rate']:.2f} "
@@ -954,8 +984,8 @@ def run_table(env: str, agents: list[str], seeds: list[int], log, write_toml: bo
         for agent in agents:
             key = f"run/{agent}/{seed}"
             if log.get(key) is None:
-                i = chosen_trial(log, agent)
-                if i is None:  # another process is still tuning this agent
+                i = chosen_trial(tlog, agent)
+                if i is None:  # another process (or table) is still tuning this agent
                     print(f"{key}: skipped, {agent}'s tuning is not finished", flush=True)
                     continue
                 rec = run_agent(env, agent, i, seed, "eval", log)
@@ -964,6 +994,14 @@ def run_table(env: str, agents: list[str], seeds: list[int], log, write_toml: bo
                       + (f" (clone {rec['bc']['success_rate']:.2f})" if "bc" in rec else "")
                       + f" ({rec['total_seconds']:.0f} s)", flush=True)
         report()
+
+
+def tuning_log(env: str, log):
+    """The log holding the env's tuning trials: its own, or its ``tune_from`` env's table."""
+    src = ENVS[env].get("tune_from")
+    if src is None or src == env:
+        return log
+    return _reporting().RunLog(RESULTS / f"external_{src}.jsonl")
 
 
 # --------------------------------------------------------------------------- driver
@@ -1108,7 +1146,7 @@ def external_main(args, argv: list[str]) -> int:
     """``--table external``: every agent of ``EXTERNAL_ROWS`` on the env's downstream task,
     records in external_<env>.jsonl, report in <env>.md."""
     rep = _reporting()
-    agents = args.agents or ["replay", *EXTERNAL_AGENTS]
+    agents = args.agents or ["replay", *ENVS[args.env].get("agents", EXTERNAL_AGENTS)]
     bad = [a for a in agents if a != "replay" and a not in EXTERNAL_AGENTS]
     if bad:
         raise SystemExit(f"--table external runs {', '.join(EXTERNAL_AGENTS)} (and replay), not "
@@ -1119,7 +1157,6 @@ def external_main(args, argv: list[str]) -> int:
         run_table(args.env, agents, seeds, log, write_toml=False,
                   report=lambda: build_external_report(args.env, log))
     build_external_report(args.env, log)
-    print(f"wrote {RESULTS / f'{args.env}.md'}")
     return 0
 
 
@@ -1127,7 +1164,10 @@ EXTERNAL_SEEDS = (0, 1, 2)
 
 
 def build_external_report(env: str, log) -> None:
-    """<env>.md and <env>.png from external_<env>.jsonl (no training)."""
+    """<env>.md and <env>.png from external_<env>.jsonl (no training); OGBench's tasks
+    write one ogbench.md from the five tasks' files."""
+    if env in OGBENCH_TASKS:
+        return build_ogbench_report()
     rep = _reporting()
     spec = ENVS[env]
     recs = log.records()
@@ -1212,9 +1252,176 @@ def build_external_report(env: str, log) -> None:
               "## Done-when targets of issue 19", "", *external_targets(env, means, reach),
               "", "## Reading", "", rep.notes_block(), ""]
     rep.write_result(RESULTS / f"{env}.md", "\n".join(lines))
+    print(f"wrote {RESULTS / f'{env}.md'}")
 
 
-EXTERNAL_ANCHORS: dict[str, list[str]] = {}
+OGBENCH_ROWS = [("flat SAC from scratch", "flat_sac"),
+                ("raw-chunk SAC, H primitive actions per decision (no FAVAE)", "chunk_sac"),
+                ("latent SAC + skill prior, closed-loop, chunked H", "cl_prior_sac_chunk")]
+
+
+def build_ogbench_report() -> None:
+    """ogbench.md and ogbench.png from external_cube{1..5}.jsonl (no training)."""
+    rep = _reporting()
+    logs = {env: rep.RunLog(RESULTS / f"external_{env}.jsonl") for env in OGBENCH_TASKS}
+    runs: dict[tuple[str, str], list] = {}
+    for env, lg in logs.items():
+        for r in lg.records():
+            if r["key"].startswith("run/"):
+                runs.setdefault((env, r["agent"]), []).append(r)
+    every = [r for grp in runs.values() for r in grp]
+    spec = ENVS[OGBENCH_TASKS[0]]
+    rows, curves, task_means = [], {}, {}
+    for label, agent in OGBENCH_ROWS:
+        row, per_seed = [label], {}
+        for env in OGBENCH_TASKS:
+            group = sorted(runs.get((env, agent), []), key=lambda r: r["seed"])
+            if not group:
+                row.append("not run")
+                continue
+            vals = [g["success_rate"] for g in group]
+            m, lo, hi = t_interval(vals)
+            row.append(f"{m:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if len(vals) > 1 else "")
+                       + f" (n={len(vals)})")
+            for g in group:
+                per_seed.setdefault(g["seed"], {})[env] = g["success_rate"]
+            curves.setdefault(label, []).extend(
+                np.asarray(g["curve"], dtype=np.float64).reshape(-1, 2) for g in group)
+        complete = [np.mean(list(v.values())) for v in per_seed.values()
+                    if len(v) == len(OGBENCH_TASKS)]
+        if complete:
+            m, lo, hi = t_interval(complete)
+            task_means[label] = (m, lo, hi, len(complete))
+            row.append(f"{m:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if len(complete) > 1 else "")
+                       + f" (seeds with all tasks: {len(complete)})")
+        else:
+            row.append("incomplete")
+        rows.append(row)
+    png = RESULTS / "ogbench.png"
+    if curves:
+        plot_curves(curves, spec["budget"], png, "OGBench cube-single, five singletask tasks: "
+                    "rolling training success (mean over tasks and seeds, min-max band)")
+    cmd = ("for t in 1 2 3 4 5; do python experiments/benchmark.py --table external --env "
+           "cube$t; done")
+    lines = ["# OGBench cube-single: learned skills on the five singletask tasks (issue 19)", "",
+             f"Command: `{cmd}` (task 2 first: its tuning trials choose every task's settings; "
+             "each run rebuilds this file and `ogbench.png` from `external_cube{1..5}.jsonl`; "
+             "`--report-only` rebuilds without training). This file was written by "
+             f"`{rep.command_line()}`.", ""]
+    if every:
+        lines += [f"Machine(s): {rep.machines(every)}; two runs at a time, one torch thread "
+                  "each.", ""]
+    lines += [f"Demonstrations: {spec['demos']} episodes of 1,001 steps of OGBench's own play "
+              "oracles on `cube-single-v0` (`--demonstrator ogbench`: plan noise 0.1, "
+              "smoothing 0.5, random pick-and-place subtasks; OGBench's cube-single-play data "
+              "set has 1,000 such episodes), demo stream data set 0; the evaluation tasks are "
+              "`cube-single-singletask-task{1..5}-v0` (200 steps, reward -1 until the cube is "
+              f"within 0.04 of its target, then the episode ends). Every agent gets "
+              f"{spec['budget']:,} primitive env steps per task; each seed's agent is evaluated "
+              f"on the same {EVAL_EPISODES} eval-stream episodes of its task (deterministic "
+              "actions). Cells: mean eval success over seeds with a 95% Student-t interval "
+              "over the per-seed rates; the last column averages each seed's five tasks, then "
+              "gives the interval over seeds. Nearest-demo replay does not apply (the demos "
+              "are play data of another env id, with no task). Tuning: 2 trial configurations "
+              f"per agent, one run each on task 2 (train-stream block {TUNE_SEED}, the full "
+              f"budget), judged on {EVAL_EPISODES} tune-stream episodes of task 2; the chosen "
+              "trial runs on every task.", ""]
+    lines += rep.markdown_table(["agent", *[f"task {n}" for n in range(1, 6)],
+                                 "mean over the 5 tasks"], rows)
+    if every:
+        lines += ["", "Same protocol, checked on the records: budgets "
+                  f"{sorted({g['budget'] for g in every})}, streams "
+                  f"{sorted({g['stream'] for g in every})}, eval episodes per run "
+                  f"{sorted({len(g['successes']) for g in every})}, seeds "
+                  f"{sorted({g['seed'] for g in every})}."]
+    if curves:
+        lines += ["", "![learning curves](ogbench.png)"]
+    lines += ["", "## Published anchors", "", *EXTERNAL_ANCHORS.get("ogbench", ["None."]), "",
+              "## Tuning trials (task 2)", ""]
+    lines += rep.markdown_table(["agent", "trial", "settings over the toml defaults",
+                                 "tune success", "tune return", ""],
+                                tuning_rows({a: agent_spec(a) for _, a in OGBENCH_ROWS},
+                                            logs["cube2"]))
+    mlog = rep.RunLog(RESULTS / "models_cube-single.jsonl")
+    models = mlog.records()
+    if models:
+        lines += ["", "## Skill models (shared by the five tasks)", "",
+                  f"Closed-loop FAVAE over chunks of H = {spec['macros']['chunk']['horizon']} "
+                  f"(tail {spec['macros']['chunk']['tail']}), beta {spec['favae']['beta']}, "
+                  f"{spec['favae']['steps']} steps, seed 0 (records in "
+                  "models_cube-single.jsonl); skill prior: a Gaussian MLP p(z | first "
+                  "observation of the chunk).", ""]
+        lines += rep.markdown_table(["model", "chunks", "steps", "final", "s"], [
+            [m["key"], m.get("chunks", ""), m.get("steps", ""),
+             f"rec {m['final'].get('rec', float('nan')):.3g}" if "final" in m else
+             f"loss {m['final_loss']:.3g}, mean log-prior {m['prior_logp_mean']:.2f} nats",
+             f"{m['wall_seconds']:.0f}"] for m in models])
+    walls = sum(r.get("total_seconds", r.get("wall_seconds", 0.0))
+                for lg in [*logs.values(), mlog] for r in lg.records())
+    lines += ["", f"Training and evaluation time of all records: {walls:,.0f} s.", "",
+              "## Done-when target of issue 19", ""]
+    target = ("Latent SAC with the prior has the highest mean success over the five tasks at "
+              "500,000 primitive steps among flat SAC, raw-chunk SAC and itself.")
+    if len(task_means) == len(OGBENCH_ROWS):
+        best = max(task_means.items(), key=lambda kv: kv[1][0])
+        cl = task_means[OGBENCH_ROWS[-1][0]]
+        others = [(k, v) for k, v in task_means.items() if k != OGBENCH_ROWS[-1][0]]
+        lines += [f"{target} Measured at {spec['budget']:,} steps per task "
+                  f"({spec['budget'] / 5e5:.0%} of that budget; 500,000 was not run): latent "
+                  f"SAC + prior {cl[0]:.2f} [{cl[1]:.2f}, {cl[2]:.2f}]; "
+                  + "; ".join(f"{k} {v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]" for k, v in others)
+                  + f". Highest mean: {best[0]}"
+                  + (" (tied)" if sum(v[0] == best[1][0] for v in task_means.values()) > 1
+                     else "") + "."]
+    else:
+        lines += [f"{target} Not every agent has all five tasks yet."]
+    lines += ["", "## Reading", "", rep.notes_block(), ""]
+    rep.write_result(RESULTS / "ogbench.md", "\n".join(lines))
+    print(f"wrote {RESULTS / 'ogbench.md'}")
+
+
+EXTERNAL_ANCHORS: dict[str, list[str]] = {
+    "pointmaze": [
+        "SPiRL (Pertsch, Lee, Lim, \"Accelerating Reinforcement Learning with Learned Skill "
+        "Priors\", CoRL 2020, arXiv:2010.11944), maze navigation, the results figure's \"Maze "
+        "Navigation\" panel (success rate against environment steps, axis to 1.4M; the paper's "
+        "Figure 4 by other readers' account, not checked against the PDF): SPiRL about 0.45 at "
+        "0.35M steps, about 0.9 at 0.7M, about 0.97 from 0.9M (read off the plot); SAC, BC + "
+        "SAC, a flat prior and skills without a prior stay at 0.0 over the plotted range. "
+        "Their setting differs from this table's, from the authors' code (clvrai/spirl and "
+        "the kpertsch/d4rl fork): a randomly generated 40 x 40 maze for the downstream task, "
+        "demonstrations in other random mazes (default 20 x 20) with random goals, 32 x 32 "
+        "agent-centric images as the prior's input, episodes of 2,000 steps, reward 1 within "
+        "2.0 of the goal, skills of H = 10 with 10 latent dims, target divergence 1 in the "
+        "maze. Not confirmed from a primary source: the number of demonstrations (a "
+        "third-party README says 85,000).",
+        "",
+        "This table: the Gymnasium-Robotics large maze (9 x 12 cells) for both the demos and "
+        "the task, the flat state observation (position, velocity, achieved and desired goal), "
+        f"800 steps, success within 0.45 of the goal; {ENVS['pointmaze']['budget']:,} steps, "
+        f"{ENVS['pointmaze']['budget'] / 1.4e6:.0%} of the plotted range. So the anchor says what a SPiRL-style agent reached in a harder maze given "
+        "about 0.7M steps, not what this table's agents should reach at its budget.",
+    ],
+    "ogbench": [
+        "Q-chunking (Li, Zhou, Levine, \"Reinforcement Learning with Action Chunking\", "
+        "arXiv:2507.07969, 2025) reports no cube-single results: its released plot data and "
+        "summary table (repository ColinQiyangLi/qc, `assets/summary-table.png`, "
+        "`plot_data/`) cover scene, puzzle-3x3, cube-double, cube-triple and cube-quadruple. "
+        "Its nearest setting, cube-double (five tasks, OGBench's 1M-transition play data, 1M "
+        "offline steps then 1M online steps, chunks of H = 5; success % after offline -> "
+        "after online, from the summary table): QC 67 -> 98, QC-FQL 39 -> 100, BFN 68 -> 79, "
+        "FQL 28 -> 76, RLPD (online with the offline data, no pretraining) 98, RLPD with "
+        "action chunks 96. Which figure or table of the paper these are, and its seed count, "
+        "were not checked against the PDF.",
+        "",
+        "This table: cube-single (one cube, easier than cube-double), a tenth of OGBench's "
+        "play data, agents trained online from scratch with the demos used only for the skill "
+        "model and prior (no offline RL, no demo transitions in the replay buffer), and "
+        f"{ENVS['cube2']['budget']:,} steps per task, "
+        f"{1e6 / ENVS['cube2']['budget']:.0f} times fewer than Q-chunking's online phase. The anchors are context, not "
+        "a comparison at equal budget.",
+    ],
+}
 
 
 def external_targets(env: str, means: dict, reach: dict) -> list[str]:
