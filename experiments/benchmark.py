@@ -1208,12 +1208,7 @@ def build_external_report(env: str, log) -> None:
     lines += rep.markdown_table(["agent", "eval success", "95% interval", "seeds (per seed)",
                                  "primitive env steps"], rows)
     every = [g for grp in runs.values() for g in grp]
-    if every:
-        lines += ["", "Same protocol, checked on the records: budgets "
-                  f"{sorted({g['budget'] for g in every})}, streams "
-                  f"{sorted({g['stream'] for g in every})}, eval episodes per run "
-                  f"{sorted({len(g['successes']) for g in every})}, seeds "
-                  f"{sorted({g['seed'] for g in every})}."]
+    lines += protocol_check(every)
     if curves:
         eps = [g["train_episodes"] for g in every]
         lines += ["", f"![learning curves]({env}.png)", "",
@@ -1328,12 +1323,7 @@ def build_ogbench_report() -> None:
               "trial runs on every task.", ""]
     lines += rep.markdown_table(["agent", *[f"task {n}" for n in range(1, 6)],
                                  "mean over the 5 tasks"], rows)
-    if every:
-        lines += ["", "Same protocol, checked on the records: budgets "
-                  f"{sorted({g['budget'] for g in every})}, streams "
-                  f"{sorted({g['stream'] for g in every})}, eval episodes per run "
-                  f"{sorted({len(g['successes']) for g in every})}, seeds "
-                  f"{sorted({g['seed'] for g in every})}."]
+    lines += protocol_check(every)
     if curves:
         lines += ["", "![learning curves](ogbench.png)"]
     lines += ["", "## Published anchors", "", *EXTERNAL_ANCHORS.get("ogbench", ["None."]), "",
@@ -1378,6 +1368,17 @@ def build_ogbench_report() -> None:
     lines += ["", "## Reading", "", rep.notes_block(), ""]
     rep.write_result(RESULTS / "ogbench.md", "\n".join(lines))
     print(f"wrote {RESULTS / 'ogbench.md'}")
+
+
+def protocol_check(records: list[dict[str, Any]]) -> list[str]:
+    """A sentence listing the budgets, streams, eval episodes and seeds of ``records``."""
+    if not records:
+        return []
+    return ["", "Same protocol, checked on the records: budgets "
+            f"{sorted({g['budget'] for g in records})}, streams "
+            f"{sorted({g['stream'] for g in records})}, eval episodes per run "
+            f"{sorted({len(g['successes']) for g in records})}, seeds "
+            f"{sorted({g['seed'] for g in records})}."]
 
 
 EXTERNAL_ANCHORS: dict[str, list[str]] = {
