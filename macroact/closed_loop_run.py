@@ -1,8 +1,8 @@
 """Running closed-loop macros: decode the ladders once per macro, the action head every step.
 
 ``macroact.wrapper`` uses this for a ``ClosedLoopFAVAE`` (any model with ``closed_loop =
-True``): ``MacroActionWrapper`` and ``MacroActionVecEnv`` call ``run_closed_macros``, which
-decodes every sub-env's code into per-step features in one call, then at each primitive step
+True``): ``MacroActionVecEnv`` calls ``run_closed_macros`` (``MacroActionWrapper`` calls
+``ClosedLoopRunner.run_one``, the same for one env), which decodes every sub-env's code into per-step features in one call, then at each primitive step
 runs the head once on the live observations of the sub-envs still in their macro (one
 batched call), clips the actions to the env's bounds and steps each env, stopping each at its
 first termination or truncation.
@@ -11,11 +11,15 @@ The fast path (``fast_decode=True``) folds the ladder decoder into dense matrice
 (``macroact.models.fastdecode``, as for an open-loop FAVAE) and the head into numpy matrices
 with the observation normaliser and the feature part of its first layer folded in
 (``ClosedLoopHead``); both are checked against the model on random inputs at construction and
-replaced by the model's own computation (with a warning) on any mismatch.
+replaced by the model's own computation (with a warning) on any mismatch. One env on the fast
+path runs the same arithmetic through ``_SingleEnvPath`` (preallocated buffers, ``np.dot``
+into them, no identity rescaling of the features, the head inline in the step loop), which
+is used only when it sends bit-identical actions at construction.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -67,6 +71,11 @@ class ClosedLoopRunner:
             lo, hi = h.centre - h.half, h.centre + h.half
             self._clip = not (np.all(lo >= self.low) and np.all(hi <= self.high)
                               and self.dtype == np.float32)
+        self._single = None  # the one-env hot path (_SingleEnvPath), when it matches exactly
+        if self.fast:
+            single = _SingleEnvPath(self._features, self._head, self._clip, self.low,
+                                    self.high, self.dtype)
+            self._single = single if single.agrees(self) else None
 
     @property
     def fast(self) -> bool:
@@ -115,6 +124,15 @@ class ClosedLoopRunner:
                              "action was sent to the env")
         return self._head.pre(feats) if self._head is not None else feats
 
+    def run_one(self, env, action: np.ndarray, obs: Any, gamma: float | None, record: bool
+                ) -> tuple[Any, float, bool, bool, dict]:
+        """One macro in one env from its current observation ``obs`` ``(O,)``, for a checked
+        agent action ``(k,)``; as ``run_closed_macros`` for one env."""
+        if self._single is not None:
+            return self._single.run(env, action[None], obs, gamma, record)
+        return run_closed_macros([env], self, action[None], np.asarray(obs)[None], gamma,
+                                 record)[0]
+
     def act(self, plan_t: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """Clipped env actions ``(m, A)`` for one step of ``m`` sub-envs (or ``(A,)`` for one
         plan row ``(X,)`` and one observation ``(O,)`` on the fast path)."""
@@ -143,10 +161,10 @@ def run_closed_macros(envs, runner: ClosedLoopRunner, actions: np.ndarray, obs: 
         gamma: discount within the macro (None: plain sum).
         record: add ``info["executed_actions"]``.
     """
-    plan = runner.begin(actions)
     n = len(envs)
-    if n == 1:  # the single-env hot path: no index bookkeeping
-        return [_run_one(envs[0], runner, plan[0], np.asarray(obs)[0], gamma, record)]
+    if n == 1 and runner._single is not None:  # the one-env hot path
+        return [runner._single.run(envs[0], actions, np.asarray(obs)[0], gamma, record)]
+    plan = runner.begin(actions)
     current = np.array(obs, dtype=np.float32).reshape(n, -1)
     totals, discounts = np.zeros(n), np.ones(n)
     executed = [[] for _ in range(n)]
@@ -177,26 +195,173 @@ def run_closed_macros(envs, runner: ClosedLoopRunner, actions: np.ndarray, obs: 
     return results
 
 
-def _run_one(env, runner: ClosedLoopRunner, plan: np.ndarray, obs: np.ndarray,
-             gamma: float | None, record: bool):
-    total, discount = 0.0, 1.0
-    executed = []
-    act, horizon = runner.act, runner.horizon
-    fast = runner._head is not None  # the numpy head takes one row without a batch axis
-    for t in range(horizon):
-        a = act(plan[t], obs) if fast else act(plan[t:t + 1], np.asarray(obs)[None])[0]
-        obs, r, terminated, truncated, info = env.step(a)
-        if gamma is None:
-            total += float(r)
-        else:
-            total += discount * float(r)
-            discount *= gamma
+class _SingleEnvPath:
+    """One env's closed-loop macro on the fast path, with less overhead per numpy call.
+
+    The same arithmetic as ``BoundDecoder``, ``ClosedLoopHead`` and ``ClosedLoopRunner.act``
+    (``agrees`` checks that the actions are bit-identical), run with what one code per macro and
+    one observation per step make cheap: every product is ``np.dot`` into a buffer made once
+    (the same BLAS products as ``@``, without ``matmul``'s ufunc dispatch), the
+    scalars (LeakyReLU's slope, ReLU's 0) are arrays of the operand's width (numpy converts a
+    Python scalar on every call), the features skip the decoder's output scaling and clipping,
+    which are the identity for the ladder model's [-1, 1] features, and the head runs inline in
+    the step loop. The NaN check of the features is one dot product: tanh's output is finite
+    unless NaN, so their sum is NaN exactly when a feature is.
+
+    Args:
+        features: the runner's ``BoundDecoder`` (agent actions -> features).
+        head: the runner's ``ClosedLoopHead``.
+        clip, low, high, dtype: the runner's clipping and the env's action bounds and dtype.
+    """
+
+    def __init__(self, features, head: ClosedLoopHead, clip: bool, low: np.ndarray,
+                 high: np.ndarray, dtype):
+        f32 = np.float32
+        horizon, n_feat = features.out_shape
+        self.horizon = horizon
+        # The decoder's output map tanh * half + centre, clipped to [low, high], is the identity
+        # when half = 1, centre = 0 and the bounds contain tanh's [-1, 1].
+        self.usable = bool(np.all(features.half == 1) and np.all(features.centre == 0)
+                           and np.all(features.low <= -1) and np.all(features.high >= 1)
+                           and features.dtype == f32)
+        slope = f32(features.slope)
+
+        def leaky_bufs(width: int) -> tuple[np.ndarray, np.ndarray]:
+            return np.full((1, width), slope, f32), np.empty((1, width), f32)
+
+        self.w_inj, self.b_inj = features.w_inj, features.b_inj
+        self.x = np.empty((1, features.w_inj.shape[1]), f32)
+        # Per stage: the injected view of x (or None), its leaky buffers, and per layer
+        # (W, out buffer, leaky buffers or None after the last, which tanh follows).
+        self.stages = []
+        for sl, mats in features.plan:
+            xs = self.x[:, sl] if sl is not None else None
+            first = leaky_bufs(xs.shape[1]) if xs is not None else None
+            layers = [(W, np.empty((1, W.shape[1]), f32),
+                       None if W is features.last else leaky_bufs(W.shape[1])) for W in mats]
+            self.stages.append((xs, first, layers))
+        last_out = self.stages[-1][2][-1][1]  # the features, time-major
+        self.features, self.flat = last_out.reshape(horizon, n_feat), last_out[0]
+        self.ones = np.ones(horizon * n_feat, f32)
+        self.w_feat, self.b_first = head.w_feat, head.b_first
+        self.plan = np.empty((horizon, head.w_feat.shape[1]), f32)
+        self.rows = list(self.plan)  # views, rewritten by every begin
+        # The head: the observation block into a buffer, then ReLU and W per later layer.
+        self.obs = np.empty(head.w_obs.shape[0], f32)
+        self.w_obs = head.w_obs
+        self.h = np.empty(head.w_obs.shape[1], f32)
+        self.layers = []  # (zeros of the input width, W, out buffer or None: a fresh array)
+        for k, W in enumerate(head.rest):
+            out = None if k == len(head.rest) - 1 else np.empty(W.shape[1], f32)
+            self.layers.append((np.zeros(W.shape[0], f32), W, out))
+        self.half = head.half if head._scale else None
+        self.centre = head.centre if head._shift else None
+        self.bounds = (low, high) if clip else None
+        self.dtype = np.dtype(dtype)
+
+    def agrees(self, runner: ClosedLoopRunner, n: int = 4) -> bool:
+        """Whether ``run`` sends the actions of the runner's general fast path bit for bit, on
+        random codes and observations (float64, as MuJoCo gives, and float32)."""
+        if not self.usable:
+            return False
+        rng = np.random.default_rng(1)
+        for _ in range(n):
+            a = rng.uniform(-1, 1, (1, len(runner.dims))).astype(np.float32)
+            try:
+                plan = runner.begin(a)[0]
+            except ValueError:  # NaN features: leave the error to the general path's step
+                return False
+            for dtype in (np.float64, np.float32):
+                replay = _Replay(rng.uniform(-3, 3, (self.horizon, runner.obs_dim)).astype(dtype))
+                self.run(replay, a, replay.observations[0], None, False)
+                want = [runner.act(plan[t], o) for t, o in enumerate(replay.observations)]
+                if any(g.dtype != w.dtype or not np.array_equal(g, w)
+                       for g, w in zip(replay.actions, want)):
+                    return False
+        return True
+
+    def begin(self, actions: np.ndarray) -> list[np.ndarray]:
+        """The head's first-layer feature part of each step ``[(hidden,)] * H`` for agent
+        actions ``(1, k)``: views of one buffer, rewritten by the next call."""
+        dot, maximum, multiply = np.dot, np.maximum, np.multiply
+        x = dot(actions, self.w_inj, out=self.x)
+        x += self.b_inj
+        h = None
+        for xs, first, layers in self.stages:
+            if xs is not None:
+                if h is None:  # LeakyReLU in place: max(x, slope * x)
+                    maximum(xs, multiply(xs, first[0], out=first[1]), out=xs)
+                    h = xs
+                else:
+                    h += xs
+            for W, out, leaky in layers:
+                h = dot(h, W, out=out)
+                if leaky is not None:
+                    maximum(h, multiply(h, leaky[0], out=leaky[1]), out=h)
+        np.tanh(h, out=h)  # h is self.flat's buffer
+        if not math.isfinite(dot(self.flat, self.ones)):
+            raise ValueError("the model decoded NaN or inf features (its weights overflow); no "
+                             "action was sent to the env")
+        plan = dot(self.features, self.w_feat, out=self.plan)
+        plan += self.b_first
+        return self.rows
+
+    def run(self, env, actions: np.ndarray, obs: Any, gamma: float | None, record: bool):
+        """One macro of agent actions ``(1, k)`` from the raw observation ``obs`` ``(O,)``;
+        returns ``(obs, reward, terminated, truncated, info)`` as ``run_closed_macros``."""
+        rows = self.begin(actions)
+        dot, maximum, tanh = np.dot, np.maximum, np.tanh
+        o, w_obs, h_first, layers = self.obs, self.w_obs, self.h, self.layers
+        half, centre, bounds, dtype = self.half, self.centre, self.bounds, self.dtype
+        total, discount = 0.0, 1.0
+        executed = []
+        for t in range(self.horizon):
+            # The head on the live observation; the action is a fresh array every step.
+            o[...] = obs  # float32, rounded as astype rounds
+            h = dot(o, w_obs, out=h_first)
+            if layers:
+                h += rows[t]
+            else:
+                h = h + rows[t]
+            for zeros, W, out in layers:
+                maximum(h, zeros, out=h)
+                h = dot(h, W) if out is None else dot(h, W, out=out)
+            tanh(h, out=h)
+            if half is not None:
+                h *= half
+            if centre is not None:
+                h += centre
+            if bounds is not None:
+                maximum(h, bounds[0], out=h)
+                np.minimum(h, bounds[1], out=h)
+                if h.dtype != dtype:
+                    h = h.astype(dtype)
+            obs, r, terminated, truncated, info = env.step(h)
+            if gamma is None:
+                total += float(r)
+            else:
+                total += discount * float(r)
+                discount *= gamma
+            if record:
+                executed.append(h)
+            if terminated or truncated:
+                break
+        info = dict(info)
+        info["macro_steps"] = t + 1
         if record:
-            executed.append(a)
-        if terminated or truncated:
-            break
-    info = dict(info)
-    info["macro_steps"] = t + 1
-    if record:
-        info["executed_actions"] = np.stack(executed)
-    return obs, total, bool(terminated), bool(truncated), info
+            info["executed_actions"] = np.stack(executed)
+        return obs, total, bool(terminated), bool(truncated), info
+
+
+class _Replay:
+    """An env for ``_SingleEnvPath.agrees``: gives fixed observations, records the actions."""
+
+    def __init__(self, observations: np.ndarray):
+        self.observations = list(observations)
+        self.actions: list[np.ndarray] = []
+
+    def step(self, action):
+        self.actions.append(np.array(action, copy=True))
+        t = len(self.actions)
+        obs = self.observations[min(t, len(self.observations) - 1)]
+        return obs, 0.0, False, False, {}

@@ -485,11 +485,8 @@ class MacroActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             if self._obs is None:
                 raise ValueError("call reset() before step(): a closed-loop macro starts from "
                                  "the current observation")
-            from macroact.closed_loop_run import run_closed_macros
-
-            out = run_closed_macros([self.env], self._decoder.closed,
-                                    self._decoder.check(action)[None], np.asarray(self._obs)[None],
-                                    self._decoder.gamma, self.record_actions)[0]
+            out = self._decoder.closed.run_one(self.env, self._decoder.check(action), self._obs,
+                                               self._decoder.gamma, self.record_actions)
             self._obs = out[0]
             return out
         seq = self._decoder.decode(self._decoder.check(action)[None])[0]
