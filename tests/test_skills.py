@@ -356,3 +356,47 @@ def test_cli_closed_loop_train_prior_and_encode(tmp_path, capsys):
         assert f["prior_logp"].shape == (len(f["mu"]),) and np.isfinite(f["prior_logp"]).all()
     assert main(["train", "--dataset", "reaching2d", "--closed-loop", "--out",
                  str(tmp_path / "bad")]) == 2
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_env_hot_path_equals_the_general_fast_path(seed):
+    """The one-env closed-loop path (_SingleEnvPath) sends exactly the actions of the general
+    numpy path it replaces, clipping and episode ends included."""
+    model = random_closed_model(seed)
+    envs, recs = [], []
+    for single in (True, False):
+        rec = Recorder(7)  # ends an episode mid-macro
+        env = MacroActionWrapper(rec, model, scale=2.0, record_actions=True)
+        runner = env._decoder.closed
+        assert runner.fast and runner._single is not None
+        if not single:
+            runner._single = None
+        env.reset(seed=seed)
+        envs.append(env)
+        recs.append(rec)
+    acts = np.random.default_rng(seed).uniform(-1, 1, (5, model.latent_dim)).astype(np.float32)
+    for a in acts:
+        out = [env.step(a) for env in envs]
+        (o1, r1, t1, u1, i1), (o2, r2, t2, u2, i2) = out
+        assert np.array_equal(i1["executed_actions"], i2["executed_actions"])
+        assert np.array_equal(o1, o2) and r1 == r2 and (t1, u1) == (t2, u2)
+        assert i1["macro_steps"] == i2["macro_steps"]
+        if t1 or u1:
+            for env in envs:
+                env.reset()
+    assert np.array_equal(np.stack(recs[0].actions), np.stack(recs[1].actions))
+
+
+def test_one_env_hot_path_refuses_nan_features_before_acting():
+    model = random_closed_model()
+    rec = Recorder()
+    env = MacroActionWrapper(rec, model, scale=2.0)
+    single = env._decoder.closed._single
+    assert single is not None
+    env.reset(seed=0)
+    env.step(np.zeros(model.latent_dim, np.float32))
+    sent = len(rec.actions)
+    single.w_inj[...] = np.nan  # weights gone bad after the wrapper was built
+    with pytest.raises(ValueError, match="decoded NaN or inf features"):
+        env.step(np.zeros(model.latent_dim, np.float32))
+    assert len(rec.actions) == sent
