@@ -35,6 +35,16 @@ with ``--report-only`` (or when every run has a record) it rebuilds the Markdown
 learning-curve PNG from the records without training.
 
 Run: ``python experiments/benchmark.py --env reaching2d`` (then ``reacher``, ``gripper``).
+
+Issue 18's table (``--table skills --env reacher|gripper``) adds the closed-loop and skill-prior
+agents beside these rows. Issue 19's (``--table external``) runs the same protocol on envs this
+project did not write: ``--env pointmaze`` (Gymnasium-Robotics ``PointMaze_Large-v3``, random
+start/goal navigation demos that never aim at the task's goal cell, one far start/goal pair as
+the downstream task, written to ``pointmaze.md``) and ``--env cube1`` ... ``cube5`` (OGBench
+cube-single's five singletask tasks, play data of OGBench's oracles, written together to
+``ogbench.md``); there the demo-using rows are replay (where the demos are of the task's env id)
+and flat BC (+ PPO fine-tuning), and raw-chunk SAC (H primitive actions per decision, no FAVAE)
+shows what the compression adds over plain chunking.
 """
 
 from __future__ import annotations
