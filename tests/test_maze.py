@@ -1,5 +1,7 @@
 """The maze demonstrator: breadth-first paths over any maze_map, PD tracking on PointMaze."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -76,3 +78,31 @@ def test_custom_maze_map_on_the_command_line_collect_and_train(tmp_path, capsys)
     assert main(["train", "--demos", str(demos), "--horizon", "10", "--tail", "pad_last",
                  "--steps", "3", "--no-progress", "--out", str(run)]) == 0
     assert (run / "model.pt").is_file()
+
+
+def test_task_maze_map_marks_one_start_and_one_goal_and_checks_them():
+    from macroact.envs.maze import check_maze_map, task_maze_map
+
+    maze = [[1, 1, 1, 1, 1], [1, "r", 0, "g", 1], [1, 0, 1, "c", 1], [1, 1, 1, 1, 1]]
+    task = task_maze_map(maze, (2, 1), (2, 3))
+    assert task == [[1, 1, 1, 1, 1], [1, 0, 0, 0, 1], [1, "r", 1, "g", 1], [1, 1, 1, 1, 1]]
+    assert maze[1][1] == "r"  # the input is left alone
+    assert check_maze_map(task) == task
+    for start, goal, match in (((1, 1), (1, 1), "same cell"), ((0, 0), (1, 3), "wall"),
+                               ((1, 1), (9, 9), "outside")):
+        with pytest.raises(ValueError, match=match):
+            task_maze_map(maze, start, goal)
+
+
+@pytest.mark.parametrize("bad, named", [
+    ("[[1,1],[1,0]]", "not a list of rows"),
+    ([[1, 1, 1], [1, 0]], "row 1 has 2 cells"),
+    ([[1, 1, 1], [1, "x", 1]], "cell (1, 1) is 'x'"),
+    ([[1, 1, 1], [1, True, 1]], "cell (1, 1) is True"),
+    ([[1, 1], [1, 1]], "no open cell"),
+])
+def test_check_maze_map_names_what_is_wrong(bad, named):
+    from macroact.envs.maze import check_maze_map
+
+    with pytest.raises(ValueError, match=re.escape(named)):
+        check_maze_map(bad)
