@@ -1188,8 +1188,8 @@ def build_external_report(env: str, log) -> None:
     rows, curves, means, reach = result_rows(EXTERNAL_ROWS, runs, log, spec["budget"])
     png = RESULTS / f"{env}.png"
     if curves:
-        plot_curves(curves, spec["budget"], png, f"{spec['env_id']} downstream task: rolling "
-                    "training success (mean over seeds, min-max band)")
+        plot_curves(curves, spec["budget"], png, f"{spec['env_id']} task: rolling training "
+                    "success (mean over seeds, min-max band)")
     task = spec.get("task", {})
     cmd = f"python experiments/benchmark.py --table external --env {env}"
     lines = [f"# {spec['env_id']}: learned skills on a benchmark nobody here wrote (issue 19)",
@@ -1304,8 +1304,8 @@ def build_ogbench_report() -> None:
         rows.append(row)
     png = RESULTS / "ogbench.png"
     if curves:
-        plot_curves(curves, spec["budget"], png, "OGBench cube-single, five singletask tasks: "
-                    "rolling training success (mean over tasks and seeds, min-max band)")
+        plot_curves(curves, spec["budget"], png, "OGBench cube-single, 5 tasks: rolling "
+                    "training success (mean, min-max band)")
     cmd = ("for t in 1 2 3 4 5; do python experiments/benchmark.py --table external --env "
            "cube$t; done")
     lines = ["# OGBench cube-single: learned skills on the five singletask tasks (issue 19)", "",
@@ -1454,13 +1454,28 @@ def external_targets(env: str, means: dict, reach: dict) -> list[str]:
                key=lambda kv: kv[1][0], default=None)
     if best is not None:
         met = best[1][0] >= 0.9
-        out.insert(0, f"Target: latent SAC with the prior reaches at least 0.9 evaluation "
-                      f"success within 1,000,000 primitive steps, in at most a third of flat "
-                      f"SAC's steps. Measured at {budget:,} steps ({budget / 1e6:.0%} of the "
-                      f"target's budget): best latent SAC + prior ({best[0]}) {best[1][0]:.2f}: "
-                      + ("0.9 reached at this budget." if met else
-                         f"{0.9 - best[1][0]:.2f} below 0.9; not met at this budget, and the "
-                         "1M-step budget was not run."))
+        text = (f"Target: latent SAC with the prior reaches at least 0.9 evaluation success "
+                f"within 1,000,000 primitive steps, in at most a third of flat SAC's steps (or "
+                f"flat SAC never gets there within the budget). Measured at {budget:,} steps "
+                f"({budget / 1e6:.0%} of the target's budget): best latent SAC + prior "
+                f"({best[0]}) {best[1][0]:.2f}: ")
+        if not met:
+            text += (f"{0.9 - best[1][0]:.2f} below 0.9; not met at this budget, and the "
+                     "1M-step budget was not run.")
+        else:
+            slow = max((h for lab in (label, open_label) for h in reach.get(lab, [])
+                        if not math.isnan(h)), default=float("nan"))
+            flat = reach.get("flat SAC from scratch", [])
+            text += "the first half of the target is met."
+            if flat and all(math.isnan(h) for h in flat) and not math.isnan(slow):
+                text += (f" Flat SAC reached 0.9 on no seed within the {budget:,} steps run, so "
+                         f"the ratio holds up to {budget:,} steps; the slowest latent seed "
+                         f"reached 0.9 rolling training success at {slow:,.0f} steps, so flat "
+                         f"SAC would break the one-third ratio only by reaching 0.9 before "
+                         f"{3 * slow:,.0f} steps, which was not measured (its runs stop at "
+                         f"{budget:,}, where its success is "
+                         f"{means.get('flat SAC from scratch', (float('nan'),))[0]:.2f}).")
+        out.insert(0, text)
     return out
 
 
