@@ -144,9 +144,12 @@ def task_maze_map(maze_map: Sequence[Sequence[Any]], start: Cell, goal: Cell) ->
 
 def env_maze_map(env_id: str, **env_kwargs: Any) -> list[list[Any]]:
     """The ``maze_map`` a Gymnasium-Robotics maze env is made with (its own, or the kwarg's)."""
-    from macroact.envs.external import make_env
+    import gymnasium as gym
 
-    env = make_env(env_id, **env_kwargs)
+    from macroact.extras import optional_import
+
+    optional_import("gymnasium_robotics", "robotics", feature=f"environment {env_id!r}")
+    env = gym.make(env_id, **env_kwargs)
     try:
         maze = getattr(env.unwrapped, "maze", None)
         if maze is None:
