@@ -1058,8 +1058,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     rep = _reporting()
     if (args.table == "external") != (args.env in EXTERNAL_ENVS):
-        raise SystemExit(f"--env {args.env} belongs to "
-                         f"{'--table external' if args.env in EXTERNAL_ENVS else 'the benchmark and skills tables'}")
+        table = ("--table external" if args.env in EXTERNAL_ENVS
+                 else "the benchmark and skills tables")
+        raise SystemExit(f"--env {args.env} belongs to {table}")
     if args.table == "skills":
         return skills_main(args, argv)
     if args.table == "external":
@@ -1198,8 +1199,9 @@ def build_external_report(env: str, log) -> None:
              f"first; `--agents A B ...` splits the rows over processes). This file was written "
              f"by `{rep.command_line()}`.", ""]
     if recs:
-        lines += [f"Machine(s): {rep.machines(recs)}; two runs at a time, one torch thread "
-                  "each (wall seconds include that load).", ""]
+        lines += [f"Machine(s): {rep.machines(recs)}; two or three runs at a time, one torch "
+                  "thread each, on cores shared with other jobs (wall seconds include that "
+                  "load).", ""]
     lines += [f"Demonstrations: {spec['demos']} episodes of the `{spec['demonstrator']}` "
               f"demonstrator (demo stream, data set 0; kwargs "
               f"`{json.dumps(spec.get('demonstrator_kwargs', {}))}`) on the env's own task "
@@ -1314,8 +1316,9 @@ def build_ogbench_report() -> None:
              "`--report-only` rebuilds without training). This file was written by "
              f"`{rep.command_line()}`.", ""]
     if every:
-        lines += [f"Machine(s): {rep.machines(every)}; two runs at a time, one torch thread "
-                  "each.", ""]
+        lines += [f"Machine(s): {rep.machines(every)}; two or three runs at a time, one torch "
+                  "thread each, on cores shared with other jobs (wall seconds include that "
+                  "load).", ""]
     lines += [f"Demonstrations: {spec['demos']} episodes of 1,001 steps of OGBench's own play "
               "oracles on `cube-single-v0` (`--demonstrator ogbench`: plan noise 0.1, "
               "smoothing 0.5, random pick-and-place subtasks; OGBench's cube-single-play data "
@@ -1410,8 +1413,9 @@ EXTERNAL_ANCHORS: dict[str, list[str]] = {
         "This table: the Gymnasium-Robotics large maze (9 x 12 cells) for both the demos and "
         "the task, the flat state observation (position, velocity, achieved and desired goal), "
         f"800 steps, success within 0.45 of the goal; {ENVS['pointmaze']['budget']:,} steps, "
-        f"{ENVS['pointmaze']['budget'] / 1.4e6:.0%} of the plotted range. So the anchor says what a SPiRL-style agent reached in a harder maze given "
-        "about 0.7M steps, not what this table's agents should reach at its budget.",
+        f"{ENVS['pointmaze']['budget'] / 1.4e6:.0%} of the plotted range. So the anchor says "
+        "what a SPiRL-style agent reached in a harder maze given about 0.7M steps, not what "
+        "this table's agents should reach at its budget.",
     ],
     "ogbench": [
         "Q-chunking (Li, Zhou, Levine, \"Reinforcement Learning with Action Chunking\", "
@@ -1429,8 +1433,8 @@ EXTERNAL_ANCHORS: dict[str, list[str]] = {
         "play data, agents trained online from scratch with the demos used only for the skill "
         "model and prior (no offline RL, no demo transitions in the replay buffer), and "
         f"{ENVS['cube2']['budget']:,} steps per task, "
-        f"{1e6 / ENVS['cube2']['budget']:.0f} times fewer than Q-chunking's online phase. The anchors are context, not "
-        "a comparison at equal budget.",
+        f"{1e6 / ENVS['cube2']['budget']:.0f} times fewer than Q-chunking's online phase. The "
+        "anchors are context, not a comparison at equal budget.",
     ],
 }
 
