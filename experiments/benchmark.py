@@ -759,7 +759,7 @@ def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
         budget = ENVS["reacher"]["budget"]
         m = means.get(cl, (float("nan"),) * 3)
         met = all(not math.isnan(x) for x in reach.get(cl, [float("nan")]))
-        out += [f"1. **ReacherSparse-v0: closed-loop latent SAC with the prior reaches 0.9 "
+        out += ["1. **ReacherSparse-v0: closed-loop latent SAC with the prior reaches 0.9 "
                 "evaluation success in at most a third of the primitive steps flat SAC and flat "
                 "PPO need from scratch, and at 300k steps is above nearest-demo replay and flat "
                 "BC + fine-tune.** Not met"
