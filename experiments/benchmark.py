@@ -484,7 +484,7 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
 
     rec = {"agent": agent, "trial": trial, "seed": seed, "stream": stream,
            "env_id": spec["env_id"], "budget": spec["budget"], "settings": settings,
-           "config": cfg.to_dict(), "success_rate": res["success_rate"],
+           "config": portable(cfg.to_dict()), "success_rate": res["success_rate"],
            "mean_return": res["mean_return"], "successes": res["successes"],
            "primitive_steps": res["primitive_steps"], "train_episodes": res["train_episodes"],
            "final_train_success": res["final_train_success"],
@@ -496,6 +496,19 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
     if "prior_init" in res:
         rec["prior_init"] = res["prior_init"]
     return rec
+
+
+def portable(value: Any) -> Any:
+    """``value`` with every path under the output root made relative to it, so that records
+    name no machine's directories."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v) for v in value]
+    prefix = str(OUT_ROOT) + "/"
+    if isinstance(value, str) and value.startswith(prefix):
+        return value[len(prefix):]
+    return value
 
 
 def chosen_trial(log, agent: str) -> int | None:
