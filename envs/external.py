@@ -242,12 +242,9 @@ def make_agent_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym
         >>> env.observation_space.shape
         (3,)
     """
-    kwargs = dict(env_kwargs or {})
-    if env_id.startswith("macroact/"):
-        import macroact.envs  # noqa: F401  (registers the macroact/ ids)
-
-        return gym.make(env_id, **kwargs) if not kwargs else make_env(env_id, **kwargs)
-    env = make_env(env_id, **kwargs)
+    env = make_env(env_id, **(env_kwargs or {}))
+    if env_id.startswith("macroact/"):  # flat observations and is_success already
+        return env
     space = env.observation_space
     if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
         env = FlattenObservation(env)

@@ -86,11 +86,16 @@ class GreedyDemo:
         return np.clip(self.gain * (obs["desired_goal"] - obs["observation"]), -0.1, 0.1)
 
 
+def _registered(env_id: str, entry_point):
+    """Register ``env_id`` (40-step limit) for one test, then remove it."""
+    gym.register(env_id, entry_point=entry_point, max_episode_steps=40)
+    yield env_id
+    gym.registry.pop(env_id, None)
+
+
 @pytest.fixture
 def goal_env():
-    gym.register("test_external/Goal-v0", entry_point=_GoalEnv, max_episode_steps=40)
-    yield "test_external/Goal-v0"
-    gym.registry.pop("test_external/Goal-v0", None)
+    yield from _registered("test_external/Goal-v0", _GoalEnv)
 
 
 def test_user_demonstrator_on_a_dict_observation_env(goal_env):
@@ -200,9 +205,7 @@ class _SuccessKeyEnv(_GoalEnv):
 
 @pytest.fixture
 def success_key_env():
-    gym.register("test_external/SuccessKey-v0", entry_point=_SuccessKeyEnv, max_episode_steps=40)
-    yield "test_external/SuccessKey-v0"
-    gym.registry.pop("test_external/SuccessKey-v0", None)
+    yield from _registered("test_external/SuccessKey-v0", _SuccessKeyEnv)
 
 
 def test_agent_env_flattens_like_collect_and_reports_is_success(success_key_env):
