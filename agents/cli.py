@@ -226,7 +226,7 @@ def _sac_args(p):
 
     add_config_args(p, SACRunConfig, skip=("env_id", "sac"),
                     parsers={"latents": _latents, "env_kwargs": _env_kwargs},
-                    flags={"data": "--demos"})
+                    flags={"bc_demos": "--bc-init", "data": "--demos"})
     p.add_argument("--sac", action="append", type=parse_pairs, default=[],
                    metavar="KEY=VALUE,...",
                    help="any SB3 SAC argument, over the env's settings in "
@@ -256,6 +256,9 @@ def run_sac(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as e:
         raise CLIError(str(e)) from None
     kind = _agent_kind(cfg, "SAC")
+    if "bc" in res:
+        print(f"after BC, before SAC: success {res['bc']['success_rate']:.2f} (BC negative "
+              f"log-likelihood {res['bc']['nll_before']:.4g} -> {res['bc']['nll_after']:.4g})")
     print(f"{kind} on {args.env_id}: success {res['success_rate']:.2f}, return "
           f"{res['mean_return']:.3f} over {res['eval_episodes']} eval-stream episodes after "
           f"{res['primitive_steps']} primitive steps ({res['wall_seconds']:.0f} s) -> {args.out}")

@@ -72,6 +72,19 @@ class AgentRunConfig(Config):
             executed open loop (macroact.chunk_wrapper); 0: one primitive action per decision.
             Needs flat (which --chunk H implies on the command line); settings come from the
             chunk tables of the settings file.
+        bc_demos: behaviour-clone the policy on these demonstrations (.npz) before RL (BC +
+            fine-tuning); uses no env steps, so the primitive-step budget is unchanged.
+        bc_demos_env: the env id bc_demos were recorded in when it is not env_id: another env
+            with the same observations and actions (e.g. OGBench's play env cube-single-v0
+            for its singletask tasks); default: they must be of env_id.
+        bc_epochs: epochs of behaviour cloning.
+        bc_batch_size: minibatch size of behaviour cloning.
+        bc_lr: Adam learning rate of behaviour cloning.
+        bc_freeze_obs_stats: keep the observation statistics BC fitted: running updates from
+            the agent's own experience would shift the cloned policy's inputs under it.
+        critic_warmup: primitive env steps (in the budget) in which the agent trains only its
+            critic (PPO's value function, SAC's Q-functions; SAC's entropy coefficient still
+            adapts), so that a cloned policy is first judged by a fitted critic.
     """
 
     ALGO = ""
@@ -89,6 +102,13 @@ class AgentRunConfig(Config):
     normalize_obs: bool = True
     env_kwargs: dict = dataclasses.field(default_factory=dict)
     chunk: int = 0
+    bc_demos: str | None = None
+    bc_demos_env: str | None = None
+    bc_epochs: int = 200
+    bc_batch_size: int = 64
+    bc_lr: float = 1e-3
+    bc_freeze_obs_stats: bool = True
+    critic_warmup: int = 0
 
     def __post_init__(self):
         if isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 0:
@@ -103,6 +123,19 @@ class AgentRunConfig(Config):
                              "(or flat=True)")
         if self.n_envs < 1:
             raise ValueError(f"n_envs must be >= 1, got {self.n_envs}")
+        if self.bc_epochs < 1 or self.bc_batch_size < 1 or not self.bc_lr > 0:
+            raise ValueError(f"bc_epochs and bc_batch_size must be >= 1 and bc_lr > 0, got "
+                             f"{self.bc_epochs}, {self.bc_batch_size} and {self.bc_lr}")
+        if self.chunk and self.bc_demos is not None:
+            raise ValueError(f"bc_demos clones one primitive action per observation, but "
+                             f"chunk={self.chunk} makes each action {self.chunk} of them: drop "
+                             "bc_demos (--bc-init) or chunk")
+        if self.critic_warmup < 0:
+            raise ValueError(f"critic_warmup (primitive env steps) must be >= 0, got "
+                             f"{self.critic_warmup}")
+        if self.bc_demos_env is not None and self.bc_demos is None:
+            raise ValueError(f"bc_demos_env={self.bc_demos_env!r} names the env of bc_demos; "
+                             "pass bc_demos (--bc-init) too")
         if not isinstance(self.env_kwargs, dict):
             raise ValueError(f"env_kwargs must be a dict of gym.make keyword arguments, got "
                              f"{self.env_kwargs!r}")
@@ -239,9 +272,9 @@ class PrimitiveStepCallback:
     """Counts primitive env steps, logs success and return by them, stops at the budget.
 
     ``rows`` holds one ``(primitive steps, success, return, macro length)`` per finished
-    training episode. ``critic_warmup`` (PPO only) trains the value function alone for that
-    many primitive steps. ``on_rollout_end(callback)``, if given, runs when a rollout's
-    transitions are stored (SAC checkpoints there: the replay buffer then holds every counted
+    training episode. ``critic_warmup`` trains the critic alone (PPO's value function, SAC's
+    Q-functions) for that many primitive steps. ``on_rollout_end(callback)``, if given, runs
+    when a rollout's transitions are stored (SAC checkpoints there: the replay buffer then holds every counted
     step). ``start`` and ``rows`` let a resumed run continue its counts. ``flat`` means one
     primitive step per action (``AgentRunConfig.one_step_actions``); otherwise each step adds
     ``info["macro_steps"]``.
@@ -270,11 +303,15 @@ class PrimitiveStepCallback:
                 # parameters get no gradient, so Adam leaves them unchanged.
                 frozen = self.primitive < self.critic_warmup
                 policy = self.model.policy
-                for module in (policy.mlp_extractor.policy_net, policy.action_net):
-                    for param in module.parameters():
-                        param.requires_grad_(not frozen)
-                if hasattr(policy, "log_std"):
-                    policy.log_std.requires_grad_(not frozen)
+                if hasattr(policy, "actor"):  # SAC: the actor's loss also reaches the
+                    params = list(policy.actor.parameters())  # critics, so backward runs
+                else:
+                    params = [*policy.mlp_extractor.policy_net.parameters(),
+                              *policy.action_net.parameters()]
+                    if hasattr(policy, "log_std"):
+                        params.append(policy.log_std)
+                for param in params:
+                    param.requires_grad_(not frozen)
 
             def _on_step(self) -> bool:
                 infos, dones = self.locals["infos"], self.locals["dones"]

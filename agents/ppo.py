@@ -31,17 +31,8 @@ class PPORunConfig(common.AgentRunConfig):
     Attributes:
         ppo: SB3 PPO arguments that override the env's settings in agents/hyperparams/ppo.toml
             (KEY=VALUE,...).
-        bc_demos: behaviour-clone the policy on these demonstrations (.npz) before PPO; uses
-            no env steps, so the primitive-step budget is unchanged.
-        bc_epochs: epochs of behaviour cloning.
-        bc_batch_size: minibatch size of behaviour cloning.
-        bc_lr: Adam learning rate of behaviour cloning.
         bc_log_std: policy log-std after cloning ('none' keeps SB3's 0.0; -2.5 keeps a
             clone's exploration noise small for fine-tuning).
-        critic_warmup: primitive env steps (in the budget) in which PPO trains only the value
-            function, so a cloned policy is first judged by a fitted critic.
-        bc_freeze_obs_stats: keep the observation statistics BC fitted: running updates from
-            PPO's rollouts would shift the cloned policy's inputs under it.
         bc_factors: clone only the demos with these factor labels (NAME=LABEL,...), e.g.
             elbow=1,via=0: one plan of a demonstrator that draws plans at random, since a
             Gaussian policy cloned on several plans learns their average.
@@ -54,13 +45,7 @@ class PPORunConfig(common.AgentRunConfig):
     ALGO = "ppo"
 
     ppo: dict = dataclasses.field(default_factory=dict)
-    bc_demos: str | None = None
-    bc_epochs: int = 200
-    bc_batch_size: int = 64
-    bc_lr: float = 1e-3
     bc_log_std: float | None = -1.0
-    critic_warmup: int = 0
-    bc_freeze_obs_stats: bool = True
     bc_factors: dict | None = None
     prior: bool = False
     prior_weight: float = 0.01
@@ -74,25 +59,16 @@ class PPORunConfig(common.AgentRunConfig):
         if self.timesteps < (0 if self.bc_demos is not None else 1):
             raise ValueError(f"timesteps (primitive env steps) must be >= 1 (>= 0 with bc_demos: "
                              f"the clone alone), got {self.timesteps}")
-        if self.bc_epochs < 1:
-            raise ValueError(f"bc_epochs must be >= 1, got {self.bc_epochs}")
         if self.bc_factors is not None and (not isinstance(self.bc_factors, dict)
                                             or not self.bc_factors):
             raise ValueError(f"bc_factors must be a non-empty dict of factor name -> label, got "
                              f"{self.bc_factors!r}")
-        if self.chunk and self.bc_demos is not None:
-            raise ValueError(f"bc_demos clones one primitive action per observation, but "
-                             f"chunk={self.chunk} makes each action {self.chunk} of them: drop "
-                             "bc_demos (--bc-init) or chunk")
         if self.bc_factors is not None and self.bc_demos is None:
             raise ValueError("bc_factors selects among the bc_demos episodes; pass bc_demos too")
         if self.prior and self.flat:
             raise ValueError("a skill prior is over latent codes: prior needs latent PPO")
         if not (math.isfinite(self.prior_weight) and self.prior_weight >= 0):
             raise ValueError(f"prior_weight must be a number >= 0, got {self.prior_weight!r}")
-        if self.critic_warmup < 0:
-            raise ValueError(f"critic_warmup (primitive env steps) must be >= 0, got "
-                             f"{self.critic_warmup}")
 
 
 def _load_favae(path: str | Path):
@@ -222,15 +198,10 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
 def _bc_init(agent, cfg: PPORunConfig, model, venv, eval_episodes: int, chunks,
              eval_stream: str = "eval") -> dict[str, Any]:
     """Behaviour-clone ``agent`` on ``cfg.bc_demos`` and evaluate it (no env steps counted)."""
-    from macroact.agents.bc import flat_bc_targets, latent_bc_targets, pretrain_policy
-    from macroact.data.demos import EpisodeData
+    from macroact.agents.bc import (flat_bc_targets, latent_bc_targets, load_bc_demos,
+                                    pretrain_policy)
 
-    demos = EpisodeData.load(cfg.bc_demos)
-    if demos.env_id != cfg.env_id:
-        raise ValueError(f"bc_demos {cfg.bc_demos!r} are of {demos.env_id}, not {cfg.env_id}; "
-                         "pass demonstrations of the agent's env")
-    if cfg.bc_factors:
-        demos = demos.where(**cfg.bc_factors)
+    demos = load_bc_demos(cfg.bc_demos, cfg.env_id, cfg.bc_demos_env, cfg.bc_factors)
     t0 = time.perf_counter()
     if cfg.flat:
         obs, acts = flat_bc_targets(demos)

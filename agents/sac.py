@@ -57,6 +57,15 @@ class SACRunConfig(common.AgentRunConfig):
         prior_target_kl: target KL divergence from the prior per decision (nats).
         prior_init_steps: Adam steps fitting the policy to the prior before training, on the
             --demos chunk-start states (or on reset states without --demos).
+        bc_log_std: with bc_demos, the actor's log-std (before its tanh) after cloning, the
+            same for every state (e.g. -2.5: exploration starts close to the clone); 'none'
+            fits it to the demos' spread by likelihood.
+
+    With ``bc_demos`` (``--bc-init``) the actor is first behaviour-cloned on the demos by
+    maximum likelihood (``agents.bc.pretrain_sac_actor``; flat targets: the demos' actions,
+    latent: their FAVAE codes) and the clone evaluated, as BC + PPO does; SAC then fine-tunes
+    it. SB3's SAC acts at random for its first ``learning_starts`` steps: pass
+    ``--sac learning_starts=0`` to collect them with the clone.
     """
 
     ALGO = "sac"
@@ -69,6 +78,7 @@ class SACRunConfig(common.AgentRunConfig):
     prior: bool = False
     prior_target_kl: float = 5.0
     prior_init_steps: int = 500
+    bc_log_std: float | None = None
 
     def sac_settings(self) -> dict[str, Any]:
         """SB3 SAC arguments: the env's settings (agents/hyperparams/sac.toml), then ``sac``."""
@@ -83,6 +93,9 @@ class SACRunConfig(common.AgentRunConfig):
         if self.prior and self.flat:
             raise ValueError("a skill prior is over latent codes: prior needs latent SAC "
                              "(flat=False with model=RUN_DIR)")
+        if self.prior and self.bc_demos is not None:
+            raise ValueError("prior starts the policy at the skill prior and bc_demos at a "
+                             "clone of the demos: pass one of them")
         if self.prior_init_steps < 0:
             raise ValueError(f"prior_init_steps must be >= 0, got {self.prior_init_steps}")
 
@@ -178,6 +191,9 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
 
         prior_init = init_at_prior(agent, _prior_states(cfg, model), steps=cfg.prior_init_steps,
                                    seed=cfg.seed)
+    bc_info = None
+    if cfg.bc_demos is not None and state is None:
+        bc_info = _bc_init(agent, cfg, model, venv, chunks, eval_episodes, eval_stream)
     if state is not None:
         _set_tensors(agent, ckpt / "agent.zip")
         # Our own file in our own run directory (see the module docstring on pickle).
@@ -186,6 +202,9 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         agent._n_updates = int(state["n_updates"])
         common.set_obs_stats(venv, state["obs_stats"])
         start, rows, wall_before = state["primitive"], state["rows"], state["wall_seconds"]
+        bc_info = state.get("bc")
+    if cfg.bc_demos is not None and cfg.bc_freeze_obs_stats and hasattr(venv, "obs_rms"):
+        venv.training = False
     t0 = time.perf_counter()
     next_ckpt = [start + cfg.checkpoint_every]
 
@@ -200,10 +219,11 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         atomic_write_text(json.dumps({
             "config": cfg.to_dict(), "primitive": cb.primitive, "rows": cb.rows,
             "num_timesteps": agent.num_timesteps, "n_updates": agent._n_updates,
-            "obs_stats": common.obs_stats(venv), "resumes": resumes,
+            "obs_stats": common.obs_stats(venv), "resumes": resumes, "bc": bc_info,
             "wall_seconds": wall_before + time.perf_counter() - t0}), ckpt / "state.json")
 
     callback = common.PrimitiveStepCallback(cfg.timesteps, cfg.one_step_actions, writer,
+                                            critic_warmup=cfg.critic_warmup,
                                             on_rollout_end=checkpoint,
                                             start=start, rows=rows)
     if start < cfg.timesteps:
@@ -218,6 +238,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
                                     env_kwargs=cfg.env_kwargs)
     if prior_init is not None:
         result["prior_init"] = prior_init
+    if bc_info is not None:
+        result["bc"] = bc_info
     result.update(primitive_steps=callback.primitive, wall_seconds=wall,
                   train_episodes=len(callback.rows), resumes=resumes,
                   final_train_success=float(np.mean([r[1] for r in callback.rows[-100:]]))
@@ -231,6 +253,31 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
             shutil.rmtree(ckpt)  # finished: the replay buffer is not needed any more
     result["episodes"] = [list(r) for r in callback.rows]
     return result
+
+
+def _bc_init(agent, cfg: SACRunConfig, model, venv, chunks, eval_episodes: int,
+             eval_stream: str) -> dict[str, Any]:
+    """Behaviour-clone the actor on ``cfg.bc_demos`` and evaluate the clone (no env steps)."""
+    from macroact.agents.bc import (flat_bc_targets, latent_bc_targets, load_bc_demos,
+                                    pretrain_sac_actor)
+
+    demos = load_bc_demos(cfg.bc_demos, cfg.env_id, cfg.bc_demos_env)
+    t0 = time.perf_counter()
+    if cfg.flat:
+        obs, acts = flat_bc_targets(demos)
+    else:
+        obs, acts = latent_bc_targets(model, demos, cfg.tail, cfg.scale,
+                                      venv.get_attr("latent_dims")[0])
+    info = pretrain_sac_actor(agent, obs, acts, epochs=cfg.bc_epochs,
+                              batch_size=cfg.bc_batch_size, lr=cfg.bc_lr, seed=cfg.seed,
+                              log_std=cfg.bc_log_std)
+    info.update(seconds=time.perf_counter() - t0, episodes=len(demos))
+    ev = common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
+                                cfg.scale, chunks, episodes=eval_episodes, stream=eval_stream,
+                                stats=common.obs_stats(venv), chunk=cfg.chunk,
+                                env_kwargs=cfg.env_kwargs)
+    info.update(success_rate=ev["success_rate"], mean_return=ev["mean_return"])
+    return info
 
 
 def _load_prior(cfg: SACRunConfig):

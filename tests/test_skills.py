@@ -17,13 +17,7 @@ from macroact.models.losses import gaussian_kl
 from macroact.models.prior import PriorTrainConfig, SkillPrior, SkillPriorConfig, fit_prior
 from macroact.wrapper import MacroActionVecEnv, MacroActionWrapper
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models train faster on one thread, above all on a loaded machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = dict(channels=(8, 8, 8), latent_dims=(2, 2, 2), feature_dim=8, head_hidden=(32,))
