@@ -107,7 +107,7 @@ for _n, _env in enumerate(OGBENCH_TASKS, start=1):
         env_id=f"cube-single-singletask-task{_n}-v0", demo_env_id="cube-single-v0", demos=100,
         budget=30_000, demonstrator="ogbench", data="cube-single", tune_from="cube2",
         agents=("flat_sac", "chunk_sac", "prior_sac_chunk", "cl_prior_sac_chunk", "flat_ppo",
-                "flat_bc_ft", "latent_ppo_chunk"),
+                "flat_bc_ft", "flat_bc_sac", "latent_ppo_chunk"),
         macros={"chunk": dict(horizon=10, tail="pad_last")},
         favae=dict(beta=0.01, capacity=(0.0, 0.0, 0.0), steps=3000, lr_schedule="constant"))
 EXTERNAL_ENVS = ("pointmaze", *OGBENCH_TASKS)
@@ -243,6 +243,7 @@ ROWS = [
 # downstream task.
 EXTERNAL_ROWS = [
     *ROWS[:3],
+    ("flat BC, SAC's actor (clone alone)", "flat_bc_sac", "bc"),
     ("flat BC + SAC fine-tune", "flat_bc_sac", "final"),
     *ROWS[3:5],
     ("raw-chunk SAC, chunked H (no FAVAE)", "chunk_sac", "final"),
@@ -1349,6 +1350,7 @@ OGBENCH_ROWS = [("flat SAC from scratch", "flat_sac", "final"),
                 ("flat PPO from scratch", "flat_ppo", "final"),
                 ("flat BC of the play data (clone alone)", "flat_bc_ft", "bc"),
                 ("flat BC + PPO fine-tune", "flat_bc_ft", "final"),
+                ("flat BC + SAC fine-tune", "flat_bc_sac", "final"),
                 ("latent PPO, open-loop, chunked H", "latent_ppo_chunk", "final")]
 # The agent the target names (fixed in advance), and the rows the target compares
 # (flat SAC, raw-chunk SAC, latent SAC with the prior).
