@@ -1534,6 +1534,10 @@ EXTERNAL_ANCHORS: dict[str, list[str]] = {
 }
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" + ("" if n == 1 else "s")
+
+
 def external_targets(env: str, means: dict, reach: dict, long_recs=()) -> list[str]:
     """Issue 19's done-when point for ``env``, against the measured numbers (``long_recs``:
     flat SAC's runs past the table's budget, for the step ratio)."""
@@ -1579,13 +1583,13 @@ def external_targets(env: str, means: dict, reach: dict, long_recs=()) -> list[s
                     verdict = ("the step ratio is met" if lb >= 3 * slow else
                                f"the ratio holds up to {lb:,} steps only (it needs "
                                f"{3 * slow:,.0f})")
-                    text += (f" Flat SAC, run to {lb:,} steps on {len(longer)} seeds, reached "
+                    text += (f" Flat SAC, run to {lb:,} steps on {_seeds(len(longer))}, reached "
                              f"0.9 rolling training success on none (eval success {evals}); "
                              f"the slowest latent seed reached it at {slow:,.0f} steps, a third "
                              f"of {3 * slow:,.0f}: {verdict}.")
                 else:
                     ratio = min(reached) / slow
-                    text += (f" Flat SAC, run to {lb:,} steps on {len(longer)} seeds, reached "
+                    text += (f" Flat SAC, run to {lb:,} steps on {_seeds(len(longer))}, reached "
                              f"0.9 on {len(reached)} (fastest at {min(reached):,.0f} steps; eval "
                              f"success {evals}); against the slowest latent seed's "
                              f"{slow:,.0f} that is {ratio:.1f} times the steps: the step ratio "
