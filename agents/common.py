@@ -274,10 +274,10 @@ class PrimitiveStepCallback:
     ``rows`` holds one ``(primitive steps, success, return, macro length)`` per finished
     training episode. ``critic_warmup`` trains the critic alone (PPO's value function, SAC's
     Q-functions) for that many primitive steps. ``on_rollout_end(callback)``, if given, runs
-    when a rollout's transitions are stored (SAC checkpoints there: the replay buffer then holds every counted
-    step). ``start`` and ``rows`` let a resumed run continue its counts. ``flat`` means one
-    primitive step per action (``AgentRunConfig.one_step_actions``); otherwise each step adds
-    ``info["macro_steps"]``.
+    when a rollout's transitions are stored (SAC checkpoints there: the replay buffer then
+    holds every counted step). ``start`` and ``rows`` let a resumed run continue its counts.
+    ``flat`` means one primitive step per action (``AgentRunConfig.one_step_actions``);
+    otherwise each step adds ``info["macro_steps"]``.
     """
 
     def __new__(cls, *args, **kwargs):

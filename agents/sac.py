@@ -61,11 +61,12 @@ class SACRunConfig(common.AgentRunConfig):
             same for every state (e.g. -2.5: exploration starts close to the clone); 'none'
             fits it to the demos' spread by likelihood.
 
-    With ``bc_demos`` (``--bc-init``) the actor is first behaviour-cloned on the demos by
-    maximum likelihood (``agents.bc.pretrain_sac_actor``; flat targets: the demos' actions,
-    latent: their FAVAE codes) and the clone evaluated, as BC + PPO does; SAC then fine-tunes
-    it. SB3's SAC acts at random for its first ``learning_starts`` steps: pass
-    ``--sac learning_starts=0`` to collect them with the clone.
+    With ``bc_demos`` (``--bc-init``) the actor is first behaviour-cloned on the demos
+    (``agents.bc.pretrain_sac_actor``: least squares on the deterministic action, the log-std
+    by likelihood or ``bc_log_std``; flat targets: the demos' actions, latent: their FAVAE
+    codes) and the clone evaluated, as BC + PPO does; SAC then fine-tunes it. SB3's SAC acts
+    at random for its first ``learning_starts`` steps: pass ``--sac learning_starts=0`` to
+    collect them with the clone.
     """
 
     ALGO = "sac"
