@@ -1,0 +1,80 @@
+"""The benchmark driver's reading of issue 19's PointMaze target (experiments/benchmark.py):
+steps to 0.9 from the compact curves, and the step ratio against flat SAC's runs past the
+table's budget."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("experiments_benchmark",
+                                                  EXPERIMENTS / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(agent: str, budget: int, reach_at: float | None, seed: int = 0, success=1.0):
+    """A run record whose rolling training success jumps to 1.0 at ``reach_at`` (never: None),
+    with enough episodes that every mark counts."""
+    marks = [budget * (i + 1) / 10 for i in range(10)]
+    curve = [[m, 1.0 if reach_at is not None and m >= reach_at else 0.0] for m in marks]
+    return {"agent": agent, "seed": seed, "budget": budget, "curve": curve,
+            "train_episodes": 10_000, "success_rate": success}
+
+
+LATENT = "latent SAC + skill prior, closed-loop, chunked H"
+OPEN = "latent SAC + skill prior, open-loop, chunked H"
+FLAT = "flat SAC from scratch"
+
+
+def _inputs(bench, slow=120_000):
+    means = {LATENT: (1.0, 1.0, 1.0), OPEN: (1.0, 1.0, 1.0), FLAT: (0.0, 0.0, 0.0)}
+    reach = {LATENT: [100_000.0, slow], OPEN: [100_000.0, 100_000.0],
+             FLAT: [math.nan, math.nan]}
+    return means, reach
+
+
+def test_first_reach_reads_the_compact_curve(bench):
+    assert bench.first_reach(_run("flat_sac", 200_000, 80_000), 0.9) == 80_000
+    assert math.isnan(bench.first_reach(_run("flat_sac", 200_000, None), 0.9))
+
+
+def test_flat_sac_never_reaching_within_three_times_the_latent_steps_meets_the_ratio(bench):
+    means, reach = _inputs(bench)
+    longer = [_run("flat_sac", 400_000, None, seed=s, success=0.0) for s in range(3)]
+    text = bench.external_targets("pointmaze", means, reach, longer)[0]
+    assert "run to 400,000 steps on 3 seeds, reached 0.9 rolling training success on none" in text
+    assert "a third of 360,000: the step ratio is met" in text
+
+
+def test_a_long_budget_under_three_times_the_latent_steps_proves_nothing(bench):
+    means, reach = _inputs(bench)
+    longer = [_run("flat_sac", 300_000, None, seed=s, success=0.0) for s in range(3)]
+    text = bench.external_targets("pointmaze", means, reach, longer)[0]
+    assert "holds up to 300,000 steps only (it needs 360,000)" in text
+
+
+@pytest.mark.parametrize("flat_at, verdict", [(240_000, "missed"), (360_000, "met")])
+def test_flat_sac_reaching_gives_the_ratio_against_the_slowest_latent_seed(bench, flat_at,
+                                                                         verdict):
+    means, reach = _inputs(bench)
+    longer = [_run("flat_sac", 400_000, flat_at, seed=0),
+              _run("flat_sac", 400_000, None, seed=1, success=0.0)]
+    text = bench.external_targets("pointmaze", means, reach, longer)[0]
+    assert f"reached 0.9 on 1 (fastest at {flat_at:,} steps" in text
+    assert f"{flat_at / 120_000:.1f} times the steps: the step ratio is {verdict}" in text
+
+
+def test_without_long_runs_the_ratio_is_stated_up_to_the_budget(bench):
+    means, reach = _inputs(bench)
+    text = bench.external_targets("pointmaze", means, reach)[0]
+    assert "only by reaching 0.9 before 360,000 steps, which was not measured" in text
