@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
-import numpy as np
-
 from macroact.commands import CLIError, command
-from macroact.config import add_config_args, config_from_args, parse_pairs, parse_tuple
+from macroact.config import add_config_args, config_from_args, parse_pairs
 
 
 def _latents(text: str):
@@ -236,9 +233,8 @@ def _sac_args(p):
                    help="deterministic evaluation episodes after training, from the eval seed "
                         "stream (the same episodes for every agent; default 100)")
     p.add_argument("--resume", action="store_true",
-                   help="continue from OUT/checkpoint/ (agent, replay buffer, counters); the "
-                        "replay buffer is a pickle this command wrote there: resume only run "
-                        "directories you created")
+                   help="continue from OUT/checkpoint/ (agent tensors, replay buffer arrays, "
+                        "counters; nothing is unpickled)")
     p.add_argument("--out", required=True, help="agent directory")
 
 

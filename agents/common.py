@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 from macroact.config import Config
-from macroact.io import atomic_write_text
+from macroact.io import atomic_write, atomic_write_text
 from macroact.seeding import seeds as stream_seeds
 
 __all__ = ["make_env", "PrimitiveStepCallback", "evaluate_policy", "obs_stats", "ObsNormalizer",
@@ -426,7 +426,7 @@ def write_agent_dir(out: Path, agent, meta: dict[str, Any], result: dict[str, An
     config, the SB3 arguments and the observation statistics), ``episodes.csv`` and
     ``eval.json``."""
     out.mkdir(parents=True, exist_ok=True)
-    agent.save(out / "agent.zip")
+    atomic_write(out / "agent.zip", lambda f: agent.save(f))
     atomic_write_text(json.dumps(meta, indent=2), out / "agent.json")
     with open(out / "episodes.csv", "w", newline="") as f:
         w = csv.writer(f)

@@ -6,16 +6,19 @@ the ``eval`` stream, the agent directory) live in ``agents/common.py``.
 
 SAC runs are long (one gradient step per env step is ~80 env steps/s on a 2-core CPU), so a
 run with an output directory writes a checkpoint every ``checkpoint_every`` primitive steps
-into ``OUT/checkpoint/``: the network and optimiser tensors (``agent.zip``), the replay buffer
-(``replay_buffer.pkl``, SB3's ``save_replay_buffer``) and a JSON state (primitive steps,
-training episodes, SB3's step and update counters, the entropy coefficient, observation
-statistics). ``train_sac(..., resume=True)`` (``macroact sac --resume``) continues from it.
+into ``OUT/checkpoint/``: the network and optimiser tensors (``agent-<steps>.zip``), the replay
+buffer (``replay-<steps>.npz``: its arrays and write position) and a JSON state
+(``state.json``: the two file names, primitive steps, training episodes, SB3's step and update
+counters, observation statistics). ``train_sac(..., resume=True)`` (``macroact sac --resume``)
+continues from it.
 
-About pickle: SB3 stores a replay buffer with ``pickle``, and unpickling can run code. The
-buffer ``--resume`` loads is the file this module wrote into the run's own directory, never a
-file from elsewhere; do not resume from a run directory you did not create. Everything else is
-read without unpickling: the agent is rebuilt from ``agent.json`` and only tensors are read
-from ``agent.zip`` (``torch.load(weights_only=True)`` inside SB3's ``load_from_zip_file``).
+Crash safety: each file is written to a temporary name and renamed into place, and
+``state.json`` is written last and names the files it goes with, so a run killed at any moment
+leaves the previous checkpoint or the new one whole; older files are deleted after the new
+state is in place. Nothing is unpickled on resume: the buffer is read with
+``np.load(allow_pickle=False)`` into the agent's own freshly built buffer (shapes and dtypes
+checked), and only tensors are read from the zip (``torch.load(weights_only=True)`` inside
+SB3's ``load_from_zip_file``); the agent itself is rebuilt from the config.
 
 A resumed run is not bit-identical to an uninterrupted one: its envs restart episodes from
 fresh seeds of the run's train-stream block, and random number streams restart.
@@ -33,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from macroact.agents import common
-from macroact.io import atomic_write_text
+from macroact.io import atomic_write, atomic_write_text
 
 __all__ = ["SACRunConfig", "train_sac", "load_sac_agent", "evaluate_sac"]
 
@@ -142,6 +145,82 @@ def _set_tensors(agent, zip_path: Path) -> None:
             agent.log_ent_coef.copy_(variables["log_ent_coef"])
 
 
+# The arrays of SB3's ReplayBuffer that a checkpoint keeps (next_observations is absent when
+# the buffer was built with optimize_memory_usage).
+_BUFFER_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones",
+                  "timeouts")
+
+
+def save_replay_buffer(buffer, path: Path) -> None:
+    """Write an SB3 ``ReplayBuffer``'s arrays and write position to ``path`` (``.npz``,
+    atomically); ``load_replay_buffer`` reads it back without unpickling."""
+    from stable_baselines3.common.buffers import ReplayBuffer
+
+    if type(buffer) is not ReplayBuffer:
+        raise TypeError(f"checkpoints keep SB3's ReplayBuffer, not {type(buffer).__name__} "
+                        "(dict observations are flattened by macroact's envs)")
+    arrays = {k: getattr(buffer, k) for k in _BUFFER_ARRAYS if getattr(buffer, k, None)
+              is not None}
+    arrays.update(pos=np.asarray(buffer.pos, np.int64), full=np.asarray(buffer.full))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_replay_buffer(buffer, path: Path) -> None:
+    """Fill ``buffer`` (the agent's own, freshly built) from a ``save_replay_buffer`` file.
+
+    Raises ``ValueError`` naming the array when the file's arrays do not match the buffer's
+    names, shapes or dtypes (another env, buffer size or config wrote it)."""
+    with np.load(path, allow_pickle=False) as f:
+        data = {k: f[k] for k in f.files}
+    want = {k for k in _BUFFER_ARRAYS if getattr(buffer, k, None) is not None}
+    got = set(data) - {"pos", "full"}
+    if got != want or "pos" not in data or "full" not in data:
+        raise ValueError(f"{str(path)!r} holds arrays {sorted(data)}, the agent's replay buffer "
+                         f"needs {sorted(want | {'pos', 'full'})}; resume with the config that "
+                         "wrote it or start a new run directory")
+    for k in sorted(want):
+        have = getattr(buffer, k)
+        if data[k].shape != have.shape or data[k].dtype != have.dtype:
+            raise ValueError(f"{str(path)!r}: {k} is {data[k].dtype}{list(data[k].shape)}, the "
+                             f"agent's replay buffer has {have.dtype}{list(have.shape)}; resume "
+                             "with the config that wrote it or start a new run directory")
+    pos = int(data["pos"])
+    if not 0 <= pos <= buffer.buffer_size:
+        raise ValueError(f"{str(path)!r}: write position {pos} is outside the buffer's "
+                         f"{buffer.buffer_size} rows")
+    for k in want:
+        getattr(buffer, k)[...] = data[k]
+    buffer.pos, buffer.full = pos, bool(data["full"])
+
+
+def _write_checkpoint(ckpt: Path, agent, state: dict[str, Any]) -> None:
+    """A crash-safe checkpoint (see the module docstring): new files, then ``state.json``
+    naming them, then the old files are removed."""
+    ckpt.mkdir(parents=True, exist_ok=True)
+    step = int(state["primitive"])
+    files = {"agent": f"agent-{step:09d}.zip", "buffer": f"replay-{step:09d}.npz"}
+    atomic_write(ckpt / files["agent"], lambda f: agent.save(f))
+    save_replay_buffer(agent.replay_buffer, ckpt / files["buffer"])
+    atomic_write_text(json.dumps(dict(state, files=files)), ckpt / "state.json")
+    for old in ckpt.iterdir():
+        if old.name != "state.json" and old.name not in files.values():
+            old.unlink()
+
+
+def _read_checkpoint(ckpt: Path) -> dict[str, Any] | None:
+    """The state of the checkpoint in ``ckpt``, or None when there is none."""
+    if not (ckpt / "state.json").is_file():
+        return None
+    state = json.loads((ckpt / "state.json").read_text())
+    files = state.get("files")
+    if not isinstance(files, dict) or any(not (ckpt / files.get(k, "")).is_file()
+                                          for k in ("agent", "buffer")):
+        raise ValueError(f"{ckpt}/state.json names no agent and replay-buffer files that exist "
+                         f"(files: {files}); it was written by an older macroact or damaged: "
+                         "start a new run directory")
+    return state
+
+
 def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episodes: int = 100,
               verbose: int = 0, eval_stream: str = "eval", resume: bool = False
               ) -> dict[str, Any]:
@@ -163,8 +242,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     if resume:
         if ckpt is None:
             raise ValueError("resume needs the run's out_dir")
-        if (ckpt / "state.json").is_file():
-            state = json.loads((ckpt / "state.json").read_text())
+        state = _read_checkpoint(ckpt)
+        if state is not None:
             if state["config"] != cfg.to_dict():
                 raise ValueError(f"{ckpt} was written by another config ({state['config']}); "
                                  "resume with the same settings or start a new run directory")
@@ -196,9 +275,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     if cfg.bc_demos is not None and state is None:
         bc_info = _bc_init(agent, cfg, model, venv, chunks, eval_episodes, eval_stream)
     if state is not None:
-        _set_tensors(agent, ckpt / "agent.zip")
-        # Our own file in our own run directory (see the module docstring on pickle).
-        agent.load_replay_buffer(ckpt / "replay_buffer.pkl")
+        _set_tensors(agent, ckpt / state["files"]["agent"])
+        load_replay_buffer(agent.replay_buffer, ckpt / state["files"]["buffer"])
         agent.num_timesteps = int(state["num_timesteps"])
         agent._n_updates = int(state["n_updates"])
         common.set_obs_stats(venv, state["obs_stats"])
@@ -214,14 +292,11 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
                 or cb.primitive >= cfg.timesteps:
             return
         next_ckpt[0] = cb.primitive + cfg.checkpoint_every
-        ckpt.mkdir(parents=True, exist_ok=True)
-        agent.save(ckpt / "agent.zip")
-        agent.save_replay_buffer(ckpt / "replay_buffer.pkl")
-        atomic_write_text(json.dumps({
+        _write_checkpoint(ckpt, agent, {
             "config": cfg.to_dict(), "primitive": cb.primitive, "rows": cb.rows,
             "num_timesteps": agent.num_timesteps, "n_updates": agent._n_updates,
             "obs_stats": common.obs_stats(venv), "resumes": resumes, "bc": bc_info,
-            "wall_seconds": wall_before + time.perf_counter() - t0}), ckpt / "state.json")
+            "wall_seconds": wall_before + time.perf_counter() - t0})
 
     callback = common.PrimitiveStepCallback(cfg.timesteps, cfg.one_step_actions, writer,
                                             critic_warmup=cfg.critic_warmup,

@@ -40,22 +40,26 @@ def test_interrupted_run_resumes_from_its_checkpoint_with_the_replay_buffer(tmp_
         train_sac(cfg, out, eval_episodes=2)
     monkeypatch.undo()
     state = json.loads((out / "checkpoint" / "state.json").read_text())
-    assert state["primitive"] == 400 and (out / "checkpoint" / "replay_buffer.pkl").is_file()
+    assert state["primitive"] == 400
+    # Only the files the state names remain (the 200-step checkpoint's were removed).
+    assert sorted(p.name for p in (out / "checkpoint").iterdir()) == sorted(
+        ["state.json", state["files"]["agent"], state["files"]["buffer"]])
+    assert state["files"]["buffer"].endswith(".npz")
     # Another config may not resume this run.
     other = SACRunConfig(env_id=ENV, timesteps=600, checkpoint_every=200, sac=TINY)
     with pytest.raises(ValueError, match="another config"):
         train_sac(other, out, eval_episodes=2, resume=True)
 
     seen = {}
-    from stable_baselines3 import SAC
+    from macroact.agents import sac as sac_module
 
-    orig = SAC.load_replay_buffer
+    orig = sac_module.load_replay_buffer
 
-    def spy(self, path, *a, **k):
-        orig(self, path, *a, **k)
-        seen["size"] = self.replay_buffer.size()
+    def spy(buffer, path):
+        orig(buffer, path)
+        seen["size"] = buffer.size()
 
-    monkeypatch.setattr(SAC, "load_replay_buffer", spy)
+    monkeypatch.setattr(sac_module, "load_replay_buffer", spy)
     res = train_sac(cfg, out, eval_episodes=2, resume=True)
     # Every transition counted before the checkpoint came back (checkpoints are written
     # when a rollout's transitions are stored).
@@ -75,6 +79,65 @@ def test_interrupted_run_resumes_from_its_checkpoint_with_the_replay_buffer(tmp_
     assert again["successes"] == res["successes"]
     assert again["mean_return"] == pytest.approx(res["mean_return"])
 
+
+
+def test_replay_buffer_files_round_trip_without_pickle_and_refuse_another_shape(tmp_path):
+    from gymnasium import spaces
+    from stable_baselines3.common.buffers import ReplayBuffer
+
+    from macroact.agents.sac import load_replay_buffer, save_replay_buffer
+
+    obs_space = spaces.Box(-1, 1, (3,), np.float32)
+    act_space = spaces.Box(-1, 1, (2,), np.float32)
+    rng = np.random.default_rng(0)
+    buf = ReplayBuffer(8, obs_space, act_space, device="cpu")
+    for _ in range(11):  # wraps around: full, write position 3
+        buf.add(rng.normal(size=(1, 3)), rng.normal(size=(1, 3)), rng.normal(size=(1, 2)),
+                rng.normal(size=1), np.array([rng.random() < 0.3]), [{}])
+    save_replay_buffer(buf, tmp_path / "b.npz")
+    with np.load(tmp_path / "b.npz", allow_pickle=False) as f:  # plain arrays only
+        assert not any(f[k].dtype == object for k in f.files)
+    again = ReplayBuffer(8, obs_space, act_space, device="cpu")
+    load_replay_buffer(again, tmp_path / "b.npz")
+    assert (again.pos, again.full) == (3, True)
+    for k in ("observations", "next_observations", "actions", "rewards", "dones", "timeouts"):
+        np.testing.assert_array_equal(getattr(again, k), getattr(buf, k))
+    other = ReplayBuffer(8, spaces.Box(-1, 1, (4,), np.float32), act_space, device="cpu")
+    with pytest.raises(ValueError, match="observations is float32"):
+        load_replay_buffer(other, tmp_path / "b.npz")
+
+
+def test_a_crash_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    from macroact.agents import sac as sac_module
+
+    cfg = SACRunConfig(env_id=ENV, timesteps=500, checkpoint_every=200, sac=TINY)
+    out = tmp_path / "sac"
+    orig, calls = sac_module.save_replay_buffer, []
+
+    def dies_on_the_second_checkpoint(buffer, path):
+        calls.append(path)
+        if len(calls) == 2:  # the agent's new zip is written, the buffer is not
+            raise KeyboardInterrupt("killed while checkpointing")
+        orig(buffer, path)
+
+    monkeypatch.setattr(sac_module, "save_replay_buffer", dies_on_the_second_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        train_sac(cfg, out, eval_episodes=2)
+    monkeypatch.undo()
+    ckpt = out / "checkpoint"
+    state = json.loads((ckpt / "state.json").read_text())
+    assert state["primitive"] == 200 and (ckpt / state["files"]["buffer"]).is_file()
+    assert not list(ckpt.glob(".*.tmp"))  # no half-written file left behind
+    res = train_sac(cfg, out, eval_episodes=2, resume=True)
+    assert res["primitive_steps"] == 500 and res["resumes"] == 1
+
+    # A checkpoint whose state names no files (an older macroact's pickle) is refused.
+    old = tmp_path / "old" / "checkpoint"
+    old.mkdir(parents=True)
+    (old / "state.json").write_text(json.dumps({"config": cfg.to_dict(), "primitive": 200}))
+    (old / "replay_buffer.pkl").write_bytes(b"not read")
+    with pytest.raises(ValueError, match="older macroact"):
+        train_sac(cfg, tmp_path / "old", eval_episodes=2, resume=True)
 
 def test_sac_and_rollout_commands(tmp_path, capsys):
     out = tmp_path / "cli_sac"
