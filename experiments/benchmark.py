@@ -1479,7 +1479,7 @@ def build_ogbench_report() -> None:
     long_means: dict[int, dict] = {}
     for budget in long_budgets:
         sub = {k: [r for r in grp if r["budget"] == budget] for k, grp in long_runs.items()}
-        lrows, _, long_means[budget] = ogbench_rows(
+        lrows, lcurves, long_means[budget] = ogbench_rows(
             {k: v for k, v in sub.items() if v},
             [row for row in OGBENCH_ROWS if row[1] in OGBENCH_LONG_AGENTS])
         lines += [f"## At {budget:,} primitive steps per task", "",
@@ -1492,6 +1492,13 @@ def build_ogbench_report() -> None:
                   "finished yet.", ""]
         lines += rep.markdown_table(["agent", *[f"task {n}" for n in range(1, 6)],
                                      "mean over the 5 tasks"], lrows)
+        if lcurves:
+            name = f"ogbench_{budget}.png"
+            plot_curves(lcurves, budget, RESULTS / name, f"OGBench cube-single, {budget:,} "
+                        "steps per run: rolling training success")
+            lines += ["", f"![learning curves at {budget:,} steps]({name})", "",
+                      "Curves: mean over the finished task-seed runs of each agent, band from "
+                      "their minimum to maximum."]
         lines += [""]
     lines += ["## Done-when target of issue 19", ""]
     target = ("Latent SAC with the prior has the highest mean success over the five tasks at "
@@ -1515,8 +1522,35 @@ def build_ogbench_report() -> None:
                      else "") + "."]
     else:
         lines += [f"{target} Not every agent has all five tasks yet."]
+    if not all(k in at_target for k in OGBENCH_TARGET_SET):
+        lines += ["", *partial_target_line(long_runs)]
     lines += ["", "## Reading", "", rep.notes_block(), ""]
     rep.write_result(RESULTS / "ogbench.md", "\n".join(lines))
+
+
+def partial_target_line(long_runs: dict[tuple[str, str], list]) -> list[str]:
+    """While the target's budget is unfinished: each compared agent's mean success over the
+    (task, seed) runs at that budget that every compared agent with such runs has finished."""
+    done = {}
+    for label, agent, _ in OGBENCH_ROWS[:4]:
+        got = {(env, r["seed"]): r["success_rate"] for env in OGBENCH_TASKS
+               for r in long_runs.get((env, agent), []) if r["budget"] == OGBENCH_TARGET_BUDGET}
+        if got:
+            done[label] = got
+    if not done:
+        return []
+    shared = sorted(set.intersection(*(set(v) for v in done.values())))
+    if not shared:
+        return [f"At {OGBENCH_TARGET_BUDGET:,} steps no (task, seed) run is finished by every "
+                "agent that has started."]
+    pairs = ", ".join(f"task {env[-1]} seed {seed}" for env, seed in shared)
+    return [f"So far at {OGBENCH_TARGET_BUDGET:,} steps, over the runs every started agent has "
+            f"finished ({pairs}; not the target's measure, which needs all five tasks): "
+            + "; ".join(f"{label} {np.mean([v[k] for k in shared]):.2f}"
+                        for label, v in done.items())
+            + (". Not started: " + ", ".join(label for label, _, _ in OGBENCH_ROWS[:4]
+                                             if label not in done)
+               if len(done) < 4 else "") + "."]
     print(f"wrote {RESULTS / 'ogbench.md'}")
 
 

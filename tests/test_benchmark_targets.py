@@ -78,3 +78,21 @@ def test_without_long_runs_the_ratio_is_stated_up_to_the_budget(bench):
     means, reach = _inputs(bench)
     text = bench.external_targets("pointmaze", means, reach)[0]
     assert "only by reaching 0.9 before 360,000 steps, which was not measured" in text
+
+
+def test_partial_ogbench_target_compares_only_runs_every_started_agent_finished(bench):
+    b = bench.OGBENCH_TARGET_BUDGET
+    runs = {("cube2", "flat_sac"): [_run("flat_sac", b, None, 0, success=0.9)],
+            ("cube1", "flat_sac"): [_run("flat_sac", b, None, 0, success=0.1)],
+            ("cube2", "cl_prior_sac_chunk"): [_run("cl_prior_sac_chunk", b, None, 0, 0.2),
+                                              _run("cl_prior_sac_chunk", 30_000, None, 1, 1.0)],
+            ("cube3", "cl_prior_sac_chunk"): [_run("cl_prior_sac_chunk", b, None, 0, 0.5)]}
+    line = bench.partial_target_line(runs)[0]
+    # Only task 2 seed 0 is shared; the 30,000-step record and the unshared tasks are left out.
+    assert "(task 2 seed 0;" in line
+    assert f"{FLAT} 0.90" in line and f"{LATENT} 0.20" in line
+    assert "Not started: raw-chunk SAC" in line and OPEN in line
+    assert bench.partial_target_line({}) == []
+    apart = {("cube1", "flat_sac"): runs[("cube1", "flat_sac")],
+             ("cube3", "cl_prior_sac_chunk"): runs[("cube3", "cl_prior_sac_chunk")]}
+    assert "no (task, seed) run is finished" in bench.partial_target_line(apart)[0]
