@@ -38,7 +38,8 @@ import numpy as np
 from macroact.agents import common
 from macroact.io import atomic_write, atomic_write_text
 
-__all__ = ["SACRunConfig", "train_sac", "load_sac_agent", "evaluate_sac"]
+__all__ = ["SACRunConfig", "train_sac", "load_sac_agent", "evaluate_sac", "save_replay_buffer",
+           "load_replay_buffer"]
 
 
 @dataclasses.dataclass
