@@ -26,8 +26,9 @@ from macroact._version import __version__
 #: Public name -> module that defines it; ``__getattr__`` imports the module on first use.
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("FAVAE", "FAVAEConfig", "FramedFAVAE", "FramedFAVAEConfig", "DSAE",
-                     "DSAEConfig", "FHVAE", "FHVAEConfig", "SequenceModel", "load_model"),
-                    "macroact.models"),
+                     "DSAEConfig", "FHVAE", "FHVAEConfig", "SequenceModel", "load_model",
+                     "ClosedLoopFAVAE", "ClosedLoopFAVAEConfig"), "macroact.models"),
+    **dict.fromkeys(("SkillPrior", "SkillPriorConfig"), "macroact.models.prior"),
     **dict.fromkeys(("TrainConfig", "train", "evaluate"), "macroact.trainer"),
     **dict.fromkeys(("MacroActionWrapper", "MacroActionVecEnv"), "macroact.wrapper"),
     "ChunkActionWrapper": "macroact.chunk_wrapper",
@@ -36,6 +37,9 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("mig", "mig_sampled"), "macroact.evaluation.metrics"),
     **dict.fromkeys(("PPORunConfig", "train_ppo", "load_agent", "evaluate_agent"),
                     "macroact.agents.ppo"),
+    **dict.fromkeys(("SACRunConfig", "train_sac", "load_sac_agent", "evaluate_sac"),
+                    "macroact.agents.sac"),
+    "PriorSAC": "macroact.agents.sac_prior",
     "make_demonstrator": "macroact.envs",
 }
 
