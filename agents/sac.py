@@ -222,6 +222,18 @@ def _read_checkpoint(ckpt: Path) -> dict[str, Any] | None:
     return state
 
 
+def _training_summary(agent) -> dict[str, Any]:
+    """What the updates did: gradient steps taken, the final entropy (or, with a prior, KL)
+    weight alpha, and with a prior the latest mean KL to it and its target."""
+    log_alpha = getattr(agent, "log_ent_coef", None)
+    alpha = float(log_alpha.detach().exp().item()) if log_alpha is not None \
+        else float(agent.ent_coef_tensor.item())
+    out = {"gradient_steps": int(agent._n_updates), "alpha": alpha}
+    if hasattr(agent, "target_kl"):
+        out.update(prior_kl=agent.last_prior_kl, target_kl=agent.target_kl)
+    return out
+
+
 def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episodes: int = 100,
               verbose: int = 0, eval_stream: str = "eval", resume: bool = False
               ) -> dict[str, Any]:
@@ -229,7 +241,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
 
     Returns the summary ``train_ppo`` returns (``success_rate``, ``mean_return``,
     ``primitive_steps``, ``wall_seconds``, ``train_episodes``, ``final_train_success``,
-    ``episodes`` rows); evaluation episodes come from ``eval_stream`` (``"eval"``, or
+    ``episodes`` rows) and ``training`` (gradient steps, final alpha; with a prior, the
+    latest KL to it and its target); evaluation episodes come from ``eval_stream`` (``"eval"``, or
     ``"tune"`` for tuning trials). With ``resume`` and a checkpoint in ``OUT/checkpoint/``,
     training continues from it (same config required) with its replay buffer.
     """
@@ -319,6 +332,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         result["bc"] = bc_info
     result.update(primitive_steps=callback.primitive, wall_seconds=wall,
                   train_episodes=len(callback.rows), resumes=resumes,
+                  training=_training_summary(agent),
                   final_train_success=float(np.mean([r[1] for r in callback.rows[-100:]]))
                   if callback.rows else 0.0)
     if out is not None:

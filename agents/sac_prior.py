@@ -80,6 +80,7 @@ class PriorSAC(SAC):
             p.requires_grad_(False)
         self.scale = float(scale)
         self.target_kl = float(target_kl)
+        self.last_prior_kl: float | None = None  # mean KL of the latest train() call
         self.prior_dims = None if latent_dims is None else torch.as_tensor(
             list(latent_dims), dtype=torch.long, device=self.device)
         k = self.action_space.shape[0]
@@ -148,6 +149,8 @@ class PriorSAC(SAC):
             critic_losses.append(float(critic_loss.detach()))
             kls.append(float(kl.detach().mean()))
         self._n_updates += gradient_steps
+        if kls:
+            self.last_prior_kl = float(np.mean(kls))
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/ent_coef", np.mean(alphas))  # alpha, the KL weight
         self.logger.record("train/ent_coef_loss", np.mean(alpha_losses))

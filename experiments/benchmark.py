@@ -512,6 +512,8 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
         rec["bc"] = {k: v for k, v in res["bc"].items() if k != "trajectories"}
     if "prior_init" in res:
         rec["prior_init"] = res["prior_init"]
+    if "training" in res:
+        rec["training"] = res["training"]
     return rec
 
 
@@ -1395,6 +1397,37 @@ def ogbench_rows(runs: dict[tuple[str, str], list], row_spec):
     return rows, curves, task_means
 
 
+def updates_rows(runs: dict[tuple[str, str], list], row_spec) -> list[list[str]]:
+    """Per SAC row: gradient steps per run, the final alpha (the entropy weight, or with a
+    prior the KL weight) and the final KL to the prior against its target, as medians over
+    the runs. Runs recorded before ``training`` was kept give gradient steps estimated from
+    their settings (decisions past learning_starts / train_freq x gradient_steps, marked ~)."""
+    rows = []
+    for label, agent, _ in row_spec:
+        group = [r for env in OGBENCH_TASKS for r in runs.get((env, agent), [])]
+        if not group:
+            continue
+        a = agent_spec(agent)
+        horizon = 1 if a["flat"] and not a.get("raw_chunk") else \
+            ENVS[OGBENCH_TASKS[0]]["macros"][a["macro"]]["horizon"]
+        kept = [r["training"] for r in group if "training" in r]
+        if kept:
+            steps = f"{np.median([t['gradient_steps'] for t in kept]):,.0f}"
+        else:
+            st = group[0]["settings"]
+            est = max(0.0, group[0]["budget"] / horizon - st["learning_starts"]) \
+                / st["train_freq"] * st["gradient_steps"]
+            steps = f"~{est:,.0f}"
+        alpha = f"{np.median([t['alpha'] for t in kept]):.3g}" if kept else "not recorded"
+        kls = [t for t in kept if t.get("prior_kl") is not None]
+        kl = (f"{np.median([t['prior_kl'] for t in kls]):.2f} (target "
+              f"{kls[0]['target_kl']:g})" if kls else
+              "not recorded" if not kept and a.get("cfg", {}).get("prior")
+              else "")
+        rows.append([label, str(len(group)), f"{horizon}", steps, alpha, kl])
+    return rows
+
+
 def _task_runs(logs: dict[str, Any]) -> dict[tuple[str, str], list]:
     """Run records of each (task, agent) in ``logs`` (task -> RunLog)."""
     runs: dict[tuple[str, str], list] = {}
@@ -1492,6 +1525,15 @@ def build_ogbench_report() -> None:
                   "finished yet.", ""]
         lines += rep.markdown_table(["agent", *[f"task {n}" for n in range(1, 6)],
                                      "mean over the 5 tasks"], lrows)
+        urows = updates_rows({k: v for k, v in sub.items() if v},
+                             [row for row in OGBENCH_ROWS if row[1] in OGBENCH_LONG_AGENTS])
+        if urows:
+            lines += ["", "What the updates did (medians over the finished runs; ~: estimated "
+                      "from the settings, for runs recorded before the agents kept these "
+                      "numbers):", ""]
+            lines += rep.markdown_table(["agent", "runs", "primitive steps per decision",
+                                         "gradient steps per run", "final alpha",
+                                         "final KL to the prior (nats per decision)"], urows)
         if lcurves:
             name = f"ogbench_{budget}.png"
             plot_curves(lcurves, budget, RESULTS / name, f"OGBench cube-single, {budget:,} "

@@ -96,3 +96,20 @@ def test_partial_ogbench_target_compares_only_runs_every_started_agent_finished(
     apart = {("cube1", "flat_sac"): runs[("cube1", "flat_sac")],
              ("cube3", "cl_prior_sac_chunk"): runs[("cube3", "cl_prior_sac_chunk")]}
     assert "no (task, seed) run is finished" in bench.partial_target_line(apart)[0]
+
+
+def test_updates_table_uses_kept_numbers_and_estimates_older_records(bench):
+    settings = {"learning_starts": 100, "train_freq": 8, "gradient_steps": 1}
+    old = {**_run("chunk_sac", 500_000, None), "settings": settings}
+    new = [{**_run("cl_prior_sac_chunk", 500_000, None, seed=s), "settings": settings,
+            "training": {"gradient_steps": g, "alpha": a, "prior_kl": kl, "target_kl": 5.0}}
+           for s, (g, a, kl) in enumerate([(6300, 0.5, 6.0), (6100, 0.1, 4.0),
+                                           (6200, 0.3, 5.0)])]
+    runs = {("cube1", "chunk_sac"): [old], ("cube1", "cl_prior_sac_chunk"): new[:2],
+            ("cube2", "cl_prior_sac_chunk"): new[2:]}
+    rows = {r[0]: r for r in bench.updates_rows(runs, bench.OGBENCH_ROWS)}
+    assert set(rows) == {bench.OGBENCH_ROWS[1][0], LATENT}
+    # Older records: (500,000 / 10 decisions - 100 learning starts) / 8 x 1.
+    assert rows[bench.OGBENCH_ROWS[1][0]][1:5] == ["1", "10", "~6,238", "not recorded"]
+    # Kept numbers: medians over the runs of every task.
+    assert rows[LATENT][1:] == ["3", "10", "6,200", "0.3", "5.00 (target 5)"]

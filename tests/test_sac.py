@@ -65,6 +65,11 @@ def test_interrupted_run_resumes_from_its_checkpoint_with_the_replay_buffer(tmp_
     # when a rollout's transitions are stored).
     assert seen["size"] == state["primitive"]
     assert res["primitive_steps"] == 500 and res["resumes"] == 1
+    # The update count carries over the resume and keeps counting: one per train_freq steps
+    # past learning_starts, at most.
+    steps_done = res["training"]["gradient_steps"]
+    assert state["n_updates"] < steps_done <= (500 - TINY["learning_starts"]) // TINY["train_freq"]
+    assert res["training"]["alpha"] > 0 and "prior_kl" not in res["training"]
     assert res["eval_stream"] == "eval" and len(res["successes"]) == 2
     steps = [r[0] for r in res["episodes"]]
     assert steps == sorted(steps) and steps[-1] <= 500 and len(steps) >= 4  # 100-step episodes
@@ -130,6 +135,11 @@ def test_a_crash_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, mon
     assert not list(ckpt.glob(".*.tmp"))  # no half-written file left behind
     res = train_sac(cfg, out, eval_episodes=2, resume=True)
     assert res["primitive_steps"] == 500 and res["resumes"] == 1
+    # The update count carries over the resume and keeps counting: one per train_freq steps
+    # past learning_starts, at most.
+    steps_done = res["training"]["gradient_steps"]
+    assert state["n_updates"] < steps_done <= (500 - TINY["learning_starts"]) // TINY["train_freq"]
+    assert res["training"]["alpha"] > 0 and "prior_kl" not in res["training"]
 
     # A checkpoint whose state names no files (an older macroact's pickle) is refused.
     old = tmp_path / "old" / "checkpoint"

@@ -291,6 +291,9 @@ def test_prior_sac_smoke_and_round_trip(prior_run, tmp_path):
     res = train_sac(cfg, out, eval_episodes=2)
     assert res["prior_init"]["kl_after"] < res["prior_init"]["kl_before"]
     assert res["primitive_steps"] >= 150
+    tr = res["training"]  # what the updates did, for the results' records
+    assert tr["target_kl"] == cfg.prior_target_kl and tr["gradient_steps"] > 0
+    assert np.isfinite(tr["prior_kl"]) and tr["alpha"] > 0
     assert (out / "prior.pt").is_file() and (out / "favae.pt").is_file()
     with zipfile.ZipFile(out / "agent.zip") as z:
         assert "prior" not in json.loads(z.read("data"))  # never pickled into the agent
