@@ -164,6 +164,7 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
+SETTINGS_OVERRIDE: dict[str, Any] = {}  # ``--set``: SB3 settings over the chosen trial's
 # ``--table skills --long N``: a diagnostic past the table's budget, one seed by default, for
 # issue 18's step-count targets; each agent keeps the trial chosen at the table's budget.
 LONG_AGENTS = ("cl_prior_sac_chunk", "flat_ppo", "flat_bc_ft", "flat_sac")
@@ -485,16 +486,16 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
     if a["algo"] == "sac":
         from macroact.agents.sac import SACRunConfig, train_sac
 
-        cfg = SACRunConfig(**common, sac=full_settings("sac", a["flat"], t, kind), **extra,
-                           **agent_cfg)
+        cfg = SACRunConfig(**common, sac={**full_settings("sac", a["flat"], t, kind),
+                                          **SETTINGS_OVERRIDE}, **extra, **agent_cfg)
         res = train_sac(cfg, out, eval_episodes=EVAL_EPISODES, eval_stream=stream,
                         resume=True)
         settings = cfg.sac_settings()
     else:
         from macroact.agents.ppo import PPORunConfig, train_ppo
 
-        cfg = PPORunConfig(**common, ppo=full_settings("ppo", a["flat"], t), **extra,
-                           **agent_cfg)
+        cfg = PPORunConfig(**common, ppo={**full_settings("ppo", a["flat"], t),
+                                          **SETTINGS_OVERRIDE}, **extra, **agent_cfg)
         res = train_ppo(cfg, out, eval_episodes=EVAL_EPISODES, eval_stream=stream)
         settings = cfg.ppo_settings()
     from macroact.agents.common import curve_points
@@ -514,6 +515,8 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
         rec["prior_init"] = res["prior_init"]
     if "training" in res:
         rec["training"] = res["training"]
+    if SETTINGS_OVERRIDE:
+        rec["override"] = dict(SETTINGS_OVERRIDE)
     return rec
 
 
@@ -1047,6 +1050,16 @@ def tuning_log(env: str, log):
 
 
 # --------------------------------------------------------------------------- driver
+def _settings_pairs(text: str) -> dict[str, Any]:
+    """``--set train_freq=1,gradient_steps=2`` -> a dict of SB3 settings."""
+    from macroact.config import parse_pairs
+
+    out = parse_pairs(text)
+    if not out:
+        raise argparse.ArgumentTypeError(f"--set needs KEY=VALUE pairs, got {text!r}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1068,6 +1081,11 @@ def main(argv: list[str] | None = None) -> int:
                         "the agents the issue's target compares (pointmaze: flat SAC; cube1-5: "
                         "flat, raw-chunk and latent SAC with the prior), or --agents; SAC runs "
                         "resume from their checkpoints")
+    p.add_argument("--set", type=_settings_pairs, default=None, metavar="KEY=VALUE,...",
+                   help="with --table external --long N on cube1-5: a diagnostic outside the "
+                        "protocol, these SB3 settings over each agent's chosen trial (e.g. "
+                        "train_freq=1), recorded in external_<env>_diag.jsonl and reported "
+                        "apart from the tables")
     p.add_argument("--agents", nargs="+", default=None,
                    choices=["replay", *AGENTS, *SKILL_AGENTS, *EXTRA_AGENTS],
                    help="which rows to run (default: all of the table's)")
@@ -1113,17 +1131,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def override_tag(override: dict[str, Any]) -> str:
+    """``{"train_freq": 1}`` -> ``"train_freq=1"`` (record keys, run directories)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(override.items()))
+
+
 def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tuned,
-             report, model_log, favae_log=None) -> None:
+             report, model_log, favae_log=None, override: dict[str, Any] | None = None
+             ) -> None:
     """Runs of ``agents`` at ``budget`` primitive steps past the table's, with no tuning (each
     agent's trial chosen at the table's budget in ``tuned(agent)``), recorded in ``log`` as
     ``run/<agent>/<seed>/<budget>``; ``report()`` after each run. ``model_log`` and
-    ``favae_log``: where the table's macro models are recorded (``run_agent``)."""
-    global RUN_SUFFIX
+    ``favae_log``: where the table's macro models are recorded (``run_agent``). ``override``:
+    SB3 settings over the chosen trial's (a diagnostic outside the protocol; the key and the
+    run directory name them)."""
+    global RUN_SUFFIX, SETTINGS_OVERRIDE
     table_spec = ENVS[env]
+    tag = override_tag(override or {})
     for seed in seeds:
         for agent in agents:
-            key = f"run/{agent}/{seed}/{budget}"
+            key = f"run/{agent}/{seed}/{budget}" + (f"/{tag}" if tag else "")
             if log.get(key) is not None:
                 continue
             src = tuned(agent)
@@ -1131,11 +1158,13 @@ def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tu
             if trial is None:
                 raise SystemExit(f"{agent} has no tuning records at the table's budget yet")
             ENVS[env] = dict(table_spec, budget=budget)
-            RUN_SUFFIX = f"_b{budget}"
+            RUN_SUFFIX = f"_b{budget}" + (f"_{tag.replace('=', '').replace(',', '_')}"
+                                          if tag else "")
+            SETTINGS_OVERRIDE = dict(override or {})
             try:
                 rec = run_agent(env, agent, trial, seed, "eval", model_log, favae_log)
             finally:
-                ENVS[env], RUN_SUFFIX = table_spec, ""
+                ENVS[env], RUN_SUFFIX, SETTINGS_OVERRIDE = table_spec, "", {}
             log.put({"key": key, **rec})
             print(f"{key}: eval success {rec['success_rate']:.2f} "
                   f"({rec['total_seconds']:.0f} s)", flush=True)
@@ -1210,13 +1239,17 @@ def external_main(args, argv: list[str]) -> int:
                          f"{', '.join(bad)}")
     seeds = args.seeds or list(EXTERNAL_SEEDS)
     log = rep.RunLog(RESULTS / f"external_{args.env}.jsonl")
+    if args.set is not None and not (args.long and args.env in OGBENCH_TASKS):
+        raise SystemExit(f"--set is a diagnostic of --long N runs on {', '.join(OGBENCH_TASKS)}; "
+                         f"add --long N (got --env {args.env}, --long {args.long})")
     if args.long:
         default = OGBENCH_LONG_AGENTS if args.env in OGBENCH_TASKS else EXTERNAL_LONG_AGENTS
+        kind = "diag" if args.set else "long"
         if not args.report_only:
             run_long(args.env, args.agents or list(default), seeds, args.long,
-                     rep.RunLog(RESULTS / f"external_{args.env}_long.jsonl"),
+                     rep.RunLog(RESULTS / f"external_{args.env}_{kind}.jsonl"),
                      lambda agent: tuning_log(args.env, log),
-                     lambda: build_external_report(args.env, log), log)
+                     lambda: build_external_report(args.env, log), log, override=args.set)
         build_external_report(args.env, log)
         return 0
     if not args.report_only:
@@ -1542,6 +1575,7 @@ def build_ogbench_report() -> None:
                       "Curves: mean over the finished task-seed runs of each agent, band from "
                       "their minimum to maximum."]
         lines += [""]
+    lines += diagnostic_section(long_runs)
     lines += ["## Done-when target of issue 19", ""]
     target = ("Latent SAC with the prior has the highest mean success over the five tasks at "
               "500,000 primitive steps among flat SAC, raw-chunk SAC and itself.")
@@ -1569,6 +1603,37 @@ def build_ogbench_report() -> None:
     lines += ["", "## Reading", "", rep.notes_block(), ""]
     rep.write_result(RESULTS / "ogbench.md", "\n".join(lines))
     print(f"wrote {RESULTS / 'ogbench.md'}")
+
+
+def diagnostic_section(long_runs: dict[tuple[str, str], list]) -> list[str]:
+    """``--set`` runs (external_cube{1..5}_diag.jsonl) beside the same agent, task, seed and
+    budget under the protocol's settings."""
+    rep = _reporting()
+    diag = _task_runs({env: rep.RunLog(RESULTS / f"external_{env}_diag.jsonl")
+                       for env in OGBENCH_TASKS})
+    if not diag:
+        return []
+    labels = {agent: label for label, agent, _ in OGBENCH_ROWS}
+    rows = []
+    for (env, agent), group in sorted(diag.items()):
+        for r in sorted(group, key=lambda r: (r["budget"], r["seed"], override_tag(r["override"]))):
+            base = [b for b in long_runs.get((env, agent), [])
+                    if b["budget"] == r["budget"] and b["seed"] == r["seed"]]
+            steps = r.get("training", {}).get("gradient_steps")
+            rows.append([labels.get(agent, agent), env[-1], str(r["seed"]), f"{r['budget']:,}",
+                         override_tag(r["override"]), f"{r['success_rate']:.2f}",
+                         f"{base[0]['success_rate']:.2f}" if base else "not run",
+                         _last_train_success(r), "" if steps is None else f"{steps:,}",
+                         f"{r['total_seconds']:.0f}"])
+    return ["## Diagnostics outside the protocol", "",
+            "`python experiments/benchmark.py --table external --env cube$t --long N --agents A "
+            "--seeds S --set KEY=VALUE,...`: one agent with SB3 settings over its chosen trial's, "
+            "not tuned and not a table entry, to ask what limits it (records in "
+            "external_cube{1..5}_diag.jsonl). Beside each: the same agent, task, seed and budget "
+            "with the chosen trial (the table above).", "",
+            *rep.markdown_table(["agent", "task", "seed", "steps", "settings over the chosen "
+                                 "trial", "eval success", "with the chosen trial",
+                                 "final training success", "gradient steps", "s"], rows), ""]
 
 
 def partial_target_line(long_runs: dict[tuple[str, str], list]) -> list[str]:

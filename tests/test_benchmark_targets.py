@@ -113,3 +113,40 @@ def test_updates_table_uses_kept_numbers_and_estimates_older_records(bench):
     assert rows[bench.OGBENCH_ROWS[1][0]][1:5] == ["1", "10", "~6,238", "not recorded"]
     # Kept numbers: medians over the runs of every task.
     assert rows[LATENT][1:] == ["3", "10", "6,200", "0.3", "5.00 (target 5)"]
+
+
+def test_a_settings_diagnostic_is_recorded_apart_and_reported_beside_the_chosen_trial(
+        bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    rep = bench._reporting()
+    seen = {}
+
+    def fake_run_agent(env, agent, trial, seed, stream, log, favae_log=None):
+        seen.update(suffix=bench.RUN_SUFFIX, override=dict(bench.SETTINGS_OVERRIDE),
+                    budget=bench.ENVS[env]["budget"], trial=trial)
+        rec = {**_run(agent, bench.ENVS[env]["budget"], None, seed, success=0.5),
+               "total_seconds": 12.0, "training": {"gradient_steps": 49_990, "alpha": 0.1}}
+        if bench.SETTINGS_OVERRIDE:
+            rec["override"] = dict(bench.SETTINGS_OVERRIDE)
+        return rec
+
+    monkeypatch.setattr(bench, "run_agent", fake_run_agent)
+    monkeypatch.setattr(bench, "chosen_trial", lambda log, agent: 0)
+    diag = rep.RunLog(tmp_path / "external_cube2_diag.jsonl")
+    bench.run_long("cube2", ["cl_prior_sac_chunk"], [0], 500_000, diag, lambda a: None,
+                   lambda: None, None, override={"train_freq": 1})
+    assert seen == {"suffix": "_b500000_train_freq1", "override": {"train_freq": 1},
+                    "budget": 500_000, "trial": 0}
+    # Restored afterwards: the next run of the table gets the chosen trial's settings.
+    assert bench.SETTINGS_OVERRIDE == {} and bench.RUN_SUFFIX == ""
+    assert bench.ENVS["cube2"]["budget"] == 30_000
+    assert diag.get("run/cl_prior_sac_chunk/0/500000/train_freq=1") is not None
+    base = {**_run("cl_prior_sac_chunk", 500_000, None, 0, success=0.2)}
+    lines = bench.diagnostic_section({("cube2", "cl_prior_sac_chunk"): [base]})
+    row = next(line for line in lines if line.startswith(f"| {LATENT}"))
+    assert row.split(" | ")[1:9] == ["2", "0", "500,000", "train_freq=1", "0.50", "0.20",
+                                     "0.00", "49,990"]
+    assert bench.diagnostic_section({}) != [] and \
+        "not run" in "".join(bench.diagnostic_section({}))
+    with pytest.raises(SystemExit, match="--set is a diagnostic of --long N runs"):
+        bench.main(["--table", "external", "--env", "cube2", "--set", "train_freq=1"])
