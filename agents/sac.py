@@ -30,6 +30,7 @@ import dataclasses
 import json
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +286,14 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
 
         prior_init = init_at_prior(agent, _prior_states(cfg, model), steps=cfg.prior_init_steps,
                                    seed=cfg.seed)
+        if prior_init["kl_after"] > cfg.prior_target_kl:
+            # alpha grows while the KL stays above its target: a target the policy cannot
+            # reach makes alpha (and the critic's targets) grow without bound.
+            warnings.warn(
+                f"prior_target_kl={cfg.prior_target_kl:g} is below the KL the policy reached "
+                f"when fitted to the prior ({prior_init['kl_after']:.3g} nats per decision); "
+                "the KL weight alpha will keep growing. Raise prior_target_kl above it, or "
+                "give the policy fewer latent dims (--latents).", RuntimeWarning, stacklevel=2)
     bc_info = None
     if cfg.bc_demos is not None and state is None:
         bc_info = _bc_init(agent, cfg, model, venv, chunks, eval_episodes, eval_stream)

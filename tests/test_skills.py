@@ -304,6 +304,17 @@ def test_prior_sac_smoke_and_round_trip(prior_run, tmp_path):
     assert again["mean_return"] == pytest.approx(res["mean_return"])
 
 
+def test_a_target_kl_below_what_the_policy_reaches_at_the_prior_warns(prior_run, tmp_path):
+    from macroact.agents.sac import SACRunConfig, train_sac
+
+    cfg = SACRunConfig(env_id="macroact/Reaching2D-v1", timesteps=40, flat=False,
+                       model=str(prior_run), prior=True, prior_init_steps=30, checkpoint_every=0,
+                       prior_target_kl=0.0, sac={"learning_starts": 10, "batch_size": 16})
+    with pytest.warns(RuntimeWarning, match="prior_target_kl=0 is below the KL"):
+        res = train_sac(cfg, None, eval_episodes=1)
+    assert res["prior_init"]["kl_after"] > 0.0
+
+
 def test_ppo_prior_term_is_the_kl_and_runs(prior_run, tmp_path):
     from macroact.agents.ppo import PPORunConfig, load_agent, train_ppo
     from macroact.agents.ppo_prior import PriorActorCriticPolicy, attach_prior
