@@ -50,6 +50,7 @@ shows what the compression adds over plain chunking.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -164,7 +165,7 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
-SETTINGS_OVERRIDE: dict[str, Any] = {}  # ``--set``: SB3 settings over the chosen trial's
+SETTINGS_OVERRIDE: dict[str, Any] = {}  # ``--set``: settings over the chosen trial's
 # ``--table skills --long N``: a diagnostic past the table's budget, one seed by default, for
 # issue 18's step-count targets; each agent keeps the trial chosen at the table's budget.
 LONG_AGENTS = ("cl_prior_sac_chunk", "flat_ppo", "flat_bc_ft", "flat_sac")
@@ -447,6 +448,17 @@ def full_settings(algo: str, flat: bool, trial: dict[str, Any], kind: str | None
     return out
 
 
+def split_override(algo: str, override: dict[str, Any]) -> tuple[dict, dict]:
+    """``--set`` pairs -> (run-config fields such as ``prior_target_kl``, SB3 settings)."""
+    if algo == "sac":
+        from macroact.agents.sac import SACRunConfig as run_config
+    else:
+        from macroact.agents.ppo import PPORunConfig as run_config
+    fields = {f.name for f in dataclasses.fields(run_config)}
+    return ({k: v for k, v in override.items() if k in fields},
+            {k: v for k, v in override.items() if k not in fields})
+
+
 def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
               favae_log=None) -> dict[str, Any]:
     """Train one agent with trial ``trial``'s settings; evaluate on ``stream``.
@@ -483,11 +495,13 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
         if "demo_env_id" in spec:  # e.g. OGBench's play data for its singletask tasks
             extra["bc_demos_env"] = spec["demo_env_id"]
     t0 = time.perf_counter()
+    run_override, sb3_override = split_override(a["algo"], SETTINGS_OVERRIDE)
+    agent_cfg.update(run_override)
     if a["algo"] == "sac":
         from macroact.agents.sac import SACRunConfig, train_sac
 
         cfg = SACRunConfig(**common, sac={**full_settings("sac", a["flat"], t, kind),
-                                          **SETTINGS_OVERRIDE}, **extra, **agent_cfg)
+                                          **sb3_override}, **extra, **agent_cfg)
         res = train_sac(cfg, out, eval_episodes=EVAL_EPISODES, eval_stream=stream,
                         resume=True)
         settings = cfg.sac_settings()
@@ -495,7 +509,7 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
         from macroact.agents.ppo import PPORunConfig, train_ppo
 
         cfg = PPORunConfig(**common, ppo={**full_settings("ppo", a["flat"], t),
-                                          **SETTINGS_OVERRIDE}, **extra, **agent_cfg)
+                                          **sb3_override}, **extra, **agent_cfg)
         res = train_ppo(cfg, out, eval_episodes=EVAL_EPISODES, eval_stream=stream)
         settings = cfg.ppo_settings()
     from macroact.agents.common import curve_points
@@ -1083,9 +1097,10 @@ def main(argv: list[str] | None = None) -> int:
                         "resume from their checkpoints")
     p.add_argument("--set", type=_settings_pairs, default=None, metavar="KEY=VALUE,...",
                    help="with --table external --long N on cube1-5: a diagnostic outside the "
-                        "protocol, these SB3 settings over each agent's chosen trial (e.g. "
-                        "train_freq=1), recorded in external_<env>_diag.jsonl and reported "
-                        "apart from the tables")
+                        "protocol, these settings over each agent's chosen trial (SB3's, e.g. "
+                        "train_freq=1, or the run config's, e.g. prior_target_kl=5), "
+                        "recorded in external_<env>_diag.jsonl and reported apart from the "
+                        "tables")
     p.add_argument("--agents", nargs="+", default=None,
                    choices=["replay", *AGENTS, *SKILL_AGENTS, *EXTRA_AGENTS],
                    help="which rows to run (default: all of the table's)")
@@ -1627,7 +1642,8 @@ def diagnostic_section(long_runs: dict[tuple[str, str], list]) -> list[str]:
                          f"{r['total_seconds']:.0f}"])
     return ["## Diagnostics outside the protocol", "",
             "`python experiments/benchmark.py --table external --env cube$t --long N --agents A "
-            "--seeds S --set KEY=VALUE,...`: one agent with SB3 settings over its chosen trial's, "
+            "--seeds S --set KEY=VALUE,...`: one agent with settings (SB3's or the run config's) "
+            "over its chosen trial's, "
             "not tuned and not a table entry, to ask what limits it (records in "
             "external_cube{1..5}_diag.jsonl). Beside each: the same agent, task, seed and budget "
             "with the chosen trial (the table above).", "",

@@ -150,3 +150,10 @@ def test_a_settings_diagnostic_is_recorded_apart_and_reported_beside_the_chosen_
         "not run" in "".join(bench.diagnostic_section({}))
     with pytest.raises(SystemExit, match="--set is a diagnostic of --long N runs"):
         bench.main(["--table", "external", "--env", "cube2", "--set", "train_freq=1"])
+
+
+def test_set_pairs_split_into_run_config_fields_and_sb3_settings(bench):
+    run, sb3 = bench.split_override("sac", {"prior_target_kl": 5.0, "train_freq": 1})
+    assert run == {"prior_target_kl": 5.0} and sb3 == {"train_freq": 1}
+    run, sb3 = bench.split_override("ppo", {"bc_log_std": -2.5, "n_steps": 64})
+    assert run == {"bc_log_std": -2.5} and sb3 == {"n_steps": 64}
