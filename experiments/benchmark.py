@@ -1460,7 +1460,8 @@ def updates_rows(runs: dict[tuple[str, str], list], row_spec) -> list[list[str]]
             ENVS[OGBENCH_TASKS[0]]["macros"][a["macro"]]["horizon"]
         kept = [r["training"] for r in group if "training" in r]
         if kept:
-            steps = f"{np.median([t['gradient_steps'] for t in kept]):,.0f}"
+            steps = f"{np.median([t['gradient_steps'] for t in kept]):,.0f}" + (
+                f" ({len(kept)} runs recorded)" if len(kept) < len(group) else "")
         else:
             st = group[0]["settings"]
             est = max(0.0, group[0]["budget"] / horizon - st["learning_starts"]) \

@@ -113,6 +113,10 @@ def test_updates_table_uses_kept_numbers_and_estimates_older_records(bench):
     assert rows[bench.OGBENCH_ROWS[1][0]][1:5] == ["1", "10", "~6,238", "not recorded"]
     # Kept numbers: medians over the runs of every task.
     assert rows[LATENT][1:] == ["3", "10", "6,200", "0.3", "5.00 (target 5)"]
+    # Some runs without the numbers: the medians say how many runs they come from.
+    runs[("cube3", "cl_prior_sac_chunk")] = [old]
+    row = {r[0]: r for r in bench.updates_rows(runs, bench.OGBENCH_ROWS)}[LATENT]
+    assert row[1:4] == ["4", "10", "6,200 (3 runs recorded)"]
 
 
 def test_a_settings_diagnostic_is_recorded_apart_and_reported_beside_the_chosen_trial(
