@@ -866,6 +866,14 @@ def build_skills_report(argv: list[str]) -> None:
         lines.insert(6, f"Machine(s) of the new runs: {rep.machines(all_recs)}; one run at a "
                         "time, one torch thread, on cores shared with other jobs.")
         lines.insert(7, "")
+    lines += diagnostic_section(
+        _task_runs({env: rep.RunLog(RESULTS / f"skills_{env}_diag.jsonl")
+                    for env in SKILLS_ENVS}),
+        _task_runs({env: rep.RunLog(RESULTS / f"skills_{env}_long.jsonl")
+                    for env in SKILLS_ENVS}),
+        {agent: label for label, agent, _, _ in SKILL_ROWS},
+        "python experiments/benchmark.py --table skills --env E --long N --agents A --seeds S "
+        "--set KEY=VALUE,...", "skills_<env>_diag.jsonl")
     lines += ["## Done-when targets of issue 18", ""] + skills_targets(done) + [""]
     lines += ["## Reading", "", rep.notes_block(), ""]
     rep.write_result(RESULTS / "skills.md", "\n".join(lines))
@@ -1096,11 +1104,11 @@ def main(argv: list[str] | None = None) -> int:
                         "flat, raw-chunk and latent SAC with the prior), or --agents; SAC runs "
                         "resume from their checkpoints")
     p.add_argument("--set", type=_settings_pairs, default=None, metavar="KEY=VALUE,...",
-                   help="with --table external --long N on cube1-5: a diagnostic outside the "
-                        "protocol, these settings over each agent's chosen trial (SB3's, e.g. "
-                        "train_freq=1, or the run config's, e.g. prior_target_kl=5), "
-                        "recorded in external_<env>_diag.jsonl and reported apart from the "
-                        "tables")
+                   help="with --long N (--table skills, or --table external on cube1-5): a "
+                        "diagnostic outside the protocol, these settings over each agent's "
+                        "chosen trial (SB3's, e.g. train_freq=1, or the run config's, e.g. "
+                        "prior_target_kl=5), recorded in skills_<env>_diag.jsonl or "
+                        "external_<env>_diag.jsonl and reported apart from the tables")
     p.add_argument("--agents", nargs="+", default=None,
                    choices=["replay", *AGENTS, *SKILL_AGENTS, *EXTRA_AGENTS],
                    help="which rows to run (default: all of the table's)")
@@ -1130,6 +1138,8 @@ def main(argv: list[str] | None = None) -> int:
         table = ("--table external" if args.env in EXTERNAL_ENVS
                  else "the benchmark and skills tables")
         raise SystemExit(f"--env {args.env} belongs to {table}")
+    if args.set is not None and args.table == "skills" and not args.long:
+        raise SystemExit("--set is a diagnostic of --long N runs; add --long N")
     if args.table == "skills":
         return skills_main(args, argv)
     if args.table == "external":
@@ -1190,7 +1200,7 @@ def skills_long(args, argv: list[str]) -> int:
     """``--table skills --long N``: the diagnostic runs at N primitive steps (no tuning: each
     agent's trial chosen at the table's budget), in skills_<env>_long.jsonl."""
     rep = _reporting()
-    log = rep.RunLog(RESULTS / f"skills_{args.env}_long.jsonl")
+    log = rep.RunLog(RESULTS / f"skills_{args.env}_{'diag' if args.set else 'long'}.jsonl")
     tuned = {"skills": rep.RunLog(RESULTS / f"skills_{args.env}.jsonl"),
              "benchmark": rep.RunLog(RESULTS / f"benchmark_{args.env}.jsonl")}
     if not args.report_only:
@@ -1198,7 +1208,7 @@ def skills_long(args, argv: list[str]) -> int:
                  args.long, log,
                  lambda agent: tuned["skills" if agent in SKILL_AGENTS else "benchmark"],
                  lambda: build_skills_report(argv), tuned["skills"],
-                 favae_log=tuned["benchmark"])
+                 favae_log=tuned["benchmark"], override=args.set)
     build_skills_report(argv)
     print(f"wrote {RESULTS / 'skills.md'}")
     return 0
@@ -1255,8 +1265,9 @@ def external_main(args, argv: list[str]) -> int:
     seeds = args.seeds or list(EXTERNAL_SEEDS)
     log = rep.RunLog(RESULTS / f"external_{args.env}.jsonl")
     if args.set is not None and not (args.long and args.env in OGBENCH_TASKS):
-        raise SystemExit(f"--set is a diagnostic of --long N runs on {', '.join(OGBENCH_TASKS)}; "
-                         f"add --long N (got --env {args.env}, --long {args.long})")
+        raise SystemExit(f"--set is a diagnostic of --long N runs (--table skills, or --table "
+                         f"external on {', '.join(OGBENCH_TASKS)}); got --env {args.env}, "
+                         f"--long {args.long}")
     if args.long:
         default = OGBENCH_LONG_AGENTS if args.env in OGBENCH_TASKS else EXTERNAL_LONG_AGENTS
         kind = "diag" if args.set else "long"
@@ -1591,7 +1602,12 @@ def build_ogbench_report() -> None:
                       "Curves: mean over the finished task-seed runs of each agent, band from "
                       "their minimum to maximum."]
         lines += [""]
-    lines += diagnostic_section(long_runs)
+    lines += diagnostic_section(
+        _task_runs({env: rep.RunLog(RESULTS / f"external_{env}_diag.jsonl")
+                    for env in OGBENCH_TASKS}), long_runs,
+        {agent: label for label, agent, _ in OGBENCH_ROWS},
+        "python experiments/benchmark.py --table external --env cube$t --long N --agents A "
+        "--seeds S --set KEY=VALUE,...", "external_cube{1..5}_diag.jsonl")
     lines += ["## Done-when target of issue 19", ""]
     target = ("Latent SAC with the prior has the highest mean success over the five tasks at "
               "500,000 primitive steps among flat SAC, raw-chunk SAC and itself.")
@@ -1621,36 +1637,38 @@ def build_ogbench_report() -> None:
     print(f"wrote {RESULTS / 'ogbench.md'}")
 
 
-def diagnostic_section(long_runs: dict[tuple[str, str], list]) -> list[str]:
-    """``--set`` runs (external_cube{1..5}_diag.jsonl) beside the same agent, task, seed and
-    budget under the protocol's settings."""
+def diagnostic_section(diag: dict[tuple[str, str], list], base_runs: dict[tuple[str, str], list],
+                       labels: dict[str, str], command: str, files: str) -> list[str]:
+    """``--set`` runs (``diag``: (env, agent) -> records) beside the same agent, env, seed and
+    budget with the chosen trial (``base_runs``), with what their updates did."""
     rep = _reporting()
-    diag = _task_runs({env: rep.RunLog(RESULTS / f"external_{env}_diag.jsonl")
-                       for env in OGBENCH_TASKS})
     if not diag:
         return []
-    labels = {agent: label for label, agent, _ in OGBENCH_ROWS}
     rows = []
     for (env, agent), group in sorted(diag.items()):
         for r in sorted(group, key=lambda r: (r["budget"], r["seed"], override_tag(r["override"]))):
-            base = [b for b in long_runs.get((env, agent), [])
+            base = [b for b in base_runs.get((env, agent), [])
                     if b["budget"] == r["budget"] and b["seed"] == r["seed"]]
-            steps = r.get("training", {}).get("gradient_steps")
-            rows.append([labels.get(agent, agent), env[-1], str(r["seed"]), f"{r['budget']:,}",
+            tr = r.get("training", {})
+            kl = (f"{tr['prior_kl']:.2f} (target {tr['target_kl']:g})"
+                  if tr.get("prior_kl") is not None else "")
+            rows.append([labels.get(agent, agent), env, str(r["seed"]), f"{r['budget']:,}",
                          override_tag(r["override"]), f"{r['success_rate']:.2f}",
                          f"{base[0]['success_rate']:.2f}" if base else "not run",
-                         _last_train_success(r), "" if steps is None else f"{steps:,}",
+                         _last_train_success(r),
+                         f"{tr['gradient_steps']:,}" if "gradient_steps" in tr else "",
+                         f"{tr['alpha']:.3g}" if "alpha" in tr else "", kl,
                          f"{r['total_seconds']:.0f}"])
     return ["## Diagnostics outside the protocol", "",
-            "`python experiments/benchmark.py --table external --env cube$t --long N --agents A "
-            "--seeds S --set KEY=VALUE,...`: one agent with settings (SB3's or the run config's) "
-            "over its chosen trial's, "
-            "not tuned and not a table entry, to ask what limits it (records in "
-            "external_cube{1..5}_diag.jsonl). Beside each: the same agent, task, seed and budget "
-            "with the chosen trial (the table above).", "",
-            *rep.markdown_table(["agent", "task", "seed", "steps", "settings over the chosen "
+            f"`{command}`: one agent with settings (SB3's or the run config's) over its chosen "
+            "trial's, not tuned and not a table entry, to ask what limits it (records in "
+            f"{files}). Beside each: the same agent, env, seed and budget with the chosen trial "
+            "(the table above). Final alpha: the entropy weight, or with the prior the KL weight; "
+            "KL: the mean KL to the prior in the last updates, nats per decision.", "",
+            *rep.markdown_table(["agent", "env", "seed", "steps", "settings over the chosen "
                                  "trial", "eval success", "with the chosen trial",
-                                 "final training success", "gradient steps", "s"], rows), ""]
+                                 "final training success", "gradient steps", "final alpha",
+                                 "KL to the prior", "s"], rows), ""]
 
 
 def partial_target_line(long_runs: dict[tuple[str, str], list]) -> list[str]:

@@ -146,14 +146,18 @@ def test_a_settings_diagnostic_is_recorded_apart_and_reported_beside_the_chosen_
     assert bench.ENVS["cube2"]["budget"] == 30_000
     assert diag.get("run/cl_prior_sac_chunk/0/500000/train_freq=1") is not None
     base = {**_run("cl_prior_sac_chunk", 500_000, None, 0, success=0.2)}
-    lines = bench.diagnostic_section({("cube2", "cl_prior_sac_chunk"): [base]})
+    labels = {agent: label for label, agent, _ in bench.OGBENCH_ROWS}
+    diag_runs = bench._task_runs({"cube2": diag})
+    lines = bench.diagnostic_section(diag_runs, {("cube2", "cl_prior_sac_chunk"): [base]},
+                                     labels, "CMD", "FILES")
     row = next(line for line in lines if line.startswith(f"| {LATENT}"))
-    assert row.split(" | ")[1:9] == ["2", "0", "500,000", "train_freq=1", "0.50", "0.20",
-                                     "0.00", "49,990"]
-    assert bench.diagnostic_section({}) != [] and \
-        "not run" in "".join(bench.diagnostic_section({}))
-    with pytest.raises(SystemExit, match="--set is a diagnostic of --long N runs"):
-        bench.main(["--table", "external", "--env", "cube2", "--set", "train_freq=1"])
+    assert row.split(" | ")[1:11] == ["cube2", "0", "500,000", "train_freq=1", "0.50", "0.20",
+                                      "0.00", "49,990", "0.1", ""]
+    assert "not run" in "".join(bench.diagnostic_section(diag_runs, {}, labels, "C", "F"))
+    assert bench.diagnostic_section({}, {}, labels, "C", "F") == []
+    for table, env in (("external", "cube2"), ("external", "pointmaze"), ("skills", "reacher")):
+        with pytest.raises(SystemExit, match="--set is a diagnostic of --long N runs"):
+            bench.main(["--table", table, "--env", env, "--set", "train_freq=1"])
 
 
 def test_set_pairs_split_into_run_config_fields_and_sb3_settings(bench):
