@@ -1617,17 +1617,25 @@ def build_ogbench_report() -> None:
     compared = {k: v for k, v in task_means.items() if k in OGBENCH_TARGET_SET}
     if len(compared) == len(OGBENCH_TARGET_SET):
         best = max(compared.items(), key=lambda kv: kv[1][0])
-        cl = compared[OGBENCH_TARGET_ROW]
         others = [(k, v) for k, v in compared.items() if k != OGBENCH_TARGET_ROW]
+        seeds = min(v[3] for v in compared.values())
+
+        def cell(v):
+            return f"{v[0]:.2f}" + (f" [{v[1]:.2f}, {v[2]:.2f}]" if v[3] > 1 else "")
+
         lines += [f"{target} Measured at {spec['budget']:,} steps per task "
-                  + ("(the target's budget): " if spec["budget"] == OGBENCH_TARGET_BUDGET else
+                  + ("(the target's budget" if spec["budget"] == OGBENCH_TARGET_BUDGET else
                      f"({spec['budget'] / 5e5:.0%} of that budget; 500,000 was not finished "
-                     "for every task and seed): ")
-                  + f"{OGBENCH_TARGET_ROW} {cl[0]:.2f} [{cl[1]:.2f}, {cl[2]:.2f}]; "
-                  + "; ".join(f"{k} {v[0]:.2f} [{v[1]:.2f}, {v[2]:.2f}]" for k, v in others)
+                     "for every task and seed")
+                  + f", seeds with all five tasks: {seeds} of the protocol's "
+                  f"{len(EXTERNAL_SEEDS)}): {OGBENCH_TARGET_ROW} "
+                  f"{cell(compared[OGBENCH_TARGET_ROW])}; "
+                  + "; ".join(f"{k} {cell(v)}" for k, v in others)
                   + f". Highest mean: {best[0]}"
                   + (" (tied)" if sum(v[0] == best[1][0] for v in compared.values()) > 1
-                     else "") + "."]
+                     else "") + "."
+                  + (f" Not judged until every compared row has {len(EXTERNAL_SEEDS)} seeds."
+                     if seeds < len(EXTERNAL_SEEDS) else "")]
     else:
         lines += [f"{target} Not every agent has all five tasks yet."]
     if not all(k in at_target for k in OGBENCH_TARGET_SET):
