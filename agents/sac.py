@@ -292,8 +292,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
             warnings.warn(
                 f"prior_target_kl={cfg.prior_target_kl:g} is below the KL the policy reached "
                 f"when fitted to the prior ({prior_init['kl_after']:.3g} nats per decision); "
-                "the KL weight alpha will keep growing. Raise prior_target_kl above it, or "
-                "give the policy fewer latent dims (--latents).", RuntimeWarning, stacklevel=2)
+                "the KL weight alpha will keep growing. Raise prior_target_kl above it.",
+                RuntimeWarning, stacklevel=2)
     bc_info = None
     if cfg.bc_demos is not None and state is None:
         bc_info = _bc_init(agent, cfg, model, venv, chunks, eval_episodes, eval_stream)

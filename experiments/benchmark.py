@@ -1072,17 +1072,9 @@ def tuning_log(env: str, log):
 
 
 # --------------------------------------------------------------------------- driver
-def _settings_pairs(text: str) -> dict[str, Any]:
-    """``--set train_freq=1,gradient_steps=2`` -> a dict of SB3 settings."""
+def main(argv: list[str] | None = None) -> int:
     from macroact.config import parse_pairs
 
-    out = parse_pairs(text)
-    if not out:
-        raise argparse.ArgumentTypeError(f"--set needs KEY=VALUE pairs, got {text!r}")
-    return out
-
-
-def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--env", required=True, choices=sorted(ENVS))
@@ -1103,7 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
                         "the agents the issue's target compares (pointmaze: flat SAC; cube1-5: "
                         "flat, raw-chunk and latent SAC with the prior), or --agents; SAC runs "
                         "resume from their checkpoints")
-    p.add_argument("--set", type=_settings_pairs, default=None, metavar="KEY=VALUE,...",
+    p.add_argument("--set", type=parse_pairs, default=None, metavar="KEY=VALUE,...",
                    help="with --long N (--table skills, or --table external on cube1-5): a "
                         "diagnostic outside the protocol, these settings over each agent's "
                         "chosen trial (SB3's, e.g. train_freq=1, or the run config's, e.g. "
@@ -1138,8 +1130,11 @@ def main(argv: list[str] | None = None) -> int:
         table = ("--table external" if args.env in EXTERNAL_ENVS
                  else "the benchmark and skills tables")
         raise SystemExit(f"--env {args.env} belongs to {table}")
-    if args.set is not None and args.table == "skills" and not args.long:
-        raise SystemExit("--set is a diagnostic of --long N runs; add --long N")
+    if args.set is not None and not (args.long and (args.table == "skills"
+                                                    or args.env in OGBENCH_TASKS)):
+        raise SystemExit(f"--set is a diagnostic of --long N runs (--table skills, or --table "
+                         f"external on {', '.join(OGBENCH_TASKS)}); got --table {args.table} "
+                         f"--env {args.env} --long {args.long}")
     if args.table == "skills":
         return skills_main(args, argv)
     if args.table == "external":
@@ -1168,8 +1163,8 @@ def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tu
     agent's trial chosen at the table's budget in ``tuned(agent)``), recorded in ``log`` as
     ``run/<agent>/<seed>/<budget>``; ``report()`` after each run. ``model_log`` and
     ``favae_log``: where the table's macro models are recorded (``run_agent``). ``override``:
-    SB3 settings over the chosen trial's (a diagnostic outside the protocol; the key and the
-    run directory name them)."""
+    settings over the chosen trial's, SB3's or the run config's (``split_override``; a
+    diagnostic outside the protocol; the key and the run directory name them)."""
     global RUN_SUFFIX, SETTINGS_OVERRIDE
     table_spec = ENVS[env]
     tag = override_tag(override or {})
@@ -1198,7 +1193,8 @@ def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tu
 
 def skills_long(args, argv: list[str]) -> int:
     """``--table skills --long N``: the diagnostic runs at N primitive steps (no tuning: each
-    agent's trial chosen at the table's budget), in skills_<env>_long.jsonl."""
+    agent's trial chosen at the table's budget), in skills_<env>_long.jsonl (with ``--set``:
+    skills_<env>_diag.jsonl)."""
     rep = _reporting()
     log = rep.RunLog(RESULTS / f"skills_{args.env}_{'diag' if args.set else 'long'}.jsonl")
     tuned = {"skills": rep.RunLog(RESULTS / f"skills_{args.env}.jsonl"),
@@ -1264,10 +1260,6 @@ def external_main(args, argv: list[str]) -> int:
                          f"{', '.join(bad)}")
     seeds = args.seeds or list(EXTERNAL_SEEDS)
     log = rep.RunLog(RESULTS / f"external_{args.env}.jsonl")
-    if args.set is not None and not (args.long and args.env in OGBENCH_TASKS):
-        raise SystemExit(f"--set is a diagnostic of --long N runs (--table skills, or --table "
-                         f"external on {', '.join(OGBENCH_TASKS)}); got --env {args.env}, "
-                         f"--long {args.long}")
     if args.long:
         default = OGBENCH_LONG_AGENTS if args.env in OGBENCH_TASKS else EXTERNAL_LONG_AGENTS
         kind = "diag" if args.set else "long"
