@@ -350,6 +350,10 @@ def _collect_args(p):
     p.add_argument("--env-kwargs", default=None, metavar="KEY=VALUE,...",
                    help="keyword arguments of gym.make, values as JSON (KEY=@FILE reads one "
                         "from a JSON file), e.g. maze_map=[[1,1,1,1],[1,0,0,1],[1,1,1,1]]")
+    p.add_argument("--action-noise", type=float, default=0.0, metavar="STD",
+                   help="DART noise for a macroact/ env's demonstrator: execute its actions plus "
+                        "Gaussian noise of this std (fraction of the action half-range), record "
+                        "its own actions, so that the demos show its corrections (default 0)")
     p.add_argument("--minari-id", default=None, metavar="NAME",
                    help="also (or instead of --out) write a local Minari data set with this id, "
                         "[namespace/]name-v<N> (needs macroact[minari])")
@@ -383,8 +387,12 @@ def run_collect(args: argparse.Namespace) -> int:
                            "module:callable")
         if demo_kwargs:
             raise CLIError("--demonstrator-kwargs needs --demonstrator")
-        data = collect(args.env_id, args.episodes, seed=args.seed, env_kwargs=env_kwargs)
+        data = collect(args.env_id, args.episodes, seed=args.seed, env_kwargs=env_kwargs,
+                       action_noise=args.action_noise)
     else:
+        if args.action_noise:
+            raise CLIError("--action-noise is for a macroact/ env's own demonstrator; maze and "
+                           "ogbench take their noise in --demonstrator-kwargs (e.g. noise=0.2)")
         data = collect_external(args.env_id, args.episodes, seed=args.seed, env_kwargs=env_kwargs,
                                 demonstrator=args.demonstrator, demonstrator_kwargs=demo_kwargs)
     written = []

@@ -1,7 +1,12 @@
 """Fixtures shared by test modules."""
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
 @pytest.fixture(scope="module")
@@ -13,3 +18,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def load_experiment(name: str):
+    """experiments/NAME.py as a module (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(f"experiments_{name}",
+                                                  EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

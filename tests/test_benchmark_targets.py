@@ -4,22 +4,15 @@ table's budget."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
-
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+from conftest import load_experiment
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("experiments_benchmark",
-                                                  EXPERIMENTS / "benchmark.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_experiment("benchmark")
 
 
 def _run(agent: str, budget: int, reach_at: float | None, seed: int = 0, success=1.0):

@@ -197,3 +197,61 @@ def test_where_picks_the_episodes_with_the_labels(reaching):
         reaching.where(goal=99)
     with pytest.raises(ValueError, match="integer label"):
         reaching.where(goal=0.5)
+
+
+def _replay(data, i):
+    """Observations of episode ``i``'s recorded actions executed from its reset seed."""
+    import gymnasium as gym
+
+    from macroact.seeding import seeds
+
+    env = gym.make(data.env_id)
+    obs, _ = env.reset(seed=int(seeds("demo", len(data), data.seed)[i]))
+    out = [obs]
+    for a in data.actions[i]:
+        out.append(env.step(a)[0])
+    return np.stack(out)
+
+
+def test_action_noise_executes_noisy_actions_and_records_the_demonstrators():
+    clean = collect(REACHER, episodes=3, seed=2)
+    noisy = collect(REACHER, episodes=3, seed=2, action_noise=0.2)
+    assert (clean.action_noise, noisy.action_noise) == (0.0, 0.2)
+    np.testing.assert_array_equal(clean.factors, noisy.factors)  # the same plans
+    for i in range(3):
+        np.testing.assert_array_equal(clean.observations[i][0], noisy.observations[i][0])
+        # Recorded actions replay the clean demos exactly, but not the noisy ones: the env
+        # executed other actions than the recorded ones.
+        np.testing.assert_array_equal(_replay(clean, i), clean.observations[i])
+        replayed = _replay(noisy, i)
+        n = min(len(replayed), len(noisy.observations[i]))
+        assert np.abs(replayed[:n] - noisy.observations[i][:n]).max() > 1e-3
+        assert np.all(np.abs(noisy.actions[i]) <= 1.0)
+    assert noisy.success.all()  # the demonstrator corrects for the noise
+
+
+def test_action_noise_survives_save_and_load(tmp_path):
+    noisy = collect(REACHING, episodes=2, seed=0, action_noise=0.1)
+    back = EpisodeData.load(noisy.save(tmp_path / "d.npz"))
+    assert back.action_noise == 0.1 and back.select([1]).action_noise == 0.1
+
+
+@pytest.mark.parametrize("noise", [-0.1, float("nan"), True, "0.1"])
+def test_action_noise_must_be_a_non_negative_number(noise):
+    with pytest.raises(ValueError, match="action_noise"):
+        collect(REACHING, episodes=1, action_noise=noise)
+    with pytest.raises(ValueError, match="action_noise"):
+        EpisodeData(**{**vars(synthetic([2])), "action_noise": noise})
+
+
+def test_cli_collect_action_noise(tmp_path, capsys):
+    from macroact.commands import main
+
+    out = tmp_path / "d.npz"
+    assert main(["collect", REACHING, "--episodes", "2", "--action-noise", "0.1",
+                 "--out", str(out)]) == 0
+    assert EpisodeData.load(out).action_noise == 0.1
+    assert main(["collect", REACHING, "--episodes", "1", "--action-noise", "0.1",
+                 "--demonstrator", "maze", "--out", str(tmp_path / "e.npz")]) == 2
+    assert "--demonstrator-kwargs" in capsys.readouterr().err
+    assert not (tmp_path / "e.npz").exists()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,8 @@ class EpisodeData:
             when the reset info has them too, else ``(n, S)``.
         env_kwargs: Keyword arguments the env was made with (JSON-serialisable to save).
         seed: The seed ``collect`` used (``None`` for data from elsewhere).
+        action_noise: The std of the noise ``collect`` added to the executed actions, as a
+            fraction of the action half-range (0: the demonstrator's actions were executed).
     """
 
     observations: list[np.ndarray]
@@ -72,6 +75,7 @@ class EpisodeData:
     states: list[np.ndarray] | None = None
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     seed: int | None = None
+    action_noise: float = 0.0
 
     def __post_init__(self) -> None:
         self.factor_names = tuple(str(n) for n in self.factor_names)
@@ -80,6 +84,11 @@ class EpisodeData:
         self.low = np.asarray(self.low, dtype=np.float64).reshape(-1)
         self.high = np.asarray(self.high, dtype=np.float64).reshape(-1)
         self.env_kwargs = dict(self.env_kwargs or {})
+        if not (isinstance(self.action_noise, (int, float, np.number))
+                and not isinstance(self.action_noise, bool)
+                and math.isfinite(self.action_noise) and self.action_noise >= 0):
+            raise ValueError(f"action_noise must be a number >= 0, got {self.action_noise!r}")
+        self.action_noise = float(self.action_noise)
         episodes = len(self.actions)
         lists = {"observations": self.observations, "rewards": self.rewards,
                  "terminations": self.terminations, "truncations": self.truncations}
@@ -206,7 +215,8 @@ class EpisodeData:
         try:
             meta = json.dumps({"format": FORMAT_VERSION, "env_id": self.env_id,
                                "factor_names": list(self.factor_names),
-                               "env_kwargs": self.env_kwargs, "seed": self.seed})
+                               "env_kwargs": self.env_kwargs, "seed": self.seed,
+                               "action_noise": self.action_noise})
         except TypeError as e:
             raise ValueError(f"env_kwargs {self.env_kwargs!r} are not JSON-serialisable ({e}); "
                              "save data made with plain numbers, strings, lists and dicts") from e
@@ -254,7 +264,8 @@ class EpisodeData:
             return cls(**fields, factors=f["factors"], success=f["success"],
                        factor_names=tuple(meta["factor_names"]), env_id=str(meta["env_id"]),
                        low=f["low"], high=f["high"], states=states,
-                       env_kwargs=meta["env_kwargs"], seed=meta["seed"])
+                       env_kwargs=meta["env_kwargs"], seed=meta["seed"],
+                       action_noise=float(meta.get("action_noise", 0.0)))
         except (ValueError, KeyError, TypeError, IndexError) as e:
             reason = " ".join(str(e).split())[:300]
             raise CorruptFileError(f"demonstration file {str(path)!r} is inconsistent "
@@ -275,7 +286,8 @@ def _split(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
 
 
 def collect(env_id: str, episodes: int, seed: int = 0,
-            env_kwargs: dict[str, Any] | None = None) -> EpisodeData:
+            env_kwargs: dict[str, Any] | None = None,
+            action_noise: float = 0.0) -> EpisodeData:
     """Record ``episodes`` episodes of an environment's scripted demonstrator.
 
     Episode ``i`` starts with ``env.reset(seed=macroact.seeding.seeds("demo", episodes,
@@ -291,6 +303,14 @@ def collect(env_id: str, episodes: int, seed: int = 0,
         seed: The data set's block of the demo seed stream, ``0 <= seed < 1000``
             (``macroact.seeding.RUNS_PER_STREAM``).
         env_kwargs: Keyword arguments for ``gym.make`` (e.g. ``{"max_step": 0.03}``).
+        action_noise: DART's noise injection (Laskey et al., "DART: Noise Injection for
+            Robust Imitation Learning", CoRL 2017): the env executes the demonstrator's action
+            plus Gaussian noise of this std (a fraction of each dim's half-range), clipped to
+            the action space, while the data record the demonstrator's own action. The demos
+            then show how the demonstrator corrects from states off its plan, which a model
+            that reads the observation (``ClosedLoopFAVAE``, BC) needs to recover from its own
+            errors. The noise comes from a generator of its own, so the plans (factor labels)
+            are those of ``action_noise=0``. Default 0: the actions are executed as recorded.
 
     Returns:
         The episodes, with factor labels, success flags and ``states`` when the env reports
@@ -304,6 +324,10 @@ def collect(env_id: str, episodes: int, seed: int = 0,
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
     if not _is_int(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(action_noise, bool) or not isinstance(action_noise, (int, float, np.number)) \
+            or not math.isfinite(action_noise) or action_noise < 0:
+        raise ValueError(f"action_noise must be a number >= 0 (std as a fraction of the action "
+                         f"half-range, e.g. 0.1), got {action_noise!r}")
     from macroact.seeding import seeds as stream_seeds
 
     reset_seeds = [int(s) for s in stream_seeds("demo", episodes, seed)]
@@ -320,6 +344,8 @@ def collect(env_id: str, episodes: int, seed: int = 0,
                                  "recorded for flat Box spaces only")
         demo = make_demonstrator(env_id, env)
         rng = np.random.default_rng(seed)
+        noise_rng = np.random.default_rng([seed, 1])
+        half = (env.action_space.high - env.action_space.low) / 2
         record: dict[str, list] = {k: [] for k in ("observations", "states", *_PER_STEP)}
         factors, success = [], []
         for i in range(episodes):
@@ -332,7 +358,13 @@ def collect(env_id: str, episodes: int, seed: int = 0,
             done = False
             while not done:
                 action = np.asarray(demo.act(obs), dtype=env.action_space.dtype)
-                obs, reward, terminated, truncated, info = env.step(action)
+                executed = action
+                if action_noise > 0:
+                    executed = np.clip(action + action_noise * half
+                                       * noise_rng.standard_normal(action.shape),
+                                       env.action_space.low, env.action_space.high
+                                       ).astype(env.action_space.dtype)
+                obs, reward, terminated, truncated, info = env.step(executed)
                 done = terminated or truncated
                 for key, value in zip(("observations", *_PER_STEP),
                                       (obs, action, reward, terminated, truncated)):
@@ -357,7 +389,8 @@ def collect(env_id: str, episodes: int, seed: int = 0,
     return EpisodeData(**record, factors=np.stack(factors), success=np.array(success),
                        factor_names=tuple(demo.factor_names), env_id=env_id,
                        low=env.action_space.low, high=env.action_space.high,
-                       states=states if has_states else None, env_kwargs=env_kwargs, seed=seed)
+                       states=states if has_states else None, env_kwargs=env_kwargs, seed=seed,
+                       action_noise=float(action_noise))
 
 
 @dataclasses.dataclass(eq=False)

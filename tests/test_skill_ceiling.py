@@ -1,0 +1,80 @@
+"""experiments/skill_ceiling.py: the demonstrator's look-ahead leaves the env as it found it,
+and the report reads its records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import load_experiment
+
+
+@pytest.fixture(scope="module")
+def ceiling():
+    return load_experiment("skill_ceiling")
+
+
+def test_demo_chunk_restores_the_state_and_replays_exactly(ceiling):
+    import gymnasium as gym
+
+    import macroact  # noqa: F401
+    from macroact.envs import make_demonstrator
+
+    env = gym.make("macroact/ReacherSparse-v0")
+    base = env.unwrapped
+    demo = make_demonstrator("macroact/ReacherSparse-v0", env)
+    obs, info = env.reset(seed=3)
+    demo.reset(obs, info, np.random.default_rng(0))
+    for _ in range(4):  # start mid-episode, with the arm moving
+        obs = env.step(demo.act(obs))[0]
+    qpos, qvel, t = base.data.qpos.copy(), base.data.qvel.copy(), base.data.time
+    chunk = ceiling.demo_chunk(base, demo, ceiling.StateSnapshot(base), obs, 10)
+    assert chunk.shape == (10, 2 + 10)
+    np.testing.assert_array_equal(base.data.qpos, qpos)
+    np.testing.assert_array_equal(base.data.qvel, qvel)
+    assert base.data.time == t
+    np.testing.assert_array_equal(chunk[0, 2:], obs.astype(np.float32))  # packed as float32
+    # The chunk's actions, stepped for real, give the chunk's observations: the look-ahead
+    # started from the true state and the restore left nothing behind.
+    for k in range(10):
+        np.testing.assert_allclose(chunk[k, 2:], obs, rtol=0, atol=1e-6)
+        obs = env.step(chunk[k, :2])[0]
+    # and the demonstrator moved the arm (a chunk of zeros would pass the checks above)
+    assert np.abs(chunk[:, :2]).max() > 0.01
+
+
+def _rec(row, decoder, noise, stream, successes):
+    return {"row": row, "decoder": decoder, "action_noise": noise, "stream": stream,
+            "episodes": len(successes), "successes": successes,
+            "success_rate": float(np.mean(successes)), "final_distance": [0.01] * len(successes),
+            "mean_primitive_steps": 25.0, "clipped_dims": None if decoder is None else 0.125,
+            "machine": "test box"}
+
+
+def test_report_lists_every_row_and_the_tune_stream_choice(ceiling):
+    ok = lambda k: [True] * k + [False] * (10 - k)  # noqa: E731
+    recs = []
+    for stream in ceiling.STREAMS:
+        recs.append(_rec("demonstrator", None, 0.0, stream, ok(10)))
+        for noise, k in ((0.0, 6), (0.1, 8), (0.2, 9 if stream == "tune" else 7), (0.3, 9)):
+            recs.append(_rec("demo codes", "closed-loop", noise, stream, ok(k)))
+            recs.append(_rec("prior mean", "closed-loop", noise, stream, ok(2)))
+    # tune: 0.2 and 0.3 tie at 0.9, the smaller wins; the eval stream never decides
+    assert ceiling.chosen_noise(recs) == 0.2
+    text = ceiling.build_report(recs, "python experiments/skill_ceiling.py", dart_noise=0.2)
+    eval_part, tune_part = text.split("## Tune stream")
+    assert eval_part.count("| demo codes | closed-loop |") == 4
+    assert "| demo codes | closed-loop | DART 0.2 | 0.70 | [" in eval_part
+    assert "| demo codes | closed-loop | DART 0.2 | 0.90 | [" in tune_part
+    assert "| demonstrator | primitive actions |  | 1.00 | [1.00, 1.00] |" in eval_part
+    assert "| clean | 0.60 |" in eval_part and "| 0.125 |" in eval_part
+    assert "**0.2**" in text and "(the same)" in text
+    assert "DIFFERENT" in ceiling.build_report(recs, "x", dart_noise=0.1)
+    assert "Command: `python experiments/skill_ceiling.py`" in text
+    assert "<!-- notes -->" in text
+
+
+def test_chosen_noise_needs_tune_stream_dart_records(ceiling):
+    recs = [_rec("demo codes", "closed-loop", 0.1, "eval", [True]),
+            _rec("demo codes", "closed-loop", 0.0, "tune", [True])]
+    assert ceiling.chosen_noise(recs) is None
