@@ -146,6 +146,8 @@ AGENTS: dict[str, dict[str, Any]] = {
 # the chunked macro of the env (the same H and tail as latent_ppo_chunk). Closed-loop latent
 # PPO gets latent PPO's two trials; SAC with the prior gets the toml's latent SAC settings
 # (target KL 5 nats, SPiRL's) and a trial with one gradient step per decision and target KL 1.
+DART_NOISE = 0.2         # the ``*_dart`` agents' demo noise (skill_ceiling.md: the choice)
+PRIOR_COMPONENTS = 8     # Gaussians of the ``*_mixprior_*`` agents' prior (skill_ceiling.md)
 _PRIOR_SAC = [
     {"params": {}, "cfg": {}},
     {"params": {"train_freq": 1, "gradient_steps": 1}, "cfg": {"prior_target_kl": 1.0}},
@@ -162,6 +164,20 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     "cl_sac_chunk": dict(algo="sac", flat=False, macro="chunk", closed_loop=True, trials=[
         {"params": {}, "cfg": {}},
         {"params": {"train_freq": 1, "gradient_steps": 1}, "cfg": {}}]),
+    # Demonstrations with DART's action noise (``collect(..., action_noise=DART_NOISE)``: the
+    # same seeds and plans, the noisy actions executed, the demonstrator's recorded): the
+    # closed-loop model and its prior trained on them, and flat BC + PPO fine-tune cloned from
+    # them, so that the demo-using baseline gets the same data. DART_NOISE was chosen on the
+    # tune stream by experiments/skill_ceiling.py (oracle codes through each model, no RL).
+    "cl_prior_sac_chunk_dart": dict(algo="sac", flat=False, macro="chunk", closed_loop=True,
+                                    cfg={"prior": True}, trials=_PRIOR_SAC, demo_noise=DART_NOISE),
+    "flat_bc_ft_dart": dict(algo="ppo", flat=True, bc=True, trials=_FT, demo_noise=DART_NOISE),
+    # The same with a mixture prior: the demonstrator's plans are multimodal (ReacherSparse:
+    # 2 x 2 x 2 plan factors), and one Gaussian's mean falls between the modes.
+    "cl_mixprior_sac_chunk_dart": dict(algo="sac", flat=False, macro="chunk", closed_loop=True,
+                                       cfg={"prior": True}, trials=_PRIOR_SAC,
+                                       demo_noise=DART_NOISE,
+                                       prior_components=PRIOR_COMPONENTS),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -184,6 +200,11 @@ SKILL_ROWS = [
      "skills"),
     ("ablation: latent SAC without the prior, closed-loop, chunked H", "cl_sac_chunk", "final",
      "skills"),
+    ("latent SAC + skill prior, closed-loop, chunked H, DART demos", "cl_prior_sac_chunk_dart",
+     "final", "skills"),
+    ("latent SAC + mixture skill prior, closed-loop, chunked H, DART demos",
+     "cl_mixprior_sac_chunk_dart", "final", "skills"),
+    ("flat BC + PPO fine-tune, DART demos", "flat_bc_ft_dart", "final", "skills"),
 ]
 
 
@@ -293,8 +314,14 @@ def data_dir(env: str) -> Path:
     return RUNS / ENVS[env].get("data", env)
 
 
-def demos_path(env: str) -> Path:
-    return data_dir(env) / f"demos_{ENVS[env]['demos']}.npz"
+def demos_path(env: str, noise: float = 0.0) -> Path:
+    """The env's demonstrations; ``noise`` > 0: collected with DART's action noise."""
+    return data_dir(env) / f"demos_{ENVS[env]['demos']}{_dart(noise)}.npz"
+
+
+def _dart(noise: float) -> str:
+    """The file-name tag of data and models made from demos with DART noise ``noise``."""
+    return f"_dart{noise:g}" if noise else ""
 
 
 def models_log(env: str, log):
@@ -303,11 +330,17 @@ def models_log(env: str, log):
     return log if group is None else _reporting().RunLog(RESULTS / f"models_{group}.jsonl")
 
 
-def prepare_demos(env: str):
+def prepare_demos(env: str, noise: float = 0.0):
+    """The env's demonstrations (collected once); ``noise`` > 0: the same demo seeds and plans
+    executed with DART's action noise, the demonstrator's actions recorded (``collect``'s
+    ``action_noise``; the env's own demonstrators only)."""
     from macroact.data.demos import EpisodeData, collect
 
-    path = demos_path(env)
+    path = demos_path(env, noise)
     spec = ENVS[env]
+    if noise and spec.get("demonstrator"):
+        raise ValueError(f"DART noise applies to the macroact/ envs' demonstrators, not {env}'s "
+                         f"{spec['demonstrator']!r}; use noise 0")
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         if spec.get("demonstrator"):
@@ -317,12 +350,12 @@ def prepare_demos(env: str):
                              demonstrator=spec["demonstrator"],
                              demonstrator_kwargs=spec.get("demonstrator_kwargs")).save(path)
         else:
-            collect(spec["env_id"], spec["demos"], seed=0).save(path)
+            collect(spec["env_id"], spec["demos"], seed=0, action_noise=noise).save(path)
     return EpisodeData.load(path)
 
 
 def _train_and_record(model, x, fav: dict, spec: dict, path: Path, log, key: str, kind: str,
-                      macro: str) -> Path:
+                      macro: str, extra: dict | None = None) -> Path:
     """Train a macro model on ``x`` with the env's FAVAE settings, save it, log its record."""
     from macroact.trainer import TrainConfig, train
 
@@ -333,7 +366,7 @@ def _train_and_record(model, x, fav: dict, spec: dict, path: Path, log, key: str
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     last = hist[-1] if hist else {}
-    log.put({"key": key, "kind": kind, "macro": macro, **spec, **fav,
+    log.put({"key": key, "kind": kind, "macro": macro, **spec, **fav, **(extra or {}),
              "capacity": list(fav["capacity"]), "chunks": int(len(x)),
              "final": {k: float(v) for k, v in last.items()
                        if isinstance(v, (int, float)) and math.isfinite(float(v))},
@@ -363,12 +396,28 @@ def prepare_favae(env: str, macro: str, log) -> Path:
     return _train_and_record(model, chunks.actions, fav, spec, path, log, key, "favae", macro)
 
 
-def prepare_closed_loop(env: str, macro: str, log) -> Path:
+def mixture_dir(model_path: Path, components: int) -> Path:
+    """A copy of ``model_path`` in a directory of its own (``<dir>_mix<K>``), where a mixture
+    prior of ``components`` Gaussians goes (an agent reads the prior beside its model)."""
+    import shutil
+
+    path = model_path.parent.with_name(f"{model_path.parent.name}_mix{components}") / \
+        model_path.name
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        shutil.copyfile(model_path, tmp)
+        tmp.replace(path)
+    return path
+
+
+def prepare_closed_loop(env: str, macro: str, log, noise: float = 0.0) -> Path:
     """Train (once) the closed-loop FAVAE over ``macro`` (observation, action) chunks.
 
     The same horizon, tail rule, beta, capacity, steps, schedule and seed as the open-loop
     FAVAE of that macro; the observations' range comes from the chunks (as ``macroact train
-    --closed-loop``). Returns model.pt.
+    --closed-loop``). ``noise`` > 0: on the demos collected with DART noise
+    (``prepare_demos``). Returns model.pt.
     """
     import torch
 
@@ -376,11 +425,11 @@ def prepare_closed_loop(env: str, macro: str, log) -> Path:
     from macroact.models.closed_loop import ClosedLoopFAVAE, ClosedLoopFAVAEConfig
 
     spec, fav = ENVS[env]["macros"][macro], ENVS[env]["favae"]
-    path = data_dir(env) / f"closed_loop_{macro}" / "model.pt"
-    key = f"closed_loop/{macro}"
+    path = data_dir(env) / f"closed_loop_{macro}{_dart(noise)}" / "model.pt"
+    key = f"closed_loop/{macro}{_dart(noise)}"
     if path.is_file() and log.get(key) is not None:
         return path
-    data = prepare_demos(env)
+    data = prepare_demos(env, noise)
     chunks, x = packed_chunks(data, spec["horizon"], tail=spec["tail"])
     n_act = chunks.actions.shape[2]
     n_obs = x.shape[2] - n_act
@@ -391,23 +440,29 @@ def prepare_closed_loop(env: str, macro: str, log) -> Path:
     obs = x[..., n_act:].reshape(-1, n_obs)
     model.normalizer.set_bounds(np.concatenate([data.low, obs.min(0)]),
                                 np.concatenate([data.high, obs.max(0)]))
-    return _train_and_record(model, x, fav, spec, path, log, key, "closed_loop", macro)
+    return _train_and_record(model, x, fav, spec, path, log, key, "closed_loop", macro,
+                             {"action_noise": noise} if noise else {})
 
 
-def prepare_prior(env: str, model_path: Path, tail: str, key: str, log) -> Path:
+def prepare_prior(env: str, model_path: Path, tail: str, key: str, log,
+                  noise: float = 0.0, components: int = 1) -> Path:
     """Fit (once) the skill prior p(z | s) beside ``model_path`` (prior.pt) on the posteriors
-    of the env's demo chunks (cut with ``tail``, as the model was trained)."""
+    of the env's demo chunks (cut with ``tail``, as the model was trained; ``noise``: the
+    demos with DART noise the model was trained on); ``components`` > 1: a mixture of that
+    many Gaussians."""
     from macroact.evaluation.skills import chunk_codes, prior_log_prob
     from macroact.models.base import SequenceModel
-    from macroact.models.prior import PRIOR_FILE, PriorTrainConfig, fit_prior
+    from macroact.models.prior import PRIOR_FILE, PriorTrainConfig, SkillPriorConfig, fit_prior
 
     path = model_path.parent / PRIOR_FILE
     if path.is_file() and log.get(key) is not None:
         return path
     model = SequenceModel.load(model_path)
     t0 = time.perf_counter()
-    _, arrays, first = chunk_codes(model, prepare_demos(env), None, tail)
-    prior, hist = fit_prior(first, arrays["mu"], arrays["logvar"],
+    _, arrays, first = chunk_codes(model, prepare_demos(env, noise), None, tail)
+    config = SkillPriorConfig(obs_dim=first.shape[1], latent_dim=arrays["mu"].shape[1],
+                              components=components)
+    prior, hist = fit_prior(first, arrays["mu"], arrays["logvar"], config,
                             train=PriorTrainConfig(steps=PRIOR_STEPS, seed=0))
     prior.save(path)
     logp = prior_log_prob(prior, arrays["mu"], first)
@@ -471,7 +526,8 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
     agent_cfg = {**a.get("cfg", {}), **t["cfg"]}
     out = RUNS / env / ("tune" if stream == "tune" else "runs") / \
         f"{agent}_t{trial}_s{seed}{RUN_SUFFIX}"
-    demos = prepare_demos(env)
+    noise = a.get("demo_noise", 0.0)
+    demos = prepare_demos(env, noise)
     common = dict(env_id=spec["env_id"], timesteps=spec["budget"], seed=seed, flat=a["flat"],
                   env_kwargs=task_kwargs(env))
     kind = None
@@ -482,15 +538,20 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
         m = spec["macros"][a["macro"]]
         mlog = models_log(env, log)
         if a.get("closed_loop"):
-            model = prepare_closed_loop(env, a["macro"], mlog)
+            model = prepare_closed_loop(env, a["macro"], mlog, noise)
+        elif noise:
+            raise ValueError(f"{agent}: DART demos are wired for closed-loop models only")
         else:
             model = prepare_favae(env, a["macro"], favae_log if favae_log is not None else mlog)
         if agent_cfg.get("prior"):
-            prepare_prior(env, model, m["tail"], f"prior/{model.parent.name}", mlog)
-        common.update(model=str(model), tail=m["tail"], data=str(demos_path(env)))
+            k = a.get("prior_components", 1)
+            if k > 1:
+                model = mixture_dir(model, k)
+            prepare_prior(env, model, m["tail"], f"prior/{model.parent.name}", mlog, noise, k)
+        common.update(model=str(model), tail=m["tail"], data=str(demos_path(env, noise)))
     extra = {}
     if a.get("bc"):
-        extra = dict(bc_demos=str(demos_path(env)), bc_epochs=bc_epochs(env, agent, demos),
+        extra = dict(bc_demos=str(demos_path(env, noise)), bc_epochs=bc_epochs(env, agent, demos),
                      bc_batch_size=BC_BATCH)
         if "demo_env_id" in spec:  # e.g. OGBench's play data for its singletask tasks
             extra["bc_demos_env"] = spec["demo_env_id"]

@@ -9,12 +9,13 @@ better: on 100 episodes of a seed stream it acts through the same wrapper the ag
 - ``demo codes``: the code the model's encoder gives the scripted demonstrator's next H
   (observation, action) steps from the current state (simulated on the MuJoCo state, which is
   then restored), its posterior mean clipped to the agent's latent box; an oracle policy;
-- ``prior mean``: the mean of the skill prior p(z | s) at the current observation, the
-  policy latent SAC + prior starts from (deterministic, no RL);
+- ``prior mean``: the mean of the skill prior p(z | s) at the current observation (of its
+  most probable component for a mixture), near where latent SAC + prior starts (no RL);
 
 for the skills table's closed-loop and open-loop models, and for closed-loop models trained
 the same way on demonstrations collected with DART's action noise (``--action-noise``; the
-benchmark's ``prepare_closed_loop``), beside the demonstrator acting on primitive actions.
+benchmark's ``prepare_closed_loop``) with a Gaussian prior and, for the chosen noise, a
+mixture prior (``PRIOR_COMPONENTS`` Gaussians), beside the demonstrator on primitive actions.
 Every row runs on the tune stream (where the DART noise level of the skills table's
 ``*_dart`` agents is chosen: the highest tune-stream ``demo codes`` success) and on the eval
 stream (reported). Records: ``skill_ceiling.jsonl`` (per-episode successes and final
@@ -136,9 +137,9 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
                         x = demo_chunk(base, demo, snapshot, obs, model.seq_len)
                         x = x if closed else x[:, :n_act]  # open loop: actions only
                         z = model.encode(torch.as_tensor(x[None]))[0][0].cpu().numpy()
-                    else:
-                        mu, _ = prior.gaussian(torch.as_tensor(obs[None], dtype=torch.float32))
-                        z = mu[0].cpu().numpy()
+                    else:  # the mean of the most probable component
+                        log_w, mu, _ = prior(torch.as_tensor(obs[None], dtype=torch.float32))
+                        z = mu[0, int(log_w[0].argmax())].cpu().numpy()
                 clipped.append(int(np.sum(np.abs(z) > SCALE)))
                 codes += 1
                 action = np.clip(z / SCALE, -1.0, 1.0).astype(np.float32)
@@ -175,6 +176,7 @@ def chosen_noise(records: list[dict]) -> float | None:
     success (ties: the smaller noise); None without such records."""
     cands = [(r["success_rate"], -r["action_noise"], r["action_noise"]) for r in records
              if r["stream"] == "tune" and r["row"] == "demo codes"
+             and r.get("prior_components", 1) == 1
              and r["decoder"] == "closed-loop" and r["action_noise"] > 0]
     return max(cands)[2] if cands else None
 
@@ -188,7 +190,9 @@ def _table(records: list[dict], stream: str) -> list[str]:
         dist = np.asarray(rec["final_distance"])
         clip = rec["clipped_dims"]
         noise = rec["action_noise"]
-        rows.append([rec["row"], rec["decoder"] or "primitive actions",
+        k = rec.get("prior_components", 1)
+        rows.append([rec["row"] + (f" ({k}-Gaussian prior)" if k > 1 else ""),
+                     rec["decoder"] or "primitive actions",
                      "" if rec["decoder"] is None else f"DART {noise:g}" if noise else "clean",
                      f"{rec['success_rate']:.2f}", f"[{low:.2f}, {high:.2f}]",
                      f"{np.median(dist):.4f}", f"{np.percentile(dist, 90):.4f}",
@@ -224,8 +228,8 @@ def build_report(records: list[dict], command: str, dart_noise: float | None = N
         "decision, the posterior mean of the demonstrator's next H (observation, action) steps "
         "from the current state (simulated, then the MuJoCo state restored), clipped to the "
         "latent box: what a perfect latent policy could pick with the encoder's help. `prior "
-        "mean`: the mean of the skill prior p(z | s) at the current observation, where latent "
-        "SAC + prior starts. Models: the skills table's (experiments/results/skills.md, 'Skill "
+        "mean`: the mean of the skill prior p(z | s) at the current observation (for a mixture: "
+        "of its most probable component), near where latent SAC + prior starts. Models: the skills table's (experiments/results/skills.md, 'Skill "
         "models'): `clean` = trained on the table's 1,000 demonstrations; `DART s` = the same "
         "closed-loop model and prior trained on 1,000 demonstrations of the same seeds and "
         "plans executed with Gaussian action noise of std s (a fraction of the action range's "
@@ -268,17 +272,22 @@ def main(argv=None) -> int:
                                        rep.RunLog(RESULTS / f"benchmark_{ENV}.jsonl")), 0.0)]
         models += [(bench.prepare_closed_loop(ENV, "chunk", log, n), n)
                    for n in [0.0, *args.action_noise]]
-        for path, noise in models:
-            bench.prepare_prior(ENV, path, tail, f"prior/{path.parent.name}", log, noise)
+        models = [(path, noise, 1) for path, noise in models]
+        k = bench.PRIOR_COMPONENTS  # and a mixture prior for the chosen DART model
+        models.append((bench.mixture_dir(bench.prepare_closed_loop(
+            ENV, "chunk", log, bench.DART_NOISE), k), bench.DART_NOISE, k))
+        for path, noise, k in models:
+            bench.prepare_prior(ENV, path, tail, f"prior/{path.parent.name}", log, noise, k)
         records = []
         for stream in STREAMS:
-            rows = [(None, None, 0.0)] + [(k, path.parent, n) for path, n in models
-                                          for k in KINDS]
-            for kind, model_dir, noise in rows:
+            rows = [(None, None, 0.0, 1)] + [(kind, path.parent, n, k)
+                                             for path, n, k in models for kind in KINDS
+                                             if k == 1 or kind == "prior mean"]
+            for kind, model_dir, noise, k in rows:
                 t0 = time.perf_counter()
                 rec = run_row(kind, model_dir, args.episodes, stream)
-                rec.update(action_noise=noise, seconds=time.perf_counter() - t0,
-                           command=command)
+                rec.update(action_noise=noise, prior_components=k,
+                           seconds=time.perf_counter() - t0, command=command)
                 records.append(rec)
                 print(f"{stream} {rec['row']} / {rec['decoder'] or 'primitive'} / noise "
                       f"{noise:g}: success {rec['success_rate']:.2f}", flush=True)

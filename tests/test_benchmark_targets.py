@@ -158,3 +158,21 @@ def test_set_pairs_split_into_run_config_fields_and_sb3_settings(bench):
     assert run == {"prior_target_kl": 5.0} and sb3 == {"train_freq": 1}
     run, sb3 = bench.split_override("ppo", {"bc_log_std": -2.5, "n_steps": 64})
     assert run == {"bc_log_std": -2.5} and sb3 == {"n_steps": 64}
+
+
+def test_dart_and_mixture_variants_get_files_of_their_own(bench, tmp_path):
+    assert bench.demos_path("reacher").name == "demos_1000.npz"
+    assert bench.demos_path("reacher", 0.2).name == "demos_1000_dart0.2.npz"
+    model = tmp_path / "closed_loop_chunk_dart0.2" / "model.pt"
+    model.parent.mkdir()
+    model.write_bytes(b"weights")
+    copy = bench.mixture_dir(model, 8)
+    assert copy == tmp_path / "closed_loop_chunk_dart0.2_mix8" / "model.pt"
+    assert copy.read_bytes() == b"weights" and sorted(p.name for p in copy.parent.iterdir()) \
+        == ["model.pt"]
+    model.write_bytes(b"other")  # made once: a later call keeps the copy
+    assert bench.mixture_dir(model, 8).read_bytes() == b"weights"
+    with pytest.raises(ValueError, match="DART noise"):
+        bench.prepare_demos("cube1", 0.2)
+    assert bench.SKILL_AGENTS["cl_mixprior_sac_chunk_dart"]["prior_components"] \
+        == bench.PRIOR_COMPONENTS

@@ -59,6 +59,11 @@ def test_report_lists_every_row_and_the_tune_stream_choice(ceiling):
         for noise, k in ((0.0, 6), (0.1, 8), (0.2, 9 if stream == "tune" else 7), (0.3, 9)):
             recs.append(_rec("demo codes", "closed-loop", noise, stream, ok(k)))
             recs.append(_rec("prior mean", "closed-loop", noise, stream, ok(2)))
+        # a mixture prior's row never decides the noise, even when it scores highest
+        recs.append({**_rec("demo codes", "closed-loop", 0.1, stream, ok(10)),
+                     "prior_components": 8})
+        recs.append({**_rec("prior mean", "closed-loop", 0.2, stream, ok(5)),
+                     "prior_components": 8})
     # tune: 0.2 and 0.3 tie at 0.9, the smaller wins; the eval stream never decides
     assert ceiling.chosen_noise(recs) == 0.2
     text = ceiling.build_report(recs, "python experiments/skill_ceiling.py", dart_noise=0.2)
@@ -69,6 +74,7 @@ def test_report_lists_every_row_and_the_tune_stream_choice(ceiling):
     assert "| demonstrator | primitive actions |  | 1.00 | [1.00, 1.00] |" in eval_part
     assert "| clean | 0.60 |" in eval_part and "| 0.125 |" in eval_part
     assert "**0.2**" in text and "(the same)" in text
+    assert "| prior mean (8-Gaussian prior) | closed-loop | DART 0.2 | 0.50 |" in eval_part
     assert "DIFFERENT" in ceiling.build_report(recs, "x", dart_noise=0.1)
     assert "Command: `python experiments/skill_ceiling.py`" in text
     assert "<!-- notes -->" in text
