@@ -39,11 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from macroact.reporting import (bootstrap_interval, command_line, machine,  # noqa: E402
+from macroact.reporting import (RunLog, bootstrap_interval, command_line, machine,
                                 markdown_table, notes_block, write_result)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "experiments" / "results"
 ENV = "reacher"
@@ -103,11 +102,12 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
     import torch
 
     import macroact  # noqa: F401  (registers the envs)
-    from agents.common import _action_wrapped, base_env
+    from macroact.agents.common import base_env
     from macroact.envs import make_demonstrator
     from macroact.models import load_model
     from macroact.models.prior import SkillPrior
     from macroact.seeding import seeds
+    from macroact.wrapper import MacroActionWrapper
 
     reset_seeds = [int(s) for s in seeds(stream, episodes, 0)]
     rng = np.random.default_rng(0)  # the demonstrator's plans: the same in every row
@@ -117,7 +117,7 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
     else:
         model = load_model(model_dir / "model.pt")
         prior = SkillPrior.load(model_dir / "prior.pt")
-        env = _action_wrapped(base_env(ENV_ID), False, 0, model, "all", SCALE, None)
+        env = MacroActionWrapper(base_env(ENV_ID), model, latents="all", scale=SCALE)
     base = env.unwrapped
     demo = make_demonstrator(ENV_ID, env)
     snapshot = StateSnapshot(base)
@@ -203,6 +203,19 @@ def _table(records: list[dict], stream: str) -> list[str]:
                            "primitive steps", "clipped"], rows)
 
 
+def replay_line() -> str:
+    """Nearest-demo replay on the same eval episodes, from the benchmark table's record."""
+    rec = RunLog(RESULTS / f"benchmark_{ENV}.jsonl").get("replay")
+    if rec is None:
+        return ("Nearest-demo replay: no record (run `python experiments/benchmark.py --env "
+                "reacher`).")
+    _, low, high = bootstrap_interval(rec["successes"])
+    n = len(rec["successes"])
+    return (f"Nearest-demo replay (the benchmark's demo-using baseline, same {n} eval-stream "
+            f"episodes, benchmark_{ENV}.jsonl): {rec['success_rate']:.2f} "
+            f"[{low:.2f}, {high:.2f}].")
+
+
 def build_report(records: list[dict], command: str, dart_noise: float | None = None) -> str:
     """skill_ceiling.md from the records; ``dart_noise``: the benchmark's DART_NOISE."""
     machines = sorted({r["machine"] for r in records})
@@ -238,7 +251,7 @@ def build_report(records: list[dict], command: str, dart_noise: float | None = N
         "Interval: bootstrap over episodes. Final distance: fingertip-target distance when the "
         "episode ended (m). Clipped: fraction of the chosen codes' dims beyond the box (+-3).",
         "", f"Machine: {'; '.join(machines)}.", "",
-        "## Eval stream", "", *_table(records, "eval"), "",
+        "## Eval stream", "", *_table(records, "eval"), "", replay_line(), "",
         "## Tune stream (selection of the DART noise)", "", *_table(records, "tune"), "",
         choice, "", "## Reading", "", notes_block(), ""]
     return "\n".join(lines)
