@@ -1,4 +1,5 @@
-"""What the skill space can express on ReacherSparse-v0: the demonstrator's own codes, decoded.
+"""What the skill space can express: the demonstrator's own codes, decoded (ReacherSparse-v0,
+Gripper-v1).
 
 Issue 18's closed-loop latent SAC with the skill prior stays near 0.6 evaluation success on
 ``macroact/ReacherSparse-v0`` at 300,000 steps, where flat BC + PPO fine-tune reaches 0.9
@@ -19,18 +20,27 @@ mixture prior (``PRIOR_COMPONENTS`` Gaussians), beside the demonstrator on primi
 Every row runs on the tune stream (where the DART noise level of the skills table's
 ``*_dart`` agents is chosen: the highest tune-stream ``demo codes`` success) and on the eval
 stream (reported). Records: ``skill_ceiling.jsonl`` (per-episode successes and final
-distances kept); report: ``skill_ceiling.md``::
+distances kept); report: ``skill_ceiling.md``; with ``--env gripper`` (``macroact/Gripper-v1``,
+the same rows and procedure): ``skill_ceiling_gripper.{jsonl,md}``::
 
     python experiments/skill_ceiling.py              # about 5 minutes on one core
+    python experiments/skill_ceiling.py --env gripper
     python experiments/skill_ceiling.py --report-only
 
-The skills table's models are read from ``runs/benchmark/reacher`` (trained there first if
-missing, as ``python experiments/benchmark.py --table skills --env reacher`` would).
+The skills table's models are read from ``runs/benchmark/<env>`` (trained there first if
+missing, as ``python experiments/benchmark.py --table skills --env <env>`` would).
+
+The look-ahead runs a copy of the demonstrator (``copy.copy``: its per-step state, such as the
+Gripper script's stage and timer, is rebound on the copy only) on the live simulator, then
+restores the MuJoCo state and the env's own attributes (the Gripper's position target). The
+real demonstrator watches the executed steps (``watched``: it is shown every observation the
+agent's macro acts from), so a stateful script's stages follow what the macro really did.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import json
 import sys
@@ -45,8 +55,16 @@ from macroact.reporting import (RunLog, bootstrap_interval, command_line, machin
 ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "experiments" / "results"
-ENV = "reacher"
-ENV_ID = "macroact/ReacherSparse-v0"
+# Per env: the id, the file stem of its records and report, and its success in words.
+ENV_SPECS = {
+    "reacher": dict(env_id="macroact/ReacherSparse-v0", stem="skill_ceiling",
+                    success="fingertip within 0.02 of the target within 50 steps",
+                    title="ReacherSparse-v0", horizon=10, demos="1,000"),
+    "gripper": dict(env_id="macroact/Gripper-v1", stem="skill_ceiling_gripper",
+                    success="the target ball released inside the basket of its colour "
+                            "within 400 steps",
+                    title="Gripper-v1", horizon=50, demos="600"),
+}
 SCALE = 3.0          # the agents' latent box: latent = SCALE * action, action in [-1, 1]
 STREAMS = ("tune", "eval")
 KINDS = ("demo codes", "prior mean")
@@ -62,7 +80,8 @@ def benchmark():
 
 
 class StateSnapshot:
-    """Save and restore a MuJoCo env's full integration state (time, qpos, qvel, warm start)."""
+    """Save and restore a MuJoCo env's full integration state (time, qpos, qvel, controls,
+    mocap, warm start) and its own attributes (an array copied, anything else rebound)."""
 
     def __init__(self, base):
         import mujoco
@@ -71,22 +90,50 @@ class StateSnapshot:
         self.base = base
         self.spec = mujoco.mjtState.mjSTATE_INTEGRATION
         self.state = np.empty(mujoco.mj_stateSize(base.model, self.spec))
+        self.attrs: dict = {}
 
     def save(self) -> None:
         self._mujoco.mj_getState(self.base.model, self.base.data, self.state, self.spec)
+        self.attrs = {k: v.copy() if isinstance(v, np.ndarray) else v
+                      for k, v in vars(self.base).items()}
 
     def restore(self) -> None:
         self._mujoco.mj_setState(self.base.model, self.base.data, self.state, self.spec)
         self._mujoco.mj_forward(self.base.model, self.base.data)
+        vars(self.base).update(self.attrs)
+
+
+def watched(env, demo_ref: list):
+    """``env`` wrapped (between it and the agents' wrapper) so that ``demo_ref[0].act(obs)`` is
+    shown every observation a primitive action is taken from (its output unused): a stateful
+    script advances with the executed steps."""
+    import gymnasium as gym
+
+    class _Watch(gym.Wrapper):
+        def reset(self, **kwargs):
+            obs, info = self.env.reset(**kwargs)
+            self._obs = obs
+            return obs, info
+
+        def step(self, action):
+            if demo_ref and demo_ref[0] is not None:
+                demo_ref[0].act(self._obs)
+            out = self.env.step(action)
+            self._obs = out[0]
+            return out
+
+    return _Watch(env)
 
 
 def demo_chunk(base, demo, snapshot: StateSnapshot, obs: np.ndarray, horizon: int) -> np.ndarray:
     """The demonstrator's next ``horizon`` (action, observation) steps from the current state,
-    packed ``(H, A + O)`` as the closed-loop model trains on; the state is restored after."""
+    packed ``(H, A + O)`` as the closed-loop model trains on; the env's state is restored after
+    and ``demo`` itself is left as it was (a shallow copy acts)."""
     snapshot.save()
+    ghost = copy.copy(demo)
     steps = []
     for _ in range(horizon):
-        action = np.clip(demo.act(obs), -1.0, 1.0).astype(np.float32)
+        action = np.clip(ghost.act(obs), -1.0, 1.0).astype(np.float32)
         steps.append(np.concatenate([action, obs]).astype(np.float32))
         obs = base.step(action)[0]
     snapshot.restore()
@@ -94,7 +141,7 @@ def demo_chunk(base, demo, snapshot: StateSnapshot, obs: np.ndarray, horizon: in
 
 
 def run_row(kind: str | None, model_dir: Path | None, episodes: int,
-            stream: str = "eval") -> dict:
+            stream: str = "eval", env_name: str = "reacher") -> dict:
     """Success, final distance and steps of one row on ``episodes`` episodes of ``stream``
     (block 0): the demonstrator (``kind`` None) or ``kind`` through the model and prior in
     ``model_dir``."""
@@ -109,17 +156,21 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
     from macroact.seeding import seeds
     from macroact.wrapper import MacroActionWrapper
 
+    env_id = ENV_SPECS[env_name]["env_id"]
+    demo_ref: list = []  # the demonstrator the watching wrapper shows each step to
     reset_seeds = [int(s) for s in seeds(stream, episodes, 0)]
     rng = np.random.default_rng(0)  # the demonstrator's plans: the same in every row
     if model_dir is None:
-        env = gym.make(ENV_ID)
+        env = gym.make(env_id)
         model = prior = None
     else:
         model = load_model(model_dir / "model.pt")
         prior = SkillPrior.load(model_dir / "prior.pt")
-        env = MacroActionWrapper(base_env(ENV_ID), model, latents="all", scale=SCALE)
+        env = MacroActionWrapper(watched(base_env(env_id), demo_ref), model, latents="all",
+                                 scale=SCALE)
     base = env.unwrapped
-    demo = make_demonstrator(ENV_ID, env)
+    demo = make_demonstrator(env_id, env)
+    demo_ref.append(demo)
     snapshot = StateSnapshot(base)
     closed = bool(getattr(model, "closed_loop", False))
     n_act = base.action_space.shape[0]  # primitive action dims
@@ -148,13 +199,13 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
             success = success or bool(info.get("is_success", False))
             done = term or trunc
         successes.append(success)
-        distances.append(float(info["distance"]))
+        distances.append(float(info["distance"]) if "distance" in info else None)
         lengths.append(steps)
     env.close()
     dims = model.latent_dim if model is not None else 0
     return {"row": kind or "demonstrator",
             "decoder": None if model is None else "closed-loop" if closed else "open-loop",
-            "env": ENV_ID, "episodes": episodes, "stream": stream, "run_seed": 0,
+            "env": env_id, "episodes": episodes, "stream": stream, "run_seed": 0,
             "scale": SCALE, "model": None if model_dir is None else _shown(model_dir),
             "success_rate": float(np.mean(successes)),
             "successes": [bool(s) for s in successes], "final_distance": distances,
@@ -182,6 +233,7 @@ def chosen_noise(records: list[dict]) -> float | None:
 
 
 def _table(records: list[dict], stream: str) -> list[str]:
+    with_distance = all(d is not None for r in records for d in r["final_distance"])
     rows = []
     for rec in records:
         if rec["stream"] != stream:
@@ -195,29 +247,34 @@ def _table(records: list[dict], stream: str) -> list[str]:
                      rec["decoder"] or "primitive actions",
                      "" if rec["decoder"] is None else f"DART {noise:g}" if noise else "clean",
                      f"{rec['success_rate']:.2f}", f"[{low:.2f}, {high:.2f}]",
-                     f"{np.median(dist):.4f}", f"{np.percentile(dist, 90):.4f}",
+                     *([f"{np.median(dist):.4f}", f"{np.percentile(dist, 90):.4f}"]
+                       if with_distance else []),
                      f"{rec['mean_primitive_steps']:.1f}",
                      "" if clip is None else f"{clip:.3f}"])
     return markdown_table(["policy", "decoder", "model's demos", "success", "95% interval",
-                           "median final distance", "90th pct final distance",
+                           *(["median final distance", "90th pct final distance"]
+                             if with_distance else []),
                            "primitive steps", "clipped"], rows)
 
 
-def replay_line() -> str:
+def replay_line(env_name: str = "reacher") -> str:
     """Nearest-demo replay on the same eval episodes, from the benchmark table's record."""
-    rec = RunLog(RESULTS / f"benchmark_{ENV}.jsonl").get("replay")
+    rec = RunLog(RESULTS / f"benchmark_{env_name}.jsonl").get("replay")
     if rec is None:
         return ("Nearest-demo replay: no record (run `python experiments/benchmark.py --env "
-                "reacher`).")
+                f"{env_name}`).")
     _, low, high = bootstrap_interval(rec["successes"])
     n = len(rec["successes"])
     return (f"Nearest-demo replay (the benchmark's demo-using baseline, same {n} eval-stream "
-            f"episodes, benchmark_{ENV}.jsonl): {rec['success_rate']:.2f} "
+            f"episodes, benchmark_{env_name}.jsonl): {rec['success_rate']:.2f} "
             f"[{low:.2f}, {high:.2f}].")
 
 
-def build_report(records: list[dict], command: str, dart_noise: float | None = None) -> str:
-    """skill_ceiling.md from the records; ``dart_noise``: the benchmark's DART_NOISE."""
+def build_report(records: list[dict], command: str, dart_noise: float | None = None,
+                 env_name: str = "reacher") -> str:
+    """The report (skill_ceiling.md for ReacherSparse) from the records; ``dart_noise``: the
+    benchmark's DART_NOISE."""
+    spec = ENV_SPECS[env_name]
     machines = sorted({r["machine"] for r in records})
     chosen = chosen_noise(records)
     if chosen is None:
@@ -231,27 +288,31 @@ def build_report(records: list[dict], command: str, dart_noise: float | None = N
                        + (" (the same)." if dart_noise == chosen else " (DIFFERENT: update it)."))
     n = records[0]["episodes"]
     lines = [
-        "# What the skill space can express on ReacherSparse-v0 (issue 18)", "",
-        f"Command: `{command}` (records: skill_ceiling.jsonl; `--report-only` rebuilds this "
+        f"# What the skill space can express on {spec['title']} (issue 18)", "",
+        f"Command: `{command}` (records: {spec['stem']}.jsonl; `--report-only` rebuilds this "
         "file from them).", "",
         f"{n} episodes (block 0) of the eval stream (reported) and of the tune stream "
-        f"(selection) of `{ENV_ID}` (success: fingertip within 0.02 of the target within 50 "
-        "steps), acted through the agents' wrapper (latent = 3 x action, action in [-1, 1], "
-        "all latent dims, H = 10 primitive steps per decision). `demo codes`: at every "
+        f"(selection) of `{spec['env_id']}` (success: {spec['success']}), acted through the "
+        "agents' wrapper (latent = 3 x action, action in [-1, 1], all latent dims, "
+        f"H = {spec['horizon']} primitive steps per decision). `demo codes`: at every "
         "decision, the posterior mean of the demonstrator's next H (observation, action) steps "
-        "from the current state (simulated, then the MuJoCo state restored), clipped to the "
+        "from the current state (simulated, then the MuJoCo state and the env's attributes "
+        "restored; a stateful script's stages follow the executed steps), clipped to the "
         "latent box: what a perfect latent policy could pick with the encoder's help. `prior "
         "mean`: the mean of the skill prior p(z | s) at the current observation (for a mixture: "
         "of its most probable component), near where latent SAC + prior starts. Models: the "
         "skills table's (experiments/results/skills.md, 'Skill models'): `clean` = trained on "
-        "the table's 1,000 demonstrations; `DART s` = the same "
-        "closed-loop model and prior trained on 1,000 demonstrations of the same seeds and "
+        f"the table's {spec['demos']} demonstrations; `DART s` = the same "
+        f"closed-loop model and prior trained on {spec['demos']} demonstrations of the same "
+        "seeds and "
         "plans executed with Gaussian action noise of std s (a fraction of the action range's "
         "half), the demonstrator's own actions recorded (DART: Laskey et al., CoRL 2017). "
-        "Interval: bootstrap over episodes. Final distance: fingertip-target distance when the "
-        "episode ended (m). Clipped: fraction of the chosen codes' dims beyond the box (+-3).",
+        "Interval: bootstrap over episodes. "
+        + ("Final distance: fingertip-target distance when the episode ended (m). "
+           if env_name == "reacher" else "")
+        + "Clipped: fraction of the chosen codes' dims beyond the box (+-3).",
         "", f"Machine: {'; '.join(machines)}.", "",
-        "## Eval stream", "", *_table(records, "eval"), "", replay_line(), "",
+        "## Eval stream", "", *_table(records, "eval"), "", replay_line(env_name), "",
         "## Tune stream (selection of the DART noise)", "", *_table(records, "tune"), "",
         choice, "", "## Reading", "", notes_block(), ""]
     return "\n".join(lines)
@@ -260,6 +321,8 @@ def build_report(records: list[dict], command: str, dart_noise: float | None = N
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="reacher", choices=sorted(ENV_SPECS),
+                   help="the skills table's env (default reacher)")
     p.add_argument("--episodes", type=int, default=100, help="episodes per row and stream")
     p.add_argument("--action-noise", type=float, nargs="*", default=[0.1, 0.2, 0.3],
                    help="DART noise levels of the extra closed-loop models (default 0.1 0.2 0.3)")
@@ -270,7 +333,8 @@ def main(argv=None) -> int:
     bad = [n for n in args.action_noise if not (np.isfinite(n) and n > 0)]
     if bad:
         raise SystemExit(f"--action-noise levels must be positive numbers, got {bad}")
-    records_path = RESULTS / "skill_ceiling.jsonl"
+    env = args.env
+    records_path = RESULTS / f"{ENV_SPECS[env]['stem']}.jsonl"
     bench = benchmark()
     if args.report_only:
         if not records_path.is_file():
@@ -280,18 +344,18 @@ def main(argv=None) -> int:
     else:
         command = command_line()
         rep = bench._reporting()
-        log = rep.RunLog(RESULTS / f"skills_{ENV}.jsonl")
-        tail = bench.ENVS[ENV]["macros"]["chunk"]["tail"]
-        models = [(bench.prepare_favae(ENV, "chunk",
-                                       rep.RunLog(RESULTS / f"benchmark_{ENV}.jsonl")), 0.0)]
-        models += [(bench.prepare_closed_loop(ENV, "chunk", log, n), n)
+        log = rep.RunLog(RESULTS / f"skills_{env}.jsonl")
+        tail = bench.ENVS[env]["macros"]["chunk"]["tail"]
+        models = [(bench.prepare_favae(env, "chunk",
+                                       rep.RunLog(RESULTS / f"benchmark_{env}.jsonl")), 0.0)]
+        models += [(bench.prepare_closed_loop(env, "chunk", log, n), n)
                    for n in [0.0, *args.action_noise]]
         models = [(path, noise, 1) for path, noise in models]
         k = bench.PRIOR_COMPONENTS  # and a mixture prior for the chosen DART model
         models.append((bench.mixture_dir(bench.prepare_closed_loop(
-            ENV, "chunk", log, bench.DART_NOISE), k), bench.DART_NOISE, k))
+            env, "chunk", log, bench.DART_NOISE), k), bench.DART_NOISE, k))
         for path, noise, k in models:
-            bench.prepare_prior(ENV, path, tail, f"prior/{path.parent.name}", log, noise, k)
+            bench.prepare_prior(env, path, tail, f"prior/{path.parent.name}", log, noise, k)
         records = []
         for stream in STREAMS:
             rows = [(None, None, 0.0, 1)] + [(kind, path.parent, n, k)
@@ -299,7 +363,7 @@ def main(argv=None) -> int:
                                              if k == 1 or kind == "prior mean"]
             for kind, model_dir, noise, k in rows:
                 t0 = time.perf_counter()
-                rec = run_row(kind, model_dir, args.episodes, stream)
+                rec = run_row(kind, model_dir, args.episodes, stream, env)
                 rec.update(action_noise=noise, prior_components=k,
                            seconds=time.perf_counter() - t0, command=command)
                 records.append(rec)
@@ -308,8 +372,8 @@ def main(argv=None) -> int:
         from macroact.io import atomic_write_text
 
         atomic_write_text("".join(json.dumps(r) + "\n" for r in records), records_path)
-    out = write_result(RESULTS / "skill_ceiling.md",
-                       build_report(records, command, getattr(bench, "DART_NOISE", None)))
+    out = write_result(RESULTS / f"{ENV_SPECS[env]['stem']}.md",
+                       build_report(records, command, getattr(bench, "DART_NOISE", None), env))
     print(f"wrote {out}")
     return 0
 

@@ -84,3 +84,53 @@ def test_chosen_noise_needs_tune_stream_dart_records(ceiling):
     recs = [_rec("demo codes", "closed-loop", 0.1, "eval", [True]),
             _rec("demo codes", "closed-loop", 0.0, "tune", [True])]
     assert ceiling.chosen_noise(recs) is None
+
+
+def test_gripper_look_ahead_restores_env_attributes_and_leaves_the_script_alone(ceiling):
+    """The Gripper's position target lives outside MuJoCo's state and its script has stages:
+    the look-ahead restores the one and leaves the other as found, and its chunk replays."""
+    import gymnasium as gym
+
+    import macroact  # noqa: F401
+    from macroact.envs import make_demonstrator
+
+    env = gym.make("macroact/Gripper-v1")
+    base = env.unwrapped
+    demo = make_demonstrator("macroact/Gripper-v1", env)
+    obs, info = env.reset(seed=5)
+    demo.reset(obs, info, np.random.default_rng(1))
+    for _ in range(30):  # moving towards the ball, past the first stage boundary or not
+        obs = env.step(demo.act(obs))[0]
+    stage, timer = demo._stage, demo._timer
+    target, qpos = base.ee_target.copy(), base.data.qpos.copy()
+    chunk = ceiling.demo_chunk(base, demo, ceiling.StateSnapshot(base), obs, 50)
+    assert chunk.shape == (50, 3 + 19)
+    assert (demo._stage, demo._timer) == (stage, timer)
+    np.testing.assert_array_equal(base.ee_target, target)
+    np.testing.assert_array_equal(base.data.qpos, qpos)
+    for k in range(50):
+        np.testing.assert_allclose(chunk[k, 3:], obs, rtol=0, atol=1e-6)
+        obs = env.step(chunk[k, :3])[0]
+    assert np.abs(chunk[:, :2]).max() > 0.05  # the script moved the gripper
+
+
+def test_watched_env_shows_the_demonstrator_every_executed_step(ceiling):
+    import gymnasium as gym
+
+    import macroact  # noqa: F401
+
+    seen = []
+
+    class Recorder:
+        def act(self, obs):
+            seen.append(np.array(obs))
+            return np.zeros(3, np.float32)
+
+    env = ceiling.watched(gym.make("macroact/Gripper-v1"), [Recorder()])
+    obs, _ = env.reset(seed=0)
+    first = obs.copy()
+    for _ in range(3):
+        obs = env.step(np.array([0.5, 0.0, -1.0], np.float32))[0]
+    assert len(seen) == 3
+    np.testing.assert_array_equal(seen[0], first)  # the observation the step was taken from
+    assert not np.array_equal(seen[2], first)
