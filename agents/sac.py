@@ -32,7 +32,7 @@ import shutil
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -62,6 +62,9 @@ class SACRunConfig(common.AgentRunConfig):
         prior_target_kl: target KL divergence from the prior per decision (nats).
         prior_init_steps: Adam steps fitting the policy to the prior before training, on the
             --demos chunk-start states (or on reset states without --demos).
+        prior_init_component: what the policy is fitted to before training: 'mixture' (the
+            whole prior) or 'top' (its most probable component at each state; for a mixture
+            prior, so that the policy starts on one demonstrated mode, not between them).
         bc_log_std: with bc_demos, the actor's log-std (before its tanh) after cloning, the
             same for every state (e.g. -2.5: exploration starts close to the clone); 'none'
             fits it to the demos' spread by likelihood.
@@ -84,6 +87,7 @@ class SACRunConfig(common.AgentRunConfig):
     prior: bool = False
     prior_target_kl: float = 5.0
     prior_init_steps: int = 500
+    prior_init_component: Literal["mixture", "top"] = "mixture"
     bc_log_std: float | None = None
 
     def sac_settings(self) -> dict[str, Any]:
@@ -104,6 +108,9 @@ class SACRunConfig(common.AgentRunConfig):
                              "clone of the demos: pass one of them")
         if self.prior_init_steps < 0:
             raise ValueError(f"prior_init_steps must be >= 0, got {self.prior_init_steps}")
+        if self.prior_init_component not in ("mixture", "top"):
+            raise ValueError(f"prior_init_component must be 'mixture' or 'top', got "
+                             f"{self.prior_init_component!r}")
 
 
 def _model_and_chunks(cfg: SACRunConfig):
@@ -285,7 +292,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         from macroact.agents.sac_prior import init_at_prior
 
         prior_init = init_at_prior(agent, _prior_states(cfg, model), steps=cfg.prior_init_steps,
-                                   seed=cfg.seed)
+                                   seed=cfg.seed, component=cfg.prior_init_component)
         if prior_init["kl_after"] > cfg.prior_target_kl:
             # alpha grows while the KL stays above its target: a target the policy cannot
             # reach makes alpha (and the critic's targets) grow without bound.

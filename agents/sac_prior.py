@@ -44,10 +44,16 @@ __all__ = ["PriorSAC", "prior_log_density", "init_at_prior"]
 
 
 def prior_log_density(prior: SkillPrior, z: torch.Tensor, obs: torch.Tensor,
-                      dims: torch.Tensor | None = None) -> torch.Tensor:
+                      dims: torch.Tensor | None = None, top: bool = False) -> torch.Tensor:
     """log p(z_dims | s) ``(B,)``: the prior's marginal over the latent dims ``dims`` the agent
-    drives (all when None), for codes ``(B, len(dims))`` and raw observations ``(B, O)``."""
+    drives (all when None), for codes ``(B, len(dims))`` and raw observations ``(B, O)``.
+    ``top``: the density of the prior's most probable component at each state instead (the
+    same for a one-Gaussian prior)."""
     log_w, mu, logvar = prior(obs)
+    if top:
+        k = log_w.argmax(-1)[:, None, None].expand(-1, 1, mu.shape[-1])
+        mu, logvar = mu.gather(1, k), logvar.gather(1, k)
+        log_w = torch.zeros_like(log_w[:, :1])
     if dims is not None:
         mu, logvar = mu[..., dims], logvar[..., dims]
     comp = -0.5 * (((z[:, None] - mu) ** 2) / logvar.exp() + logvar
@@ -161,13 +167,21 @@ class PriorSAC(SAC):
 
 
 def init_at_prior(agent: PriorSAC, observations: Any, steps: int = 500, lr: float = 1e-3,
-                  batch_size: int = 256, seed: int = 0) -> dict[str, float]:
+                  batch_size: int = 256, seed: int = 0,
+                  component: str = "mixture") -> dict[str, float]:
     """Fit the actor to the prior: minimise the mean KL(pi(.|s) || p(.|s)) over raw
     ``observations`` ``(N, O)`` (demonstration states), with its own Adam.
 
-    The actor reads observations as the agent does (through VecNormalize's current statistics
-    when there is one). Returns the mean KL before and after.
+    ``component``: ``"mixture"`` fits the whole prior; ``"top"`` fits its most probable
+    component at each state (for a mixture prior: a Gaussian policy fitted to the whole mixture
+    by this single-sample estimate can settle between the modes, where no demonstration
+    acted; the two are the same for a one-Gaussian prior). Training itself always uses the
+    KL to the whole prior. The actor reads observations as the agent does (through
+    VecNormalize's current statistics when there is one). Returns the mean KL to the whole
+    prior before and after.
     """
+    if component not in ("mixture", "top"):
+        raise ValueError(f"component must be 'mixture' or 'top', got {component!r}")
     obs = np.asarray(observations, dtype=np.float32)
     if obs.ndim != 2 or len(obs) == 0:
         raise ValueError(f"observations must be a non-empty (N, O) array, got shape {obs.shape}")
@@ -179,9 +193,10 @@ def init_at_prior(agent: PriorSAC, observations: Any, steps: int = 500, lr: floa
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(agent.actor.parameters(), lr=lr)
 
-    def kl_at(idx):
+    def kl_at(idx, top=False):
         actions, log_prob = agent.actor.action_log_prob(seen_t[idx])
-        lp = prior_log_density(agent.prior, agent.scale * actions, raw_t[idx], agent.prior_dims)
+        lp = prior_log_density(agent.prior, agent.scale * actions, raw_t[idx], agent.prior_dims,
+                               top=top)
         return (log_prob.reshape(-1) - agent._log_jacobian - lp).mean()
 
     agent.policy.set_training_mode(True)
@@ -189,7 +204,7 @@ def init_at_prior(agent: PriorSAC, observations: Any, steps: int = 500, lr: floa
         before = float(kl_at(torch.arange(len(obs))))
     for _ in range(steps):
         idx = torch.randperm(len(obs), generator=gen)[:batch_size]
-        loss = kl_at(idx)
+        loss = kl_at(idx, top=component == "top")
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -408,3 +408,60 @@ def test_one_env_hot_path_refuses_nan_features_before_acting():
     with pytest.raises(ValueError, match="decoded NaN or inf features"):
         env.step(np.zeros(model.latent_dim, np.float32))
     assert len(rec.actions) == sent
+
+
+def _two_mode_prior(top_mean: float, other_mean: float, top_weight: float = 0.7):
+    """A 2-Gaussian prior over one latent dim, the same at every state (zero weights, set
+    biases): log-weights, then (mean, log-variance) of each component."""
+    prior = SkillPrior(SkillPriorConfig(obs_dim=3, latent_dim=1, hidden=(4,), components=2))
+    last = prior.net[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([math.log(top_weight), math.log(1 - top_weight),
+                                      top_mean, math.log(0.04), other_mean, math.log(0.04)]))
+    return prior
+
+
+def test_prior_density_of_the_top_component():
+    from macroact.agents.sac_prior import prior_log_density
+
+    prior = _two_mode_prior(1.5, -1.5)
+    z, s = torch.tensor([[1.4], [-1.5], [0.0]]), torch.zeros(3, 3)
+    top = torch.distributions.Normal(1.5, 0.2).log_prob(z[:, 0])
+    assert torch.allclose(prior_log_density(prior, z, s, top=True), top, atol=1e-5)
+    # the whole mixture gives the other mode its weight; the top component alone does not
+    whole = prior_log_density(prior, z, s)
+    assert whole[1] > top[1] + 10 and torch.allclose(whole[0], top[0] + math.log(0.7),
+                                                     atol=1e-3)
+
+
+def test_policy_fitted_to_the_top_component_starts_on_that_mode():
+    from macroact.agents.sac_prior import PriorSAC, init_at_prior
+
+    class Still(gym.Env):
+        observation_space = gym.spaces.Box(-1, 1, (3,), np.float32)
+        action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+        def reset(self, *, seed=None, options=None):
+            return np.zeros(3, np.float32), {}
+
+        def step(self, action):
+            return np.zeros(3, np.float32), 0.0, True, False, {}
+
+    states = np.random.default_rng(0).uniform(-1, 1, (256, 3)).astype(np.float32)
+    for top_mean in (1.5, -1.5):
+        agent = PriorSAC("MlpPolicy", Still(), prior=_two_mode_prior(top_mean, -top_mean),
+                         scale=3.0, seed=0, device="cpu")
+        with pytest.raises(ValueError, match="'mixture' or 'top'"):
+            init_at_prior(agent, states, steps=1, component="largest")
+        info = init_at_prior(agent, states, steps=400, component="top")
+        z = 3.0 * agent.predict(states[:16], deterministic=True)[0][:, 0]
+        assert np.all(np.abs(z - top_mean) < 0.3), z  # on the top mode, not between the modes
+        assert info["kl_after"] < info["kl_before"]
+
+
+def test_sac_config_rejects_an_unknown_prior_init_component():
+    from macroact.agents.sac import SACRunConfig
+
+    with pytest.raises(ValueError, match="prior_init_component must be 'mixture' or 'top'"):
+        SACRunConfig(env_id="macroact/Reaching2D-v1", prior_init_component="best")
