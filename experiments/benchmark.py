@@ -382,8 +382,17 @@ def _train_and_record(model, x, fav: dict, spec: dict, path: Path, log, key: str
              "capacity": list(fav["capacity"]), "chunks": int(len(x)),
              "final": {k: float(v) for k, v in last.items()
                        if isinstance(v, (int, float)) and math.isfinite(float(v))},
-             "wall_seconds": time.perf_counter() - t0, "machine": _reporting().machine()})
+             "wall_seconds": time.perf_counter() - t0, "machine": _reporting().machine(),
+             "torch_threads": _torch_threads()})
     return path
+
+
+def _torch_threads() -> int:
+    """torch's intra-op threads: a model trained with another count can differ in the last
+    bits, which training amplifies (the records keep it so that a difference is explained)."""
+    import torch
+
+    return int(torch.get_num_threads())
 
 
 def prepare_favae(env: str, macro: str, log) -> Path:
@@ -481,7 +490,8 @@ def prepare_prior(env: str, model_path: Path, tail: str, key: str, log,
     log.put({"key": key, "kind": "prior", "model": str(model_path.parent.name),
              "chunks": int(len(first)), "steps": PRIOR_STEPS, "final_loss": float(hist[-1]),
              "prior_logp_mean": float(logp.mean()), "config": prior.config.to_dict(),
-             "wall_seconds": time.perf_counter() - t0, "machine": _reporting().machine()})
+             "wall_seconds": time.perf_counter() - t0, "machine": _reporting().machine(),
+             "torch_threads": _torch_threads()})
     return path
 
 
