@@ -55,15 +55,14 @@ from macroact.reporting import (RunLog, bootstrap_interval, command_line, machin
 ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "experiments" / "results"
-# Per env: the id, the file stem of its records and report, and its success in words.
+# Per env: the file stem of its records and report, its title and its success in words; its
+# id, demo count and chunk horizon come from experiments/benchmark.py's ENVS (``env_spec``).
 ENV_SPECS = {
-    "reacher": dict(env_id="macroact/ReacherSparse-v0", stem="skill_ceiling",
-                    success="fingertip within 0.02 of the target within 50 steps",
-                    title="ReacherSparse-v0", horizon=10, demos="1,000"),
-    "gripper": dict(env_id="macroact/Gripper-v1", stem="skill_ceiling_gripper",
+    "reacher": dict(stem="skill_ceiling", title="ReacherSparse-v0",
+                    success="fingertip within 0.02 of the target within 50 steps"),
+    "gripper": dict(stem="skill_ceiling_gripper", title="Gripper-v1",
                     success="the target ball released inside the basket of its colour "
-                            "within 400 steps",
-                    title="Gripper-v1", horizon=50, demos="600"),
+                            "within 400 steps"),
 }
 SCALE = 3.0          # the agents' latent box: latent = SCALE * action, action in [-1, 1]
 STREAMS = ("tune", "eval")
@@ -77,6 +76,15 @@ def benchmark():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def env_spec(env_name: str, bench=None) -> dict:
+    """ENV_SPECS[env_name] with the env id, demo count and chunk horizon of the benchmark's
+    ENVS entry (``bench``: experiments/benchmark.py as a module; loaded when None)."""
+    bench = benchmark() if bench is None else bench
+    table = bench.ENVS[env_name]
+    return {**ENV_SPECS[env_name], "env_id": table["env_id"], "demos": f"{table['demos']:,}",
+            "horizon": table["macros"]["chunk"]["horizon"]}
 
 
 class StateSnapshot:
@@ -156,7 +164,7 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
     from macroact.seeding import seeds
     from macroact.wrapper import MacroActionWrapper
 
-    env_id = ENV_SPECS[env_name]["env_id"]
+    env_id = env_spec(env_name)["env_id"]
     demo_ref: list = []  # the demonstrator the watching wrapper shows each step to
     reset_seeds = [int(s) for s in seeds(stream, episodes, 0)]
     rng = np.random.default_rng(0)  # the demonstrator's plans: the same in every row
@@ -271,10 +279,11 @@ def replay_line(env_name: str = "reacher") -> str:
 
 
 def build_report(records: list[dict], command: str, dart_noise: float | None = None,
-                 env_name: str = "reacher") -> str:
+                 env_name: str = "reacher", bench=None) -> str:
     """The report (skill_ceiling.md for ReacherSparse) from the records; ``dart_noise``: the
-    benchmark's DART_NOISE."""
-    spec = ENV_SPECS[env_name]
+    benchmark's DART_NOISE; ``bench``: experiments/benchmark.py as a module (loaded when
+    None)."""
+    spec = env_spec(env_name, bench)
     machines = sorted({r["machine"] for r in records})
     chosen = chosen_noise(records)
     if chosen is None:
@@ -373,7 +382,8 @@ def main(argv=None) -> int:
 
         atomic_write_text("".join(json.dumps(r) + "\n" for r in records), records_path)
     out = write_result(RESULTS / f"{ENV_SPECS[env]['stem']}.md",
-                       build_report(records, command, getattr(bench, "DART_NOISE", None), env))
+                       build_report(records, command, getattr(bench, "DART_NOISE", None), env,
+                                    bench))
     print(f"wrote {out}")
     return 0
 

@@ -134,3 +134,17 @@ def test_watched_env_shows_the_demonstrator_every_executed_step(ceiling):
     assert len(seen) == 3
     np.testing.assert_array_equal(seen[0], first)  # the observation the step was taken from
     assert not np.array_equal(seen[2], first)
+
+
+def test_env_spec_reads_the_benchmark_table(ceiling):
+    """The id, demo count and chunk horizon come from experiments/benchmark.py's ENVS, so
+    the report cannot drift from the models it describes."""
+    bench = ceiling.benchmark()
+    for name in ceiling.ENV_SPECS:
+        spec = ceiling.env_spec(name, bench)
+        table = bench.ENVS[name]
+        assert spec["env_id"] == table["env_id"]
+        assert spec["horizon"] == table["macros"]["chunk"]["horizon"]
+        assert spec["demos"] == f"{table['demos']:,}"
+    bench.ENVS["gripper"] = {**bench.ENVS["gripper"], "demos": 1234}
+    assert ceiling.env_spec("gripper", bench)["demos"] == "1,234"
