@@ -1,0 +1,202 @@
+"""Where trained Gripper-v1 agents fail: each evaluation episode's failure, by what the target
+ball did.
+
+Issue 18's Gripper target (0.8 success within 1M primitive steps) is missed by the best latent
+agent (closed-loop SAC + skill prior on DART demos, about 0.74). Its knobs do not move it on
+seed 0 (skills.md, long-budget diagnostics: four gradient steps per decision 0.76, target KL 5
+nats 0.72, against 0.70 with the chosen trial). This script replays saved SAC agent directories
+on the episodes they were evaluated on (eval stream, run seed 0: the same resets as their
+``eval.json``), follows the state at every primitive step (``info["state_features"]``: the
+gripper, the baskets and both balls) and sorts each failed episode into the first matching
+class (``classify``):
+
+- ``never lifted``: the target ball never rose ``LIFT`` above its start (not grasped, or
+  grasped and lost at once); ``... the other ball lifted instead`` when the other ball rose;
+- ``in its basket, not released``: the episode ended with the target ball inside its basket
+  (between the inner walls, below the rim) without the success check passing (still touched
+  by a finger, or still moving);
+- ``still carried at the end``: the target ball ended above the rim height;
+- ``dropped outside its basket``: it ended below the rim outside its basket.
+
+Records: ``gripper_failures.jsonl`` (per agent directory: its eval success, per-episode classes
+and the lift and final offsets); report ``gripper_failures.md``::
+
+    python experiments/gripper_failures.py runs/benchmark/gripper/runs/RUN [RUN ...]
+    python experiments/gripper_failures.py --report-only
+
+Agent directories are the ones ``python experiments/benchmark.py --table skills --env gripper
+--long 1000000`` writes (``runs/`` is git-ignored: rerun that first on a new checkout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+STEM = "gripper_failures"
+LIFT = 0.03  # metres above the ball's start: lifted (the ball's radius is 0.025)
+CLASSES = ("success", "never lifted", "never lifted, the other ball lifted instead",
+           "in its basket, not released", "still carried at the end",
+           "dropped outside its basket")
+# Indices into Gripper's info["state_features"] (envs/gripper.py, _state_features): gripper
+# (x, z), fingers (2), red basket (x, z), blue basket (x, z), red ball (x, z), blue ball (x, z).
+_BASKET_X = (4, 6)
+_BALL_XZ = ((8, 9), (10, 11))
+
+
+class BallTracker(gym.Wrapper):
+    """Follows both balls at every primitive step: their highest rise above the start and the
+    last state features."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        f = np.asarray(info["state_features"], dtype=np.float64)
+        self.start = f.copy()
+        self.rise = np.zeros(2)
+        self.last = f
+        return obs, info
+
+    def step(self, action):
+        obs, r, term, trunc, info = self.env.step(action)
+        f = np.asarray(info["state_features"], dtype=np.float64)
+        for colour, (_, z) in enumerate(_BALL_XZ):
+            self.rise[colour] = max(self.rise[colour], f[z] - self.start[z])
+        self.last = f
+        return obs, r, term, trunc, info
+
+
+def classify(success: bool, target_rise: float, other_rise: float, offset_x: float,
+             final_z: float, inner_half_width: float, rim: float) -> str:
+    """The class of one episode (see the module docstring): ``target_rise``/``other_rise`` are
+    the balls' highest rise above their start, ``offset_x`` the target ball's final distance
+    from its basket's centre, ``final_z`` its final height."""
+    if success:
+        return "success"
+    if target_rise < LIFT:
+        return ("never lifted, the other ball lifted instead" if other_rise >= LIFT
+                else "never lifted")
+    if final_z >= rim:
+        return "still carried at the end"
+    if abs(offset_x) < inner_half_width:
+        return "in its basket, not released"
+    return "dropped outside its basket"
+
+
+def run_agent(agent_dir: Path, episodes: int) -> dict:
+    """Replay a saved SAC agent on ``episodes`` eval-stream episodes (run seed 0) and classify
+    each; the success rate must match what its training run recorded when ``episodes`` does."""
+    import macroact  # noqa: F401  (registers the envs)
+    from macroact.agents.common import ObsNormalizer, _action_wrapped, base_env
+    from macroact.agents.ppo import _active_data
+    from macroact.agents.sac import load_sac_agent
+    from macroact.seeding import seeds
+    from macroact.envs.gripper import BASKET_INNER_HALF_WIDTH, BASKET_RIM
+
+    agent, cfg, model, stats = load_sac_agent(agent_dir)
+    if cfg.env_id != "macroact/Gripper-v1":
+        raise SystemExit(f"{agent_dir} is an agent for {cfg.env_id!r}, not macroact/Gripper-v1; "
+                         "pass Gripper-v1 agent directories")
+    chunks = None if cfg.flat else _active_data(cfg, model)
+    tracker = BallTracker(base_env(cfg.env_id, cfg.env_kwargs))
+    env = _action_wrapped(tracker, cfg.flat, cfg.chunk, model, cfg.latents, cfg.scale, chunks)
+    norm = ObsNormalizer(stats)
+    episodes_out = []
+    for seed in (int(s) for s in seeds("eval", episodes, 0)):
+        obs, _ = env.reset(seed=seed)
+        done, success = False, False
+        while not done:
+            action, _ = agent.predict(norm(obs), deterministic=True)
+            obs, _, term, trunc, info = env.step(action)
+            success = success or bool(info.get("is_success", False))
+            done = term or trunc
+        colour = int(env.unwrapped.target_colour)
+        x, z = (tracker.last[i] for i in _BALL_XZ[colour])
+        offset = float(x - tracker.last[_BASKET_X[colour]])
+        episodes_out.append(dict(
+            cls=classify(success, tracker.rise[colour], tracker.rise[1 - colour], offset,
+                         float(z), BASKET_INNER_HALF_WIDTH, BASKET_RIM),
+            target_rise=round(float(tracker.rise[colour]), 4), offset_x=round(offset, 4),
+            final_z=round(float(z), 4)))
+    env.close()
+    recorded = json.loads((agent_dir / "eval.json").read_text())
+    return dict(key=agent_dir.name, agent_dir=agent_dir.name, episodes=episodes,
+                success_rate=float(np.mean([e["cls"] == "success" for e in episodes_out])),
+                recorded_success_rate=recorded.get("success_rate"),
+                recorded_episodes=recorded.get("eval_episodes"), per_episode=episodes_out)
+
+
+def build_report(records: list[dict], command: str) -> str:
+    from macroact.reporting import machines, markdown_table, notes_block
+
+    rows = []
+    for r in records:
+        counts = Counter(e["cls"] for e in r["per_episode"])
+        dropped = [abs(e["offset_x"]) for e in r["per_episode"]
+                   if e["cls"] == "dropped outside its basket"]
+        rows.append([r["agent_dir"], r["episodes"], f"{r['success_rate']:.2f}",
+                     "n/a" if r["recorded_success_rate"] is None
+                     else f"{r['recorded_success_rate']:.2f}",
+                     *(counts.get(c, 0) for c in CLASSES[1:]),
+                     f"{np.median(dropped):.2f}" if dropped else ""])
+    total = Counter(e["cls"] for r in records for e in r["per_episode"])
+    failed = sum(v for k, v in total.items() if k != "success")
+    lines = [
+        "# Where the Gripper-v1 agents fail (issue 18)", "",
+        f"Command: `{command}` (records: {STEM}.jsonl; `--report-only` rebuilds this file).", "",
+        f"Machine(s): {machines(records)}.", "",
+        "Each saved agent replayed on its evaluation episodes (eval stream, run seed 0, "
+        "deterministic actions: the resets of its `eval.json`); every failed episode sorted "
+        f"into the first matching class by what the target ball did (lifted: rose {LIFT} m "
+        "above its start at some primitive step; the basket: between its inner walls, below "
+        "its rim; its inner walls stand 0.085 m from its centre). `replayed` must equal `recorded` (the training run's evaluation); a "
+        "difference would mean the replay is not the evaluation.", "",
+        *markdown_table(["agent directory", "episodes", "replayed success", "recorded success",
+                         *CLASSES[1:], "dropped: median distance from the basket's centre "
+                         "(m)"], rows), "",
+        f"All agents together: {failed} failed episodes; "
+        + ", ".join(f"{c}: {total.get(c, 0)}" for c in CLASSES[1:]) + ".", "",
+        "## Reading", "", notes_block(), ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    from macroact.reporting import RunLog, command_line, machine, write_result
+
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("agent_dirs", nargs="*", type=Path, help="saved Gripper-v1 SAC agents")
+    p.add_argument("--episodes", type=int, default=100, help="eval episodes per agent")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report from records")
+    args = p.parse_args(argv)
+    if args.episodes < 1:
+        raise SystemExit(f"--episodes must be >= 1, got {args.episodes}")
+    if not args.report_only and not args.agent_dirs:
+        raise SystemExit("give one or more agent directories, or --report-only")
+    missing = [str(d) for d in args.agent_dirs if not (d / "agent.json").is_file()]
+    if missing:
+        raise SystemExit(f"not agent directories (no agent.json): {missing}; train them with "
+                         "experiments/benchmark.py --table skills --env gripper --long 1000000")
+    log = RunLog(RESULTS / f"{STEM}.jsonl")
+    for d in args.agent_dirs:
+        rec = run_agent(d, args.episodes)
+        rec.update(command=command_line(), machine=machine())
+        log.put(rec)
+        print(f"{d.name}: success {rec['success_rate']:.2f} (recorded "
+              f"{rec['recorded_success_rate']})", flush=True)
+    records = log.records()
+    if not records:
+        raise SystemExit(f"no records in {log.path}; run with agent directories first")
+    out = write_result(RESULTS / f"{STEM}.md", build_report(records, records[-1]["command"]))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
