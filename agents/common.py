@@ -338,7 +338,10 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
                     run_seed: int = 0, stats: dict[str, Any] | None = None,
                     deterministic: bool = True, record: bool = False,
                     record_actions: bool = False, chunk: int = 0,
-                    env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+                    env_kwargs: dict[str, Any] | None = None,
+                    base_wrapper: Callable[[gym.Env], gym.Env] | None = None,
+                    on_episode_end: Callable[[gym.Env, bool], Any] | None = None
+                    ) -> dict[str, Any]:
     """Success rate, mean return and mean primitive steps of ``episodes`` fresh episodes.
 
     Episode ``i`` is reset with ``seeds(stream, episodes, run_seed)[i]``; ``stream`` is
@@ -347,12 +350,19 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
     the agent was trained with (frozen here). ``chunk`` H > 0 (with ``flat``): the agent acts
     in raw chunks of H primitive actions, as in ``make_env``. Primitive steps are counted by
     ``info["macro_steps"]`` for every agent whose action spans several steps.
+    ``base_wrapper`` wraps the primitive env under the agent's action wrapper (to watch every
+    primitive step); ``on_episode_end(base, success)`` is called after each episode with that
+    wrapped primitive env, and what it returns is listed under ``"episode_extras"``.
     """
     if stream not in EVAL_STREAMS:
         raise ValueError(f"agents are evaluated on the 'eval' or 'tune' stream, not {stream!r}")
     norm = ObsNormalizer(stats)
-    env = _action_wrapped(base_env(env_id, env_kwargs), flat, chunk, model, latents, scale,
-                          chunks, record_actions=record_actions)
+    base = base_env(env_id, env_kwargs)
+    if base_wrapper is not None:
+        base = base_wrapper(base)
+    env = _action_wrapped(base, flat, chunk, model, latents, scale, chunks,
+                          record_actions=record_actions)
+    extras = []
     one_step = flat and not chunk
     successes, returns, lengths, trajectories = [], [], [], []
     reset_seeds = [int(s) for s in stream_seeds(stream, episodes, run_seed)]
@@ -372,11 +382,15 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
         returns.append(ret)
         lengths.append(steps)
         trajectories.append(np.stack(traj))
+        if on_episode_end is not None:
+            extras.append(on_episode_end(base, success))
     env.close()
     out = {"success_rate": float(np.mean(successes)), "mean_return": float(np.mean(returns)),
            "mean_primitive_steps": float(np.mean(lengths)), "eval_episodes": episodes,
            "eval_stream": stream, "eval_run_seed": run_seed,
            "successes": [bool(s) for s in successes]}
+    if on_episode_end is not None:
+        out["episode_extras"] = extras
     if record:
         out["trajectories"] = trajectories
     return out

@@ -442,8 +442,10 @@ def load_sac_agent(agent_dir: str | Path):
 
 
 def evaluate_sac(agent_dir: str | Path, episodes: int = 100, stream: str = "eval",
-                 deterministic: bool = True) -> dict[str, Any]:
-    """Evaluate a saved SAC agent directory on ``episodes`` episodes of ``stream``."""
+                 deterministic: bool = True, base_wrapper=None,
+                 on_episode_end=None) -> dict[str, Any]:
+    """Evaluate a saved SAC agent directory on ``episodes`` episodes of ``stream``
+    (``base_wrapper``, ``on_episode_end``: as in ``common.evaluate_policy``)."""
     agent, cfg, model, stats = load_sac_agent(agent_dir)
     from macroact.agents.ppo import _active_data
 
@@ -451,4 +453,5 @@ def evaluate_sac(agent_dir: str | Path, episodes: int = 100, stream: str = "eval
     return common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
                                   cfg.scale, chunks, episodes=episodes, stream=stream,
                                   stats=stats, deterministic=deterministic, chunk=cfg.chunk,
-                                  env_kwargs=cfg.env_kwargs)
+                                  env_kwargs=cfg.env_kwargs, base_wrapper=base_wrapper,
+                                  on_episode_end=on_episode_end)

@@ -93,38 +93,26 @@ def run_agent(agent_dir: Path, episodes: int) -> dict:
     """Replay a saved SAC agent on ``episodes`` eval-stream episodes (run seed 0) and classify
     each; the success rate must match what its training run recorded when ``episodes`` does."""
     import macroact  # noqa: F401  (registers the envs)
-    from macroact.agents.common import ObsNormalizer, _action_wrapped, base_env
-    from macroact.agents.ppo import _active_data
-    from macroact.agents.sac import load_sac_agent
-    from macroact.seeding import seeds
+    from macroact.agents.sac import evaluate_sac
     from macroact.envs.gripper import BASKET_INNER_HALF_WIDTH, BASKET_RIM
 
-    agent, cfg, model, stats = load_sac_agent(agent_dir)
-    if cfg.env_id != "macroact/Gripper-v1":
-        raise SystemExit(f"{agent_dir} is an agent for {cfg.env_id!r}, not macroact/Gripper-v1; "
+    env_id = json.loads((agent_dir / "agent.json").read_text())["config"].get("env_id")
+    if env_id != "macroact/Gripper-v1":
+        raise SystemExit(f"{agent_dir} is an agent for {env_id!r}, not macroact/Gripper-v1; "
                          "pass Gripper-v1 agent directories")
-    chunks = None if cfg.flat else _active_data(cfg, model)
-    tracker = BallTracker(base_env(cfg.env_id, cfg.env_kwargs))
-    env = _action_wrapped(tracker, cfg.flat, cfg.chunk, model, cfg.latents, cfg.scale, chunks)
-    norm = ObsNormalizer(stats)
-    episodes_out = []
-    for seed in (int(s) for s in seeds("eval", episodes, 0)):
-        obs, _ = env.reset(seed=seed)
-        done, success = False, False
-        while not done:
-            action, _ = agent.predict(norm(obs), deterministic=True)
-            obs, _, term, trunc, info = env.step(action)
-            success = success or bool(info.get("is_success", False))
-            done = term or trunc
-        colour = int(env.unwrapped.target_colour)
+
+    def episode(tracker: BallTracker, success: bool) -> dict:
+        colour = int(tracker.unwrapped.target_colour)
         x, z = (tracker.last[i] for i in _BALL_XZ[colour])
         offset = float(x - tracker.last[_BASKET_X[colour]])
-        episodes_out.append(dict(
-            cls=classify(success, tracker.rise[colour], tracker.rise[1 - colour], offset,
-                         float(z), BASKET_INNER_HALF_WIDTH, BASKET_RIM),
-            target_rise=round(float(tracker.rise[colour]), 4), offset_x=round(offset, 4),
-            final_z=round(float(z), 4)))
-    env.close()
+        return dict(cls=classify(success, tracker.rise[colour], tracker.rise[1 - colour], offset,
+                                 float(z), BASKET_INNER_HALF_WIDTH, BASKET_RIM),
+                    target_rise=round(float(tracker.rise[colour]), 4), offset_x=round(offset, 4),
+                    final_z=round(float(z), 4))
+
+    res = evaluate_sac(agent_dir, episodes, "eval", base_wrapper=BallTracker,
+                       on_episode_end=episode)
+    episodes_out = res["episode_extras"]
     recorded = json.loads((agent_dir / "eval.json").read_text())
     return dict(key=agent_dir.name, agent_dir=agent_dir.name, episodes=episodes,
                 success_rate=float(np.mean([e["cls"] == "success" for e in episodes_out])),
@@ -133,6 +121,7 @@ def run_agent(agent_dir: Path, episodes: int) -> dict:
 
 
 def build_report(records: list[dict], command: str) -> str:
+    from macroact.envs.gripper import BASKET_INNER_HALF_WIDTH
     from macroact.reporting import machines, markdown_table, notes_block
 
     rows = []
@@ -155,8 +144,9 @@ def build_report(records: list[dict], command: str) -> str:
         "deterministic actions: the resets of its `eval.json`); every failed episode sorted "
         f"into the first matching class by what the target ball did (lifted: rose {LIFT} m "
         "above its start at some primitive step; the basket: between its inner walls, below "
-        "its rim; its inner walls stand 0.085 m from its centre). `replayed` must equal `recorded` (the training run's evaluation); a "
-        "difference would mean the replay is not the evaluation.", "",
+        f"its rim; its inner walls stand {BASKET_INNER_HALF_WIDTH} m from its centre). "
+        "`replayed` must equal `recorded` (the training run's evaluation); a difference would "
+        "mean the replay is not the evaluation.", "",
         *markdown_table(["agent directory", "episodes", "replayed success", "recorded success",
                          *CLASSES[1:], "dropped: median distance from the basket's centre "
                          "(m)"], rows), "",

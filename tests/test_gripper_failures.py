@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import load_experiment
-
-W, RIM = 0.085, 0.06  # Gripper's basket inner half-width and rim height
+from macroact.envs.gripper import BASKET_INNER_HALF_WIDTH as W, BASKET_RIM as RIM
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +56,32 @@ def test_tracker_follows_a_demonstrated_pick_and_place(failures):
     # the same final state without the success flag reads as not released
     assert failures.classify(False, env.rise[colour], env.rise[1 - colour], offset, z,
                              W, RIM) == "in its basket, not released"
+
+
+def test_evaluate_policy_watches_every_primitive_step_under_a_macro():
+    """``base_wrapper`` sits under the action wrapper (it sees each primitive step of a raw
+    chunk) and ``on_episode_end`` reports per episode what it saw."""
+    import gymnasium as gym
+
+    from macroact.agents.common import evaluate_policy
+
+    class Count(gym.Wrapper):
+        def reset(self, **kw):
+            self.n = 0
+            return self.env.reset(**kw)
+
+        def step(self, action):
+            self.n += 1
+            return self.env.step(action)
+
+    def predict(obs, deterministic=True):
+        return np.zeros(4 * 2, np.float32), None  # a raw chunk of 4 primitive actions
+
+    res = evaluate_policy(predict, "macroact/Reaching2D-v1", True, episodes=3, chunk=4,
+                          base_wrapper=Count, on_episode_end=lambda base, ok: (base.n, ok))
+    assert [ok for _, ok in res["episode_extras"]] == res["successes"]
+    steps = [n for n, _ in res["episode_extras"]]
+    assert min(steps) > 4  # more than one decision's primitive steps, all seen
+    assert np.mean(steps) == res["mean_primitive_steps"]
+    assert "episode_extras" not in evaluate_policy(predict, "macroact/Reaching2D-v1", True,
+                                                   episodes=1, chunk=4)
