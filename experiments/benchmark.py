@@ -80,7 +80,10 @@ ENVS: dict[str, dict[str, Any]] = {
                                lr_schedule="constant")),
     "gripper": dict(env_id="macroact/Gripper-v1", demos=600, budget=30_000,
                     macros={"whole": dict(horizon=200, tail="pad_last"),
-                            "chunk": dict(horizon=50, tail="pad_last")},
+                            "chunk": dict(horizon=50, tail="pad_last"),
+                            # issue 18's default chunk length (H about 10), for the
+                            # ``*_chunk10_*`` skill agents
+                            "chunk10": dict(horizon=10, tail="pad_last")},
                     favae=dict(beta=0.1, capacity=(0.0, 0.0, 0.0), steps=3000,
                                lr_schedule="cosine")),
 }
@@ -188,6 +191,14 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                                            cfg={"prior": True, "prior_init_component": "top"},
                                            trials=_PRIOR_SAC, demo_noise=DART_NOISE,
                                            prior_components=PRIOR_COMPONENTS),
+    # The one-Gaussian DART agent on Gripper-v1 with issue 18's default chunk length, H = 10
+    # primitive steps per decision (40 per 400-step episode) instead of the table's H = 50:
+    # whether shorter skills place and grasp more precisely (gripper_failures.md: with H = 50
+    # about one episode in ten fails at the grasp and one in ten drops the ball outside its
+    # basket). ``envs``: the tables it belongs to (the other envs' chunk is H = 10 already).
+    "cl_prior_sac_chunk10_dart": dict(algo="sac", flat=False, macro="chunk10", closed_loop=True,
+                                      cfg={"prior": True}, trials=_PRIOR_SAC,
+                                      demo_noise=DART_NOISE, envs=("gripper",)),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -217,7 +228,14 @@ SKILL_ROWS = [
     ("latent SAC + mixture skill prior started on its top component, closed-loop, chunked H, "
      "DART demos", "cl_mixprior_top_sac_chunk_dart", "final", "skills"),
     ("flat BC + PPO fine-tune, DART demos", "flat_bc_ft_dart", "final", "skills"),
+    ("latent SAC + skill prior, closed-loop, H = 10, DART demos", "cl_prior_sac_chunk10_dart",
+     "final", "skills"),
 ]
+
+
+def applies(agent: str, env: str) -> bool:
+    """Whether ``agent`` belongs to ``env``'s tables (an agent's ``envs``; default: all)."""
+    return agent == "replay" or env in agent_spec(agent).get("envs", (env,))
 
 
 # Issue 19's table (``--table external``): the agents of the benchmark and skills tables that
@@ -726,6 +744,8 @@ def _skills_section(env: str, log, bench, lines: list[str]) -> None:
                 runs.setdefault((src, r["agent"]), []).append(r)
     rows, curves, means, reach = [], {}, {}, {}
     for label, agent, field, src in SKILL_ROWS:
+        if not applies(agent, env):
+            continue
         origin = "this table" if src == "skills" else f"benchmark_{env}.jsonl"
         if agent == "replay":
             r = bench.get("replay")
@@ -831,15 +851,17 @@ def _skills_section(env: str, log, bench, lines: list[str]) -> None:
               f"in benchmark_{env}.md, chosen the same way).", ""]
     lines += rep.markdown_table(["agent", "trial", "settings over the toml defaults",
                                  "tune success", "tune return", ""],
-                                tuning_rows(SKILL_AGENTS, log))
+                                tuning_rows({a: v for a, v in SKILL_AGENTS.items()
+                                             if applies(a, env)}, log))
     models = [r for r in log.records() if r["key"].startswith(("closed_loop/", "prior/"))]
     fav = [r for r in bench.records() if r["key"] == "favae/chunk"]
     if models or fav:
         lines += ["", "### Skill models", "",
                   "Open-loop FAVAE: the benchmark table's chunked model (`favae/chunk` in "
-                  f"benchmark_{env}.jsonl). Closed-loop FAVAE: the same horizon, tail, beta, "
-                  "capacity, steps and seed on (observation, action) chunks, action head on "
-                  "the live observation. Each prior: a Gaussian MLP p(z | first observation "
+                  f"benchmark_{env}.jsonl). Closed-loop FAVAE: the same horizon"
+                  + (" (`chunk10`: H = 10)" if "chunk10" in spec["macros"] else "")
+                  + ", tail, beta, capacity, steps and seed on (observation, action) "
+                  "chunks, action head on the live observation. Each prior: a Gaussian MLP p(z | first observation "
                   "of the chunk) fitted to the chunks' posteriors.", ""]
         mrows = [[f["key"], f["horizon"], f["tail"], f["chunks"], f["steps"],
                   f"rec {f['final'].get('rec', float('nan')):.3g}", f"{f['wall_seconds']:.0f}"]
@@ -922,7 +944,8 @@ def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
                             ("cl_mixprior_sac_chunk_dart",
                              f"on DART demos with the {PRIOR_COMPONENTS}-Gaussian prior"),
                             ("cl_mixprior_top_sac_chunk_dart",
-                             "the same, the policy started on the prior's top component")):
+                             "the same, the policy started on the prior's top component"),
+                            ("cl_prior_sac_chunk10_dart", "on DART demos with H = 10")):
             at_1m = long.get((agent, 1_000_000))
             if at_1m is None:
                 verdicts.append(f"{what}: not measured at 1M steps")
@@ -1303,6 +1326,7 @@ def skills_long(args, argv: list[str]) -> int:
     agent's trial chosen at the table's budget), in skills_<env>_long.jsonl (with ``--set``:
     skills_<env>_diag.jsonl)."""
     rep = _reporting()
+    check_applies(args.agents or [], args.env)
     log = rep.RunLog(RESULTS / f"skills_{args.env}_{'diag' if args.set else 'long'}.jsonl")
     tuned = {"skills": rep.RunLog(RESULTS / f"skills_{args.env}.jsonl"),
              "benchmark": rep.RunLog(RESULTS / f"benchmark_{args.env}.jsonl")}
@@ -1317,17 +1341,27 @@ def skills_long(args, argv: list[str]) -> int:
     return 0
 
 
+def check_applies(agents: list[str], env: str) -> None:
+    """Refuse agents that belong to other envs' tables (``applies``)."""
+    bad = [a for a in agents if not applies(a, env)]
+    if bad:
+        raise SystemExit(f"{', '.join(bad)}: only for --env "
+                         f"{', '.join(sorted({e for a in bad for e in agent_spec(a)['envs']}))}"
+                         f", not --env {env}")
+
+
 def skills_main(args, argv: list[str]) -> int:
     """``--table skills``: train the skill agents' trials and seeds, then write skills.md."""
     if args.long:
         return skills_long(args, argv)
     rep = _reporting()
     args.seeds = args.seeds or list(SEEDS)
-    agents = args.agents or list(SKILL_AGENTS)
+    agents = args.agents or [a for a in SKILL_AGENTS if applies(a, args.env)]
     bad = [a for a in agents if a not in SKILL_AGENTS]
     if bad:
         raise SystemExit(f"--table skills trains {', '.join(SKILL_AGENTS)} only; the other rows "
                          f"are the benchmark table's records (not {', '.join(bad)})")
+    check_applies(agents, args.env)
     log = rep.RunLog(RESULTS / f"skills_{args.env}.jsonl")
     bench = rep.RunLog(RESULTS / f"benchmark_{args.env}.jsonl")
     if not args.report_only:

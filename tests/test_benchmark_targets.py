@@ -194,3 +194,26 @@ def test_gripper_target_reads_the_1m_runs(bench):
     other = {("cl_prior_sac_chunk", 300_000): ([0.9], [nan])}
     text = bench.skills_targets({"gripper": (means, {}, other)})[-1]
     assert "on the table's demos: not measured at 1M steps" in text
+
+
+def test_env_specific_skill_agents_stay_in_their_env(bench, tmp_path, monkeypatch):
+    agent = "cl_prior_sac_chunk10_dart"
+    for name in ("RESULTS", "RUNS", "OUT_ROOT"):  # --out-root rebinds them: restored after
+        monkeypatch.setattr(bench, name, getattr(bench, name))
+    assert bench.ENVS["gripper"]["macros"]["chunk10"]["horizon"] == 10
+    assert bench.applies(agent, "gripper") and not bench.applies(agent, "reacher")
+    assert bench.applies("cl_prior_sac_chunk_dart", "reacher") and bench.applies("replay", "x")
+    for extra in ([], ["--long", "1000000"]):
+        with pytest.raises(SystemExit, match=f"{agent}: only for --env gripper, not --env "
+                                             "reacher"):
+            bench.main(["--table", "skills", "--env", "reacher", "--agents", agent,
+                        "--out-root", str(tmp_path), *extra])
+    assert not (tmp_path / "experiments").exists()  # refused before anything was written
+    lines: list[str] = []
+    log = bench._reporting().RunLog(tmp_path / "skills.jsonl")
+    bench._skills_section("reacher", log, log, lines)
+    text = "\n".join(lines)
+    assert "DART demos" in text and "H = 10" not in text and agent not in text
+    lines = []
+    bench._skills_section("gripper", log, log, lines)
+    assert "closed-loop, H = 10, DART demos | not run" in "\n".join(lines)
