@@ -958,7 +958,12 @@ def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
                             f"{long_text(only_1m, agent)})")
         verdict = ("Closed-loop SAC + prior at 1,000,000 steps (long-budget diagnostic, trials "
                    "chosen at the table's budget) " + "; ".join(verdicts)
-                   + f"; open-loop SAC + prior {long_text(long, 'prior_sac_chunk')}")
+                   + f"; open-loop SAC + prior {long_text(long, 'prior_sac_chunk')}"
+                   + ". The other agents at the same budgets (trials chosen at the table's "
+                   f"budget): flat BC + PPO fine-tune {long_text(long, 'flat_bc_ft')}; on DART "
+                   f"demos {long_text(long, 'flat_bc_ft_dart')}; flat PPO from scratch "
+                   f"{long_text(long, 'flat_ppo')}; flat SAC from scratch "
+                   f"{long_text(long, 'flat_sac')}")
         out += [f"2. **Gripper-v1: from scratch, at least 0.8 success within 1M primitive "
                 f"steps.** {verdict}; at {ENVS['gripper']['budget']:,} steps "
                 f"{fmt(means, cl)}."]
