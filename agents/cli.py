@@ -255,6 +255,10 @@ def run_sac(args: argparse.Namespace) -> int:
     if "bc" in res:
         print(f"after BC, before SAC: success {res['bc']['success_rate']:.2f} (BC negative "
               f"log-likelihood {res['bc']['nll_before']:.4g} -> {res['bc']['nll_after']:.4g})")
+    if "demo_replay" in res:
+        d = res["demo_replay"]
+        print(f"replay buffer started with {d['transitions']} demonstration transitions "
+              f"({d['episodes']} episodes, {d['terminal']} terminal)")
     print(f"{kind} on {args.env_id}: success {res['success_rate']:.2f}, return "
           f"{res['mean_return']:.3f} over {res['eval_episodes']} eval-stream episodes after "
           f"{res['primitive_steps']} primitive steps ({res['wall_seconds']:.0f} s) -> {args.out}")

@@ -68,6 +68,11 @@ class SACRunConfig(common.AgentRunConfig):
         bc_log_std: with bc_demos, the actor's log-std (before its tanh) after cloning, the
             same for every state (e.g. -2.5: exploration starts close to the clone); 'none'
             fits it to the demos' spread by likelihood.
+        demo_replay: demonstrations (.npz of env_id) whose transitions fill the replay buffer
+            before the first env step (agents/demo_replay.py: flat, one per demo step;
+            latent, one per macro decision, the chunk's code as the action), so that SAC
+            learns from their rewards without cloning them; they stay in the buffer (it must
+            hold them and the run's own transitions).
 
     With ``bc_demos`` (``--bc-init``) the actor is first behaviour-cloned on the demos
     (``agents.bc.pretrain_sac_actor``: least squares on the deterministic action, the log-std
@@ -89,6 +94,7 @@ class SACRunConfig(common.AgentRunConfig):
     prior_init_steps: int = 500
     prior_init_component: Literal["mixture", "top"] = "mixture"
     bc_log_std: float | None = None
+    demo_replay: str | None = None
 
     def sac_settings(self) -> dict[str, Any]:
         """SB3 SAC arguments: the env's settings (agents/hyperparams/sac.toml), then ``sac``."""
@@ -108,6 +114,9 @@ class SACRunConfig(common.AgentRunConfig):
                              "clone of the demos: pass one of them")
         if self.prior_init_steps < 0:
             raise ValueError(f"prior_init_steps must be >= 0, got {self.prior_init_steps}")
+        if self.demo_replay is not None and self.chunk:
+            raise ValueError(f"demo_replay adds primitive or macro transitions, not raw chunks of "
+                             f"{self.chunk}: drop demo_replay (--demo-replay) or chunk")
         if self.prior_init_component not in ("mixture", "top"):
             raise ValueError(f"prior_init_component must be 'mixture' or 'top', got "
                              f"{self.prior_init_component!r}")
@@ -301,6 +310,9 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
                 f"when fitted to the prior ({prior_init['kl_after']:.3g} nats per decision); "
                 "the KL weight alpha will keep growing. Raise prior_target_kl above it.",
                 RuntimeWarning, stacklevel=2)
+    demo_info = None
+    if cfg.demo_replay is not None and state is None:
+        demo_info = _fill_demo_replay(agent, cfg, model, venv)
     bc_info = None
     if cfg.bc_demos is not None and state is None:
         bc_info = _bc_init(agent, cfg, model, venv, chunks, eval_episodes, eval_stream)
@@ -312,6 +324,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         common.set_obs_stats(venv, state["obs_stats"])
         start, rows, wall_before = state["primitive"], state["rows"], state["wall_seconds"]
         bc_info = state.get("bc")
+        demo_info = state.get("demo_replay")
     if cfg.bc_demos is not None and cfg.bc_freeze_obs_stats and hasattr(venv, "obs_rms"):
         venv.training = False
     t0 = time.perf_counter()
@@ -326,6 +339,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
             "config": cfg.to_dict(), "primitive": cb.primitive, "rows": cb.rows,
             "num_timesteps": agent.num_timesteps, "n_updates": agent._n_updates,
             "obs_stats": common.obs_stats(venv), "resumes": resumes, "bc": bc_info,
+            "demo_replay": demo_info,
             "wall_seconds": wall_before + time.perf_counter() - t0})
 
     callback = common.PrimitiveStepCallback(cfg.timesteps, cfg.one_step_actions, writer,
@@ -346,6 +360,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         result["prior_init"] = prior_init
     if bc_info is not None:
         result["bc"] = bc_info
+    if demo_info is not None:
+        result["demo_replay"] = demo_info
     result.update(primitive_steps=callback.primitive, wall_seconds=wall,
                   train_episodes=len(callback.rows), resumes=resumes,
                   training=_training_summary(agent),
@@ -360,6 +376,21 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
             shutil.rmtree(ckpt)  # finished: the replay buffer is not needed any more
     result["episodes"] = [list(r) for r in callback.rows]
     return result
+
+
+def _fill_demo_replay(agent, cfg: SACRunConfig, model, venv) -> dict[str, Any]:
+    """Put ``cfg.demo_replay``'s transitions into the agent's replay buffer (no env steps)."""
+    from macroact.agents.bc import load_bc_demos
+    from macroact.agents.demo_replay import demo_transitions, fill_replay_buffer
+
+    demos = load_bc_demos(cfg.demo_replay, cfg.env_id)
+    dims = None if cfg.flat else venv.get_attr("latent_dims")[0]
+    trans = demo_transitions(demos, None if cfg.flat else model, tail=cfg.tail or "pad_zero",
+                             scale=cfg.scale, latent_dims=dims)
+    n = fill_replay_buffer(agent.replay_buffer, trans)
+    return {"transitions": n, "episodes": len(demos),
+            "mean_reward": float(np.mean(trans["rewards"][:n])),
+            "terminal": int(np.sum(trans["dones"][:n] & ~trans["timeouts"][:n]))}
 
 
 def _bc_init(agent, cfg: SACRunConfig, model, venv, chunks, eval_episodes: int,

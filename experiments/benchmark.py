@@ -199,6 +199,19 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     "cl_prior_sac_chunk10_dart": dict(algo="sac", flat=False, macro="chunk10", closed_loop=True,
                                       cfg={"prior": True}, trials=_PRIOR_SAC,
                                       demo_noise=DART_NOISE, envs=("gripper",)),
+    # Demonstrations as off-policy experience (DDPGfD, RLPD): the one-Gaussian DART agent with
+    # the DART demos' macro transitions (each chunk's code as the action, its summed reward)
+    # in the replay buffer before the first env step (``demo_replay``, agents/demo_replay.py).
+    # No cloning: the policy still starts at the prior. Beside it, flat SAC from scratch with
+    # the same demos' primitive transitions in its buffer, the matching demo-using baseline
+    # (a buffer of 1e6 in both trials, so that 80,000 demo steps and the budget fit).
+    "cl_prior_sac_chunk_dart_demo": dict(algo="sac", flat=False, macro="chunk",
+                                         closed_loop=True, cfg={"prior": True},
+                                         trials=_PRIOR_SAC, demo_noise=DART_NOISE,
+                                         demo_replay=True),
+    "flat_sac_demo_dart": dict(algo="sac", flat=True, demo_noise=DART_NOISE, demo_replay=True,
+                               trials=[{"params": {**t["params"], "buffer_size": 1_000_000},
+                                        "cfg": t["cfg"]} for t in AGENTS["flat_sac"]["trials"]]),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -230,6 +243,9 @@ SKILL_ROWS = [
     ("flat BC + PPO fine-tune, DART demos", "flat_bc_ft_dart", "final", "skills"),
     ("latent SAC + skill prior, closed-loop, H = 10, DART demos", "cl_prior_sac_chunk10_dart",
      "final", "skills"),
+    ("latent SAC + skill prior, closed-loop, chunked H, DART demos in the replay buffer",
+     "cl_prior_sac_chunk_dart_demo", "final", "skills"),
+    ("flat SAC, DART demos in the replay buffer", "flat_sac_demo_dart", "final", "skills"),
 ]
 
 
@@ -590,6 +606,8 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
             prepare_prior(env, model, m["tail"], f"prior/{model.parent.name}", mlog, noise, k)
         common.update(model=str(model), tail=m["tail"], data=str(demos_path(env, noise)))
     extra = {}
+    if a.get("demo_replay"):
+        extra["demo_replay"] = str(demos_path(env, noise))
     if a.get("bc"):
         extra = dict(bc_demos=str(demos_path(env, noise)), bc_epochs=bc_epochs(env, agent, demos),
                      bc_batch_size=BC_BATCH)
@@ -628,6 +646,8 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
         rec["bc"] = {k: v for k, v in res["bc"].items() if k != "trajectories"}
     if "prior_init" in res:
         rec["prior_init"] = res["prior_init"]
+    if "demo_replay" in res:
+        rec["demo_replay"] = res["demo_replay"]
     if "training" in res:
         rec["training"] = res["training"]
     if SETTINGS_OVERRIDE:
