@@ -71,8 +71,8 @@ class SACRunConfig(common.AgentRunConfig):
         demo_replay: demonstrations (.npz of env_id) whose transitions fill the replay buffer
             before the first env step (agents/demo_replay.py: flat, one per demo step;
             latent, one per macro decision, the chunk's code as the action), so that SAC
-            learns from their rewards without cloning them; they stay in the buffer (it must
-            hold them and the run's own transitions).
+            learns from their rewards without cloning them. The buffer must hold them at the
+            start; once it is full, SB3 overwrites its oldest rows, the demos first.
 
     With ``bc_demos`` (``--bc-init``) the actor is first behaviour-cloned on the demos
     (``agents.bc.pretrain_sac_actor``: least squares on the deterministic action, the log-std

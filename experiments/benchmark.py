@@ -222,7 +222,8 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     # in the replay buffer before the first env step (``demo_replay``, agents/demo_replay.py).
     # No cloning: the policy still starts at the prior. Beside it, flat SAC from scratch with
     # the same demos' primitive transitions in its buffer, the matching demo-using baseline
-    # (a buffer of 1e6 in both trials, so that 80,000 demo steps and the budget fit).
+    # (a buffer of 1e6 in both trials, so that Gripper's 78,628 demo steps and the budget
+    # fit).
     "cl_prior_sac_chunk_dart_demo": dict(algo="sac", flat=False, macro="chunk",
                                          closed_loop=True, cfg={"prior": True},
                                          trials=_PRIOR_SAC, demo_noise=DART_NOISE,
@@ -633,8 +634,8 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
     if a.get("demo_replay"):
         extra["demo_replay"] = str(demos_path(env, noise))
     if a.get("bc"):
-        extra = dict(bc_demos=str(demos_path(env, noise)), bc_epochs=bc_epochs(env, agent, demos),
-                     bc_batch_size=BC_BATCH)
+        extra.update(bc_demos=str(demos_path(env, noise)),
+                     bc_epochs=bc_epochs(env, agent, demos), bc_batch_size=BC_BATCH)
         if "demo_env_id" in spec:  # e.g. OGBench's play data for its singletask tasks
             extra["bc_demos_env"] = spec["demo_env_id"]
     t0 = time.perf_counter()
