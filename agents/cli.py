@@ -51,8 +51,8 @@ def _factor_labels(text: str) -> dict[str, int]:
 def _check_action_args(args: argparse.Namespace, algo: str) -> None:
     """``--chunk H`` implies ``--flat`` (raw chunks need no FAVAE); a latent agent needs
     ``--model``."""
-    if args.chunk and args.flat is None:
-        args.flat = True
+    if (args.chunk or getattr(args, "residual", None)) and args.flat is None:
+        args.flat = True  # a residual agent's actions are primitive corrections
     if args.model is not None and args.flat is None:
         args.flat = False  # --model RUN_DIR: latents of that FAVAE are the actions
     if not args.flat and args.model is None:
@@ -64,6 +64,8 @@ def _agent_kind(cfg, algo: str) -> str:
     """How the command names a run: flat, raw-chunk (H=...) or latent ``algo``."""
     if cfg.chunk:
         return f"raw-chunk {algo} (H={cfg.chunk})"
+    if getattr(cfg, "residual", None):
+        return f"residual {algo} over {cfg.residual}"
     return f"{'flat' if cfg.flat else 'latent'} {algo}"
 
 

@@ -175,7 +175,8 @@ class AgentRunConfig(Config):
 
 def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latents: Any = "all",
              scale: float = 3.0, chunks: np.ndarray | None = None, normalize_obs: bool = True,
-             seed_offset: int = 0, chunk: int = 0, env_kwargs: dict[str, Any] | None = None):
+             seed_offset: int = 0, chunk: int = 0, env_kwargs: dict[str, Any] | None = None,
+             agent_wrapper: Callable[[gym.Env], gym.Env] | None = None):
     """The (vectorised, monitored, optionally VecNormalize-d) env an agent trains on.
 
     Env ``i`` is reset with ``seeds("train", seed_offset + n_envs, seed)[seed_offset + i]``:
@@ -184,7 +185,9 @@ def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latent
     chunks of H primitive actions (``macroact.chunk_wrapper.ChunkActionWrapper``, action
     ``(H * action_dim,)``); ``chunks`` are unrelated: a latent agent's ``(N, H, A)`` training
     chunks for ``latents="active"``. ``env_kwargs`` go to ``gym.make`` (``base_env``: flat
-    observations and ``info["is_success"]`` for external envs).
+    observations and ``info["is_success"]`` for external envs). ``agent_wrapper`` wraps the
+    primitive env before the action wrapper (a residual agent's
+    ``macroact.residual.ResidualSkillWrapper``).
     """
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
@@ -193,8 +196,10 @@ def make_env(env_id: str, flat: bool, n_envs: int, seed: int, model=None, latent
 
     def make(rank: int):
         def thunk():
-            env = _action_wrapped(base_env(env_id, env_kwargs), flat, chunk, model, latents,
-                                  scale, chunks)
+            env = base_env(env_id, env_kwargs)
+            if agent_wrapper is not None:
+                env = agent_wrapper(env)
+            env = _action_wrapped(env, flat, chunk, model, latents, scale, chunks)
             env = Monitor(env, info_keywords=("is_success",))
             env.reset(seed=first[rank])
             env.action_space.seed(first[rank])
@@ -340,7 +345,8 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
                     record_actions: bool = False, chunk: int = 0,
                     env_kwargs: dict[str, Any] | None = None,
                     base_wrapper: Callable[[gym.Env], gym.Env] | None = None,
-                    on_episode_end: Callable[[gym.Env, bool], Any] | None = None
+                    on_episode_end: Callable[[gym.Env, bool], Any] | None = None,
+                    agent_wrapper: Callable[[gym.Env], gym.Env] | None = None
                     ) -> dict[str, Any]:
     """Success rate, mean return and mean primitive steps of ``episodes`` fresh episodes.
 
@@ -353,6 +359,7 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
     ``base_wrapper`` wraps the primitive env under the agent's action wrapper (to watch every
     primitive step); ``on_episode_end(base, success)`` is called after each episode with that
     wrapped primitive env, and what it returns is listed under ``"episode_extras"``.
+    ``agent_wrapper``: as in ``make_env``, over ``base_wrapper``.
     """
     if stream not in EVAL_STREAMS:
         raise ValueError(f"agents are evaluated on the 'eval' or 'tune' stream, not {stream!r}")
@@ -360,7 +367,8 @@ def evaluate_policy(predict: Callable, env_id: str, flat: bool, model=None, late
     base = base_env(env_id, env_kwargs)
     if base_wrapper is not None:
         base = base_wrapper(base)
-    env = _action_wrapped(base, flat, chunk, model, latents, scale, chunks,
+    env = agent_wrapper(base) if agent_wrapper is not None else base
+    env = _action_wrapped(env, flat, chunk, model, latents, scale, chunks,
                           record_actions=record_actions)
     extras = []
     one_step = flat and not chunk

@@ -73,6 +73,13 @@ class SACRunConfig(common.AgentRunConfig):
             latent, one per macro decision, the chunk's code as the action), so that SAC
             learns from their rewards without cloning them. The buffer must hold them at the
             start; once it is full, SB3 overwrites its oldest rows, the demos first.
+        residual: the directory of a saved latent SAC agent (the skill policy): this flat
+            agent then acts on every primitive step with a correction to the action the
+            skill agent's decoded macro gives there (agents/residual.py,
+            macroact.residual.ResidualSkillWrapper); the skill agent is frozen and
+            deterministic, and its own training steps are not in this run's budget.
+        residual_scale: with residual, the largest correction as a fraction of half the
+            action range.
 
     With ``bc_demos`` (``--bc-init``) the actor is first behaviour-cloned on the demos
     (``agents.bc.pretrain_sac_actor``: least squares on the deterministic action, the log-std
@@ -95,6 +102,8 @@ class SACRunConfig(common.AgentRunConfig):
     prior_init_component: Literal["mixture", "top"] = "mixture"
     bc_log_std: float | None = None
     demo_replay: str | None = None
+    residual: str | None = None
+    residual_scale: float = 0.2
 
     def sac_settings(self) -> dict[str, Any]:
         """SB3 SAC arguments: the env's settings (agents/hyperparams/sac.toml), then ``sac``."""
@@ -117,6 +126,16 @@ class SACRunConfig(common.AgentRunConfig):
         if self.demo_replay is not None and self.chunk:
             raise ValueError(f"demo_replay adds primitive or macro transitions, not raw chunks of "
                              f"{self.chunk}: drop demo_replay (--demo-replay) or chunk")
+        if self.residual is not None:
+            clash = [name for name, on in (("chunk", self.chunk), ("bc_demos", self.bc_demos),
+                                           ("demo_replay", self.demo_replay)) if on]
+            if not self.flat or clash:
+                raise ValueError(f"residual={self.residual!r} trains a flat agent of primitive "
+                                 f"corrections: pass flat=True (--flat) and drop "
+                                 f"{clash or ['model']}")
+            if not 0 < self.residual_scale <= 2:
+                raise ValueError(f"residual_scale must be in (0, 2] (a fraction of half the "
+                                 f"action range), got {self.residual_scale}; e.g. 0.2")
         if self.prior_init_component not in ("mixture", "top"):
             raise ValueError(f"prior_init_component must be 'mixture' or 'top', got "
                              f"{self.prior_init_component!r}")
@@ -280,11 +299,12 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
                                  "resume with the same settings or start a new run directory")
     model, chunks = _model_and_chunks(cfg)
     resumes = 0 if state is None else state["resumes"] + 1
+    wrap = _residual_wrapper(cfg)
     venv = common.make_env(cfg.env_id, cfg.flat, cfg.n_envs, cfg.seed, model=model,
                            latents=cfg.latents, scale=cfg.scale, chunks=chunks,
                            normalize_obs=cfg.normalize_obs and not cfg.prior,
                            seed_offset=resumes * cfg.n_envs, chunk=cfg.chunk,
-                           env_kwargs=cfg.env_kwargs)
+                           env_kwargs=cfg.env_kwargs, agent_wrapper=wrap)
     params = cfg.sac_settings()
     prior = _load_prior(cfg) if cfg.prior else None
     writer = None
@@ -355,7 +375,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     result = common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
                                     cfg.scale, chunks, episodes=eval_episodes,
                                     stream=eval_stream, stats=stats, chunk=cfg.chunk,
-                                    env_kwargs=cfg.env_kwargs)
+                                    env_kwargs=cfg.env_kwargs, agent_wrapper=wrap)
     if prior_init is not None:
         result["prior_init"] = prior_init
     if bc_info is not None:
@@ -370,6 +390,10 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     if out is not None:
         meta = {"algo": "sac", "config": cfg.to_dict(), "sac": params, "obs_stats": stats}
         common.copy_model_files(cfg, out, meta)
+        if cfg.residual is not None:
+            from macroact.agents.residual import copy_skill_agent
+
+            copy_skill_agent(cfg.residual, out, meta)
         common.write_agent_dir(out, agent, meta, result, callback.rows)
         writer.close()
         if ckpt.is_dir():
@@ -418,6 +442,15 @@ def _bc_init(agent, cfg: SACRunConfig, model, venv, chunks, eval_episodes: int,
     return info
 
 
+def _residual_wrapper(cfg: SACRunConfig):
+    """The residual agent's env wrapper over its skill agent (None without ``residual``)."""
+    if cfg.residual is None:
+        return None
+    from macroact.agents.residual import skill_wrapper
+
+    return skill_wrapper(cfg.residual, cfg.residual_scale)
+
+
 def _load_prior(cfg: SACRunConfig):
     """The skill prior beside the run's model (RUN_DIR/prior.pt)."""
     from macroact.models.prior import SkillPrior
@@ -459,10 +492,13 @@ def load_sac_agent(agent_dir: str | Path):
     cfg = dataclasses.replace(
         cfg, n_envs=1, normalize_obs=False,
         model=None if cfg.flat else str(inside(agent_dir, meta.get("favae"), "its model file")))
+    if cfg.residual is not None:
+        cfg = dataclasses.replace(cfg, residual=str(inside(agent_dir, meta.get("skill"),
+                                                           "its skill agent")))
     model, chunks = _model_and_chunks(cfg)
     venv = common.make_env(cfg.env_id, cfg.flat, 1, cfg.seed, model=model, latents=cfg.latents,
                            scale=cfg.scale, chunks=chunks, normalize_obs=False, chunk=cfg.chunk,
-                           env_kwargs=cfg.env_kwargs)
+                           env_kwargs=cfg.env_kwargs, agent_wrapper=_residual_wrapper(cfg))
     params = dict(meta["sac"])
     params["buffer_size"] = 1  # evaluation only: no replay memory needed
     params["learning_starts"] = 0
@@ -485,4 +521,5 @@ def evaluate_sac(agent_dir: str | Path, episodes: int = 100, stream: str = "eval
                                   cfg.scale, chunks, episodes=episodes, stream=stream,
                                   stats=stats, deterministic=deterministic, chunk=cfg.chunk,
                                   env_kwargs=cfg.env_kwargs, base_wrapper=base_wrapper,
-                                  on_episode_end=on_episode_end)
+                                  on_episode_end=on_episode_end,
+                                  agent_wrapper=_residual_wrapper(cfg))

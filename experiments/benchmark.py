@@ -231,6 +231,16 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     "flat_sac_demo_dart": dict(algo="sac", flat=True, demo_noise=DART_NOISE, demo_replay=True,
                                trials=[{"params": {**t["params"], "buffer_size": 1_000_000},
                                         "cfg": t["cfg"]} for t in AGENTS["flat_sac"]["trials"]]),
+    # Residual corrections (ReSkill-style, agents/residual.py): flat SAC that adds a bounded
+    # per-step correction to what the one-Gaussian DART agent's decoded skill does. Staged: the
+    # skill agent (its chosen trial, the same seed) trains for the first (1 - share) of the
+    # budget, then is frozen, and the residual agent trains for the rest, so the two stages
+    # together use the row's budget. Two trials of the correction's reach (a fraction of half the
+    # action range), with the toml's flat SAC settings (one gradient step per 8 env steps).
+    "res_sac_cl_prior_dart": dict(algo="sac", flat=True, residual_of="cl_prior_sac_chunk_dart",
+                                  residual_share=0.5, demo_noise=DART_NOISE, envs=("gripper",),
+                                  trials=[{"params": {}, "cfg": {"residual_scale": 0.2}},
+                                          {"params": {}, "cfg": {"residual_scale": 0.5}}]),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -269,6 +279,8 @@ SKILL_ROWS = [
     ("latent SAC + skill prior, closed-loop, chunked H, DART demos in the replay buffer",
      "cl_prior_sac_chunk_dart_demo", "final", "skills"),
     ("flat SAC, DART demos in the replay buffer", "flat_sac_demo_dart", "final", "skills"),
+    ("residual SAC over latent SAC + skill prior (closed-loop, chunked H, DART demos), half "
+     "the budget each", "res_sac_cl_prior_dart", "final", "skills"),
 ]
 
 
@@ -631,6 +643,11 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
             prepare_prior(env, model, m["tail"], f"prior/{model.parent.name}", mlog, noise, k)
         common.update(model=str(model), tail=m["tail"], data=str(demos_path(env, noise)))
     extra = {}
+    skill = None
+    if a.get("residual_of"):
+        skill = prepare_skill_agent(env, agent, seed, stream, log, favae_log)
+        common["timesteps"] = spec["budget"] - skill["budget"]
+        extra["residual"] = skill["dir"]
     if a.get("demo_replay"):
         extra["demo_replay"] = str(demos_path(env, noise))
     if a.get("bc"):
@@ -675,9 +692,43 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
         rec["demo_replay"] = res["demo_replay"]
     if "training" in res:
         rec["training"] = res["training"]
+    if skill is not None:
+        rec["skill"] = {k: portable(v) for k, v in skill.items()}
+        rec["primitive_steps"] += skill["budget"]  # both stages count in the budget
+        rec["curve"] = curve_points([(r[0] + skill["budget"], *r[1:]) for r in res["episodes"]],
+                                    spec["budget"])
     if SETTINGS_OVERRIDE:
         rec["override"] = dict(SETTINGS_OVERRIDE)
     return rec
+
+
+def prepare_skill_agent(env: str, agent: str, seed: int, stream: str, log, favae_log
+                        ) -> dict[str, Any]:
+    """The skill agent a residual agent corrects: ``residual_of``'s chosen trial (from the
+    skills records ``log``), run ``seed``, trained for the first ``1 - residual_share`` of the
+    budget (reused when its directory is complete, else trained here); its directory, budget
+    and evaluation success."""
+    global RUN_SUFFIX, SETTINGS_OVERRIDE
+    a, spec = agent_spec(agent), ENVS[env]
+    base = a["residual_of"]
+    trial = chosen_trial(log, base)
+    if trial is None:
+        raise SystemExit(f"{agent} corrects {base}, which has no tuning records yet: run "
+                         f"--table skills --env {env} --agents {base} first")
+    budget = spec["budget"] - int(round(a["residual_share"] * spec["budget"]))
+    suffix = f"_b{budget}"
+    out = RUNS / env / ("tune" if stream == "tune" else "runs") / \
+        f"{base}_t{trial}_s{seed}{suffix}"
+    if not (out / "eval.json").is_file():
+        saved = (spec, RUN_SUFFIX, SETTINGS_OVERRIDE)
+        ENVS[env], RUN_SUFFIX, SETTINGS_OVERRIDE = dict(spec, budget=budget), suffix, {}
+        try:
+            run_agent(env, base, trial, seed, stream, log, favae_log)
+        finally:
+            ENVS[env], RUN_SUFFIX, SETTINGS_OVERRIDE = saved
+    result = json.loads((out / "eval.json").read_text())
+    return {"agent": base, "trial": trial, "budget": budget, "dir": str(out),
+            "success_rate": result["success_rate"]}
 
 
 def portable(value: Any) -> Any:
