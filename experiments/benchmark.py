@@ -50,6 +50,7 @@ shows what the compression adds over plain chunking.
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import math
@@ -238,7 +239,7 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     # together use the row's budget. Two trials of the correction's reach (a fraction of half the
     # action range), with the toml's flat SAC settings (one gradient step per 8 env steps).
     "res_sac_cl_prior_dart": dict(algo="sac", flat=True, residual_of="cl_prior_sac_chunk_dart",
-                                  residual_share=0.5, demo_noise=DART_NOISE, envs=("gripper",),
+                                  residual_share=0.5, demo_noise=DART_NOISE,
                                   trials=[{"params": {}, "cfg": {"residual_scale": 0.2}},
                                           {"params": {}, "cfg": {"residual_scale": 0.5}}]),
 }
@@ -695,8 +696,12 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
     if skill is not None:
         rec["skill"] = {k: portable(v) for k, v in skill.items()}
         rec["primitive_steps"] += skill["budget"]  # both stages count in the budget
-        rec["curve"] = curve_points([(r[0] + skill["budget"], *r[1:]) for r in res["episodes"]],
-                                    spec["budget"])
+        # The curve spans both stages: the skill agent's training episodes, then the residual's.
+        with open(Path(skill["dir"]) / "episodes.csv") as f:
+            first = [(int(r[0]), int(r[1]), float(r[2]), int(r[3]))
+                     for r in list(csv.reader(f))[1:]]
+        rec["curve"] = curve_points(first + [(r[0] + skill["budget"], *r[1:])
+                                             for r in res["episodes"]], spec["budget"])
     if SETTINGS_OVERRIDE:
         rec["override"] = dict(SETTINGS_OVERRIDE)
     return rec
@@ -1033,7 +1038,9 @@ def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
                 f"{long_text(long, 'cl_prior_sac_chunk_dart')}; the same with the mixture prior "
                 f"{long_text(long, 'cl_mixprior_sac_chunk_dart')}; the same with the demos' "
                 f"transitions in the replay buffer "
-                f"{long_text(long, 'cl_prior_sac_chunk_dart_demo')}; flat BC + PPO fine-tune "
+                f"{long_text(long, 'cl_prior_sac_chunk_dart_demo')}; residual SAC over it (each "
+                f"stage half of the steps, both counted) "
+                f"{long_text(long, 'res_sac_cl_prior_dart')}; flat BC + PPO fine-tune "
                 f"{long_text(long, 'flat_bc_ft_dart')}."]
     else:
         out += ["1. ReacherSparse-v0 target: not run."]
@@ -1051,7 +1058,10 @@ def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
                             ("cl_prior_sac_chunk_s10k_dart",
                              "on DART demos, model trained 10,000 steps"),
                             ("cl_prior_sac_chunk_dart_demo",
-                             "on DART demos, their transitions in the replay buffer")):
+                             "on DART demos, their transitions in the replay buffer"),
+                            ("res_sac_cl_prior_dart",
+                             "residual SAC over the DART agent (each stage half of the steps, "
+                             "both counted)")):
             at_1m = long.get((agent, 1_000_000))
             if at_1m is None:
                 verdicts.append(f"{what}: not measured at 1M steps")
