@@ -217,3 +217,44 @@ def test_env_specific_skill_agents_stay_in_their_env(bench, tmp_path, monkeypatc
     lines = []
     bench._skills_section("gripper", log, log, lines)
     assert "closed-loop, H = 10, DART demos | not run" in "\n".join(lines)
+
+
+class _Log:
+    def __init__(self, recs):
+        self.recs = recs
+
+    def get(self, key):
+        return self.recs.get(key)
+
+
+def test_a_residual_agents_skill_stage_is_the_chosen_trial_for_the_rest_of_the_budget(
+        bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "RUNS", tmp_path)
+    monkeypatch.setitem(bench.ENVS, "gripper", dict(bench.ENVS["gripper"], budget=1_000_000))
+    monkeypatch.setattr(bench, "SETTINGS_OVERRIDE", {"train_freq": 1})
+    base = bench.SKILL_AGENTS["res_sac_cl_prior_dart"]["residual_of"]
+    trained = []
+
+    def fake_run(env, agent, trial, seed, stream, log, favae_log=None):
+        # the skill agent trains at its own budget, in its own directory, without --set
+        trained.append((agent, trial, seed, stream, bench.ENVS[env]["budget"],
+                        bench.RUN_SUFFIX, dict(bench.SETTINGS_OVERRIDE)))
+        out = tmp_path / env / "runs" / f"{agent}_t{trial}_s{seed}{bench.RUN_SUFFIX}"
+        out.mkdir(parents=True)
+        (out / "eval.json").write_text('{"success_rate": 0.7}')
+        return {}
+
+    monkeypatch.setattr(bench, "run_agent", fake_run)
+    log = _Log({f"tune/{base}/0": {"success_rate": 0.3, "mean_return": 0.3},
+                f"tune/{base}/1": {"success_rate": 0.4, "mean_return": 0.4}})
+    skill = bench.prepare_skill_agent("gripper", "res_sac_cl_prior_dart", 2, "eval", log, None)
+    assert trained == [(base, 1, 2, "eval", 500_000, "_b500000", {})]
+    assert skill == {"agent": base, "trial": 1, "budget": 500_000, "success_rate": 0.7,
+                     "dir": str(tmp_path / "gripper" / "runs" / f"{base}_t1_s2_b500000")}
+    # restored after the skill stage, and a finished skill agent is reused, not retrained
+    assert bench.ENVS["gripper"]["budget"] == 1_000_000 and bench.RUN_SUFFIX == ""
+    assert bench.SETTINGS_OVERRIDE == {"train_freq": 1}
+    assert bench.prepare_skill_agent("gripper", "res_sac_cl_prior_dart", 2, "eval", log,
+                                     None) == skill and len(trained) == 1
+    with pytest.raises(SystemExit, match="no tuning records"):
+        bench.prepare_skill_agent("gripper", "res_sac_cl_prior_dart", 2, "eval", _Log({}), None)
