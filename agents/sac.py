@@ -80,6 +80,11 @@ class SACRunConfig(common.AgentRunConfig):
             deterministic, and its own training steps are not in this run's budget.
         residual_scale: with residual, the largest correction as a fraction of half the
             action range.
+        residual_prior_std: with residual, replace SAC's entropy bonus by the KL to a
+            zero-mean Gaussian of this std over the agent's action (agents/sac_prior.py,
+            ZeroMeanPrior), with prior_target_kl and an automatically tuned weight as for a
+            skill prior, the policy first fitted to it on reset states (prior_init_steps):
+            the corrections stay near "none" unless the critic finds them worth their KL.
 
     With ``bc_demos`` (``--bc-init``) the actor is first behaviour-cloned on the demos
     (``agents.bc.pretrain_sac_actor``: least squares on the deterministic action, the log-std
@@ -104,6 +109,7 @@ class SACRunConfig(common.AgentRunConfig):
     demo_replay: str | None = None
     residual: str | None = None
     residual_scale: float = 0.2
+    residual_prior_std: float | None = None
 
     def sac_settings(self) -> dict[str, Any]:
         """SB3 SAC arguments: the env's settings (agents/hyperparams/sac.toml), then ``sac``."""
@@ -133,9 +139,15 @@ class SACRunConfig(common.AgentRunConfig):
                 raise ValueError(f"residual={self.residual!r} trains a flat agent of primitive "
                                  f"corrections: pass flat=True (--flat) and drop "
                                  f"{clash or ['model']}")
+            if self.residual_prior_std is not None and not self.residual_prior_std > 0:
+                raise ValueError(f"residual_prior_std must be > 0 (the std of the zero-mean "
+                                 f"prior over corrections), got {self.residual_prior_std}")
             if not 0 < self.residual_scale <= 2:
                 raise ValueError(f"residual_scale must be in (0, 2] (a fraction of half the "
                                  f"action range), got {self.residual_scale}; e.g. 0.2")
+        if self.residual_prior_std is not None and self.residual is None:
+            raise ValueError(f"residual_prior_std={self.residual_prior_std} is the prior of a "
+                             "residual agent: pass residual=SKILL_DIR too, or drop it")
         if self.prior_init_component not in ("mixture", "top"):
             raise ValueError(f"prior_init_component must be 'mixture' or 'top', got "
                              f"{self.prior_init_component!r}")
@@ -161,7 +173,9 @@ def _build(cfg: SACRunConfig, venv, params: dict[str, Any], tb: str | None = Non
         from macroact.agents.sac_prior import PriorSAC
 
         dims = venv.get_attr("latent_dims")[0] if model is not None else None
-        return PriorSAC("MlpPolicy", venv, prior=prior, scale=cfg.scale, latent_dims=dims,
+        # A residual agent's prior is over its own action (scale 1).
+        scale = 1.0 if cfg.residual is not None else cfg.scale
+        return PriorSAC("MlpPolicy", venv, prior=prior, scale=scale, latent_dims=dims,
                         target_kl=cfg.prior_target_kl, seed=cfg.seed, device="cpu",
                         tensorboard_log=tb, **kwargs, **params)
     return SAC("MlpPolicy", venv, seed=cfg.seed, device="cpu", tensorboard_log=tb,
@@ -307,6 +321,10 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
                            env_kwargs=cfg.env_kwargs, agent_wrapper=wrap)
     params = cfg.sac_settings()
     prior = _load_prior(cfg) if cfg.prior else None
+    if cfg.residual_prior_std is not None:
+        from macroact.agents.sac_prior import ZeroMeanPrior
+
+        prior = ZeroMeanPrior(cfg.residual_prior_std, venv.action_space.shape[0])
     writer = None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -320,7 +338,8 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
     if prior is not None and state is None and cfg.prior_init_steps > 0:
         from macroact.agents.sac_prior import init_at_prior
 
-        prior_init = init_at_prior(agent, _prior_states(cfg, model), steps=cfg.prior_init_steps,
+        prior_init = init_at_prior(agent, _prior_states(cfg, model, wrap),
+                                   steps=cfg.prior_init_steps,
                                    seed=cfg.seed, component=cfg.prior_init_component)
         if prior_init["kl_after"] > cfg.prior_target_kl:
             # alpha grows while the KL stays above its target: a target the policy cannot
@@ -459,10 +478,11 @@ def _load_prior(cfg: SACRunConfig):
     return SkillPrior.load(src if src.is_dir() else src.parent)
 
 
-def _prior_states(cfg: SACRunConfig, model) -> np.ndarray:
+def _prior_states(cfg: SACRunConfig, model, wrap=None) -> np.ndarray:
     """States to fit the policy to the prior on: the demos' chunk starts (``--demos``), else
-    256 reset observations of the train stream (no env steps)."""
-    if cfg.data is not None:
+    256 reset observations of the train stream (no env steps; through ``wrap``, a residual
+    agent's wrapper, when given)."""
+    if cfg.data is not None and cfg.residual is None:
         from macroact.data.demos import EpisodeData
         from macroact.data.skills import model_inputs
 
@@ -470,6 +490,8 @@ def _prior_states(cfg: SACRunConfig, model) -> np.ndarray:
     from macroact.seeding import seeds
 
     env = common.base_env(cfg.env_id, cfg.env_kwargs)
+    if wrap is not None:
+        env = wrap(env)
     try:
         return np.stack([env.reset(seed=int(s))[0] for s in seeds("train", 256, cfg.seed)])
     finally:

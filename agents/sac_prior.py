@@ -40,7 +40,32 @@ from stable_baselines3.common.utils import polyak_update
 
 from macroact.models.prior import SkillPrior
 
-__all__ = ["PriorSAC", "prior_log_density", "init_at_prior"]
+__all__ = ["PriorSAC", "prior_log_density", "init_at_prior", "ZeroMeanPrior"]
+
+
+class ZeroMeanPrior(torch.nn.Module):
+    """A state-independent prior N(0, std^2 I) over ``k`` action dims, in the interface of
+    ``SkillPrior`` (one component): the prior of a residual agent
+    (``SACRunConfig.residual_prior_std``), so that ``PriorSAC`` keeps its corrections within a
+    target KL of "no correction".
+
+    Example:
+        >>> log_w, mu, logvar = ZeroMeanPrior(0.5, 3)(torch.zeros(4, 7))
+        >>> log_w.shape, mu.shape, float(logvar[0, 0, 0].exp())
+        (torch.Size([4, 1]), torch.Size([4, 1, 3]), 0.25)
+    """
+
+    def __init__(self, std: float, k: int):
+        super().__init__()
+        if not (math.isfinite(std) and std > 0) or k < 1:
+            raise ValueError(f"a zero-mean prior needs std > 0 and k >= 1 dims, got std={std!r}, "
+                             f"k={k!r}")
+        self.register_buffer("logvar", torch.full((k,), 2 * math.log(std)))
+
+    def forward(self, obs: torch.Tensor):
+        n, k = obs.shape[0], self.logvar.shape[0]
+        return (obs.new_zeros(n, 1), obs.new_zeros(n, 1, k),
+                self.logvar.to(obs.dtype).expand(n, 1, k))
 
 
 def prior_log_density(prior: SkillPrior, z: torch.Tensor, obs: torch.Tensor,

@@ -201,3 +201,20 @@ def test_sac_residual_command(skill_agent, tmp_path, capsys):
     assert cli_main(["sac", ENV, "--residual", str(skill_agent), "--chunk", "4",
                      "--out", str(tmp_path / "x")]) == 2
     assert "drop ['chunk']" in capsys.readouterr().err
+
+
+def test_a_residual_prior_starts_the_corrections_near_zero_and_tunes_their_kl(skill_agent,
+                                                                             tmp_path):
+    cfg = SACRunConfig(env_id=ENV, residual=str(skill_agent), residual_prior_std=0.2,
+                       prior_target_kl=1.0, prior_init_steps=200, timesteps=80, sac=TINY,
+                       checkpoint_every=0)
+    res = train_sac(cfg, tmp_path / "res", eval_episodes=2)
+    init = res["prior_init"]
+    assert init["kl_after"] < init["kl_before"] and init["kl_after"] < 1.0
+    assert res["training"]["target_kl"] == 1.0 and res["training"]["prior_kl"] is not None
+    agent = evaluate_sac(tmp_path / "res", episodes=2)
+    assert agent["successes"] == res["successes"]
+    with pytest.raises(ValueError, match="residual=SKILL_DIR"):
+        SACRunConfig(env_id=ENV, residual_prior_std=0.2)
+    with pytest.raises(ValueError, match="residual_prior_std must be > 0"):
+        SACRunConfig(env_id=ENV, residual=str(skill_agent), residual_prior_std=0.0)
