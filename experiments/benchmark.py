@@ -242,6 +242,15 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                                   residual_share=0.5, demo_noise=DART_NOISE,
                                   trials=[{"params": {}, "cfg": {"residual_scale": 0.2}},
                                           {"params": {}, "cfg": {"residual_scale": 0.5}}]),
+    # The same with the corrections' entropy bonus replaced by the KL to a zero-mean Gaussian
+    # (std 0.5 of the agent's action) and the latent agents' chosen target KL (1 nat per step):
+    # plain SAC's corrections drifted far from zero on Gripper-v1 (after 190k residual steps
+    # a mean correction of 0.6-0.7 of the reach, training success 0.57 -> 0.08).
+    "res_prior_sac_cl_prior_dart": dict(
+        algo="sac", flat=True, residual_of="cl_prior_sac_chunk_dart", residual_share=0.5,
+        demo_noise=DART_NOISE,
+        trials=[{"params": {}, "cfg": {"residual_scale": r, "residual_prior_std": 0.5,
+                                       "prior_target_kl": 1.0}} for r in (0.2, 0.5)]),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -282,6 +291,8 @@ SKILL_ROWS = [
     ("flat SAC, DART demos in the replay buffer", "flat_sac_demo_dart", "final", "skills"),
     ("residual SAC over latent SAC + skill prior (closed-loop, chunked H, DART demos), half "
      "the budget each", "res_sac_cl_prior_dart", "final", "skills"),
+    ("the same, the corrections held near zero by a KL to a zero-mean prior",
+     "res_prior_sac_cl_prior_dart", "final", "skills"),
 ]
 
 
@@ -1061,7 +1072,10 @@ def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
                              "on DART demos, their transitions in the replay buffer"),
                             ("res_sac_cl_prior_dart",
                              "residual SAC over the DART agent (each stage half of the steps, "
-                             "both counted)")):
+                             "both counted)"),
+                            ("res_prior_sac_cl_prior_dart",
+                             "the same, the corrections held near zero by a KL to a zero-mean "
+                             "prior")):
             at_1m = long.get((agent, 1_000_000))
             if at_1m is None:
                 verdicts.append(f"{what}: not measured at 1M steps")
