@@ -75,8 +75,9 @@ class SACRunConfig(common.AgentRunConfig):
             start; once it is full, SB3 overwrites its oldest rows, the demos first.
         residual: the directory of a saved latent SAC agent (the skill policy): this flat
             agent then acts on every primitive step with a correction to the action the
-            skill agent's decoded macro gives there (agents/residual.py,
-            macroact.residual.ResidualSkillWrapper); the skill agent is frozen and
+            skill agent's decoded macro gives there (
+            macroact.residual.ResidualSkillWrapper; a copy of it is kept in OUT/skill/, so
+            that the agent directory loads on its own); the skill agent is frozen and
             deterministic, and its own training steps are not in this run's budget.
         residual_scale: with residual, the largest correction as a fraction of half the
             action range.
@@ -410,9 +411,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         meta = {"algo": "sac", "config": cfg.to_dict(), "sac": params, "obs_stats": stats}
         common.copy_model_files(cfg, out, meta)
         if cfg.residual is not None:
-            from macroact.agents.residual import copy_skill_agent
-
-            copy_skill_agent(cfg.residual, out, meta)
+            _copy_skill_agent(cfg.residual, out, meta)
         common.write_agent_dir(out, agent, meta, result, callback.rows)
         writer.close()
         if ckpt.is_dir():
@@ -461,13 +460,54 @@ def _bc_init(agent, cfg: SACRunConfig, model, venv, chunks, eval_episodes: int,
     return info
 
 
+SKILL_DIR = "skill"
+"""Where a residual agent directory keeps a copy of its skill agent (so it loads on its own)."""
+
+
 def _residual_wrapper(cfg: SACRunConfig):
-    """The residual agent's env wrapper over its skill agent (None without ``residual``)."""
+    """A residual agent's env wrapper (None without ``residual``): a function wrapping a
+    primitive env in ``macroact.residual.ResidualSkillWrapper`` over the saved latent SAC agent
+    ``cfg.residual``, which is loaded once and shared, and acts deterministically."""
     if cfg.residual is None:
         return None
-    from macroact.agents.residual import skill_wrapper
+    from macroact.agents.ppo import _active_data
+    from macroact.residual import ResidualSkillWrapper
 
-    return skill_wrapper(cfg.residual, cfg.residual_scale)
+    skill_dir = Path(cfg.residual)
+    if not (skill_dir / "agent.json").is_file():
+        raise ValueError(f"residual={str(skill_dir)!r} holds no agent.json; pass the directory "
+                         "of a latent SAC agent saved by `macroact sac --model RUN_DIR --out DIR`")
+    agent, skill_cfg, model, stats = load_sac_agent(skill_dir)
+    if skill_cfg.flat:
+        raise ValueError(f"the agent in {str(skill_dir)!r} is flat: a residual corrects the "
+                         "decoded actions of a latent agent (macroact sac --model RUN_DIR)")
+    chunks = _active_data(skill_cfg, model)
+    norm = common.ObsNormalizer(stats)
+
+    def policy(obs):
+        return agent.predict(norm(obs), deterministic=True)[0]
+
+    def wrap(env):
+        return ResidualSkillWrapper(env, policy, model, latents=skill_cfg.latents,
+                                    scale=skill_cfg.scale, data=chunks,
+                                    residual_scale=cfg.residual_scale)
+
+    return wrap
+
+
+def _copy_skill_agent(skill_dir: str | Path, out: Path, meta: dict[str, Any]) -> None:
+    """Copy a residual agent's skill agent into ``out/skill/`` and name the copy in ``meta``."""
+    from macroact.io import read_json
+
+    src, dst = Path(skill_dir), out / SKILL_DIR
+    dst.mkdir(parents=True, exist_ok=True)
+    skill_meta = read_json(src / "agent.json", "agent record")
+    names = ["agent.json", "agent.zip"] + [skill_meta[k] for k in ("favae", "prior")
+                                           if isinstance(skill_meta.get(k), str)]
+    for name in names:
+        shutil.copyfile(src / name, dst / name)
+    meta["skill"] = SKILL_DIR
+    meta["skill_source"] = str(src.resolve())
 
 
 def _load_prior(cfg: SACRunConfig):

@@ -232,7 +232,7 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     "flat_sac_demo_dart": dict(algo="sac", flat=True, demo_noise=DART_NOISE, demo_replay=True,
                                trials=[{"params": {**t["params"], "buffer_size": 1_000_000},
                                         "cfg": t["cfg"]} for t in AGENTS["flat_sac"]["trials"]]),
-    # Residual corrections (ReSkill-style, agents/residual.py): flat SAC that adds a bounded
+    # Residual corrections (ReSkill-style, macroact/residual.py): flat SAC that adds a bounded
     # per-step correction to what the one-Gaussian DART agent's decoded skill does. Staged: the
     # skill agent (its chosen trial, the same seed) trains for the first (1 - share) of the
     # budget, then is frozen, and the residual agent trains for the rest, so the two stages

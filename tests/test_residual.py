@@ -1,4 +1,4 @@
-"""Residual corrections over a frozen skill policy (macroact/residual.py, agents/residual.py)."""
+"""Residual corrections over a frozen skill policy (macroact/residual.py, agents/sac.py)."""
 
 from __future__ import annotations
 
