@@ -60,6 +60,10 @@ def test_interrupted_run_resumes_from_its_checkpoint_with_the_replay_buffer(tmp_
         seen["size"] = buffer.size()
 
     monkeypatch.setattr(sac_module, "load_replay_buffer", spy)
+    # A checkpoint written before a field with a default existed resumes with that default.
+    old = dict(state, config={k: v for k, v in state["config"].items()
+                              if k not in ("residual_prior_std", "demo_replay")})
+    (out / "checkpoint" / "state.json").write_text(json.dumps(old))
     res = train_sac(cfg, out, eval_episodes=2, resume=True)
     # Every transition counted before the checkpoint came back (checkpoints are written
     # when a rollout's transitions are stored).
