@@ -309,13 +309,10 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
             raise ValueError("resume needs the run's out_dir")
         state = _read_checkpoint(ckpt)
         if state is not None:
-            saved = dict(state["config"])
-            for f in dataclasses.fields(SACRunConfig):  # fields added since it was written
-                if f.name not in saved and f.default is not dataclasses.MISSING:
-                    saved[f.name] = f.default
-                elif f.name not in saved and f.default_factory is not dataclasses.MISSING:
-                    saved[f.name] = f.default_factory()
-            if saved != cfg.to_dict():
+            # Through from_dict: fields added since the checkpoint was written take their
+            # defaults; through JSON: tuples and lists compare equal.
+            saved = SACRunConfig.from_dict(state["config"]).to_dict()
+            if json.loads(json.dumps(saved)) != json.loads(json.dumps(cfg.to_dict())):
                 raise ValueError(f"{ckpt} was written by another config ({state['config']}); "
                                  "resume with the same settings or start a new run directory")
     model, chunks = _model_and_chunks(cfg)
