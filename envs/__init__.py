@@ -107,16 +107,22 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def make_demonstrator(env_id: str, env: gym.Env) -> Any:
+def make_demonstrator(env_id: str, env: gym.Env, **kwargs: Any) -> Any:
     """The scripted demonstrator of ``env_id``, bound to ``env`` (a made env of that id).
 
     A demonstrator has ``factor_names`` (tuple of str), ``factor_sizes`` (tuple of int),
     ``reset(obs, info, rng) -> factors`` (int64 array, one label per factor, chosen for the
-    episode just reset) and ``act(obs) -> action``.
+    episode just reset) and ``act(obs) -> action``. ``kwargs`` go to its constructor (e.g.
+    ``replan=True`` for the Gripper's).
     """
     if env_id not in ENVS:
         raise ValueError(f"no scripted demonstrator for {env_id!r}; known: {sorted(ENVS)}")
-    return _load(ENVS[env_id].demonstrator)(env)
+    cls = _load(ENVS[env_id].demonstrator)
+    try:
+        return cls(env, **kwargs)
+    except TypeError as e:
+        raise ValueError(f"{env_id}'s demonstrator {cls.__name__} does not take "
+                         f"{sorted(kwargs)}: {e}") from None
 
 
 register_envs()

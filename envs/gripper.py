@@ -504,12 +504,22 @@ class GripperDemonstrator:
     from the observed positions, followed along straight lines at ``reach_speed`` (empty
     hand) or ``carry_speed`` (ball in hand), as fractions of the env's ``max_step``.
 
+    With ``replan=True`` the script also corrects from states off its plan, as DART's
+    supervisor must (its labels are only corrective where the supervisor re-plans): the
+    whenever the target ball is pushed off the descent's goal, is not in the hand where the
+    plan carries it (a missed grasp, a drop), or the plan has ended ``settle_steps`` steps ago
+    without a success, it plans again from the live state: lift clear of the baskets and
+    open, move over the ball where it is, wait for it to settle, descend, grasp, then the
+    episode's carry and place plans (at most ``max_replans`` times). On an undisturbed
+    episode it acts exactly as without it.
+
     Args:
         env: a made ``macroact/Gripper-v0`` or ``-v1`` (possibly wrapped) or a ``GripperEnv``;
             it reads the actual positions from the first observation, so it handles the
             varied task's continuous layouts.
         reach_speed: speed of empty-handed moves, in (0, 1].
         carry_speed: speed of moves with the ball in hand, in (0, 1].
+        replan: re-plan from the live state after a missed grasp, a drop or a failed place.
 
     Example:
         >>> env = GripperEnv()
@@ -537,8 +547,19 @@ class GripperDemonstrator:
     tolerance = 0.004    # distance (m) at which a waypoint counts as reached
     grasp_steps = 10     # steps to close the fingers on the ball
     release_steps = 10   # steps to open them
+    held_distance = 0.03  # replan: the ball counts as in hand within this of the grasp point
+    settle_steps = 25    # replan: steps after the plan's end before a failed place is retried
+    moved_distance = 0.01  # replan: the descent follows a ball this far off its goal, and
+    # re-plans when the ball is this far off-centre between the lowered fingers
+    settled_speed = 0.05  # replan: the descent waits until the ball is slower than this (m/s)
+    max_replans = 10     # replan: re-plans per episode before the script gives up
+    regrasp_fingers = -0.4  # replan: finger command over and down onto the ball (a 9 cm gap,
+    # not the full 13: a ball dropped beside a basket leaves less room for the fingers)
 
-    def __init__(self, env: gym.Env, reach_speed: float = 1.0, carry_speed: float = 0.5) -> None:
+    def __init__(self, env: gym.Env, reach_speed: float = 1.0, carry_speed: float = 0.5,
+                 replan: bool = False) -> None:
+        if not isinstance(replan, bool):
+            raise ValueError(f"replan must be True or False, got {replan!r}")
         if not isinstance(env.unwrapped, GripperEnv):
             raise ValueError(f"GripperDemonstrator drives a GripperEnv, got "
                              f"{type(env.unwrapped).__name__}; make macroact/Gripper-v0")
@@ -548,9 +569,16 @@ class GripperDemonstrator:
         self.env = env.unwrapped
         self.reach_speed = float(reach_speed)
         self.carry_speed = float(carry_speed)
+        self.replan = replan
         self._plan: list[tuple[str, Any, float, float]] = []
         self._stage = 0
         self._timer = 0
+        self._plans = (0, 0)      # the episode's reach-basket and place plans
+        self._carried = (0, 0)    # replan: stage range [first, last) with the ball in hand
+        self._descent = -1        # replan: stage that descends onto the ball
+        self._over = -1           # replan: stage that moves over the ball (re-plans only)
+        self._idle = 0            # replan: steps since the plan ended
+        self.replans = 0          # replan: re-plans in the current episode
 
     def reset(self, obs: np.ndarray, info: dict[str, Any],
               rng: np.random.Generator) -> np.ndarray:
@@ -570,15 +598,29 @@ class GripperDemonstrator:
         ball_x, ball_z = float(obs[3 + 2 * colour]), float(obs[4 + 2 * colour])
         basket_x = float(obs[7 + 2 * colour])
         start_z = float(obs[1])
-        reach, carry = self.reach_speed, self.carry_speed
+        reach = self.reach_speed
         # Each stage: ("move", (x, z), finger command, speed) or ("wait", steps, command, 0).
         plan: list[tuple[str, Any, float, float]] = []
         if reach_ball == 0:
             plan.append(("move", (ball_x, start_z), -1.0, reach))
         elif env.varied:
             plan.append(("move", (ball_x, ball_z + self.approach_height), -1.0, reach))
-        plan.append(("move", (ball_x, ball_z), -1.0, reach))
+        self._plans = (reach_basket, place)
+        self._set_plan(plan, ball_x, ball_z, basket_x)
+        self.replans = 0
+        return np.array([colour, *env.slots, reach_ball, reach_basket, place], dtype=np.int64)
+
+    def _set_plan(self, approach: list[tuple[str, Any, float, float]], ball_x: float,
+                  ball_z: float, basket_x: float, fingers: float = -1.0) -> None:
+        """Start ``approach`` (moves up to the ball) + descent with the fingers at
+        ``fingers``, grasp, carry and place."""
+        reach, carry = self.reach_speed, self.carry_speed
+        reach_basket, place = self._plans
+        plan = list(approach)
+        self._descent = len(plan)
+        plan.append(("move", (ball_x, ball_z), fingers, reach))
         plan.append(("wait", self.grasp_steps, 1.0, 0.0))
+        first = len(plan)
         if reach_basket == 0:
             plan.append(("move", (ball_x, self.carry_height), 1.0, carry))
             plan.append(("move", (basket_x, self.carry_height), 1.0, carry))
@@ -587,14 +629,49 @@ class GripperDemonstrator:
         plan.append(("move", (basket_x, self.place_height), 1.0, carry))
         if place == 1:
             plan.append(("move", (basket_x, self.gentle_height), 1.0, carry))
+        self._carried = (first, len(plan))
         plan.append(("wait", self.release_steps, -1.0, 0.0))
         plan.append(("move", (basket_x, self.place_height), -1.0, reach))
-        self._plan, self._stage, self._timer = plan, 0, 0
-        return np.array([colour, *env.slots, reach_ball, reach_basket, place], dtype=np.int64)
+        self._plan, self._stage, self._timer, self._idle = plan, 0, 0, 0
+        self._over = -1
+
+    def _replan(self, obs: np.ndarray) -> None:
+        """Plan again from the live state: lift clear, move over the ball, then as at reset."""
+        colour = self.env.target_colour
+        ball_x, ball_z = float(obs[3 + 2 * colour]), float(obs[4 + 2 * colour])
+        basket_x = float(obs[7 + 2 * colour])
+        safe = max(float(obs[1]), self.carry_height)
+        self._set_plan([("move", (float(obs[0]), safe), -1.0, self.reach_speed),
+                        ("move", (ball_x, safe), self.regrasp_fingers, self.reach_speed)],
+                       ball_x, ball_z, basket_x, self.regrasp_fingers)
+        self._over = 1
+        self.replans += 1
+
+    def _needs_replan(self, obs: np.ndarray) -> bool:
+        """Whether the target ball is out of hand where the plan carries it, or the plan
+        ended ``settle_steps`` ago with the ball outside its basket."""
+        colour = self.env.target_colour
+        ball = np.asarray(obs[3 + 2 * colour:5 + 2 * colour], dtype=np.float64)
+        first, last = self._carried
+        if self._stage == self._descent:  # fingers about the ball, but it is off-centre
+            low = float(obs[1]) - ball[1] < self.approach_height
+            return low and abs(ball[0] - float(obs[0])) > self.moved_distance
+        if first <= self._stage < last:
+            return bool(np.linalg.norm(ball - np.asarray(obs[:2])) > self.held_distance)
+        if self._stage >= len(self._plan):
+            self._idle += 1
+            inside = abs(ball[0] - float(obs[7 + 2 * colour])) < BASKET_INNER_HALF_WIDTH \
+                and ball[1] < BASKET_RIM
+            return self._idle > self.settle_steps and not inside
+        return False
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """The action ``(3,)`` float32 for observation ``obs`` (zero motion once done)."""
         position = np.asarray(obs[:2], dtype=np.float64)
+        if self.replan and self._needs_replan(obs):
+            self._replan(obs)
+            if self.replans > self.max_replans:  # give up: hold still, fingers open
+                self._plan, self._stage = [], 0
         while self._stage < len(self._plan):
             kind, goal, fingers, speed = self._plan[self._stage]
             if kind == "wait":
@@ -603,6 +680,22 @@ class GripperDemonstrator:
                     return np.array([0.0, 0.0, fingers], dtype=np.float32)
             else:
                 goal = np.asarray(goal)
+                if self.replan and self._stage == self._over:
+                    # Over the ball where it is now; descend only once it has settled.
+                    colour = self.env.target_colour
+                    ball = np.asarray(obs[3 + 2 * colour:5 + 2 * colour], dtype=np.float64)
+                    goal = np.array([ball[0], goal[1]])
+                    if np.linalg.norm(goal - position) <= self.tolerance:
+                        speed_ball = np.linalg.norm(obs[13 + 2 * colour:15 + 2 * colour])
+                        if speed_ball >= self.settled_speed:
+                            return np.array([0.0, 0.0, fingers], dtype=np.float32)
+                        self._plan[self._descent] = ("move", tuple(ball), fingers,
+                                                     self.reach_speed)
+                if self.replan and self._stage == self._descent:  # follow a rolling ball
+                    colour = self.env.target_colour
+                    ball = np.asarray(obs[3 + 2 * colour:5 + 2 * colour], dtype=np.float64)
+                    if np.linalg.norm(ball - goal) > self.moved_distance:
+                        goal = ball
                 if np.linalg.norm(goal - position) > self.tolerance:
                     # Steer the position target (not the lagging gripper) along the line.
                     step = (goal - self.env.ee_target) / self.env.max_step

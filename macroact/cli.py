@@ -346,7 +346,8 @@ def _collect_args(p):
                         "macroact.envs.external); default: a macroact/ env's own")
     p.add_argument("--demonstrator-kwargs", default=None, metavar="KEY=VALUE,...",
                    help="keyword arguments of the demonstrator, values as JSON, e.g. "
-                        "noise=0.2,exclude_goal_cells=[[7,10]]")
+                        "noise=0.2,exclude_goal_cells=[[7,10]], or replan=true for "
+                        "macroact/Gripper's own (re-plans after a missed grasp or a drop)")
     p.add_argument("--env-kwargs", default=None, metavar="KEY=VALUE,...",
                    help="keyword arguments of gym.make, values as JSON (KEY=@FILE reads one "
                         "from a JSON file), e.g. maze_map=[[1,1,1,1],[1,0,0,1],[1,1,1,1]]")
@@ -354,6 +355,14 @@ def _collect_args(p):
                    help="DART noise for a macroact/ env's demonstrator: execute its actions plus "
                         "Gaussian noise of this std (fraction of the action half-range), record "
                         "its own actions, so that the demos show its corrections (default 0)")
+    p.add_argument("--bursts", type=float, default=0.0, metavar="FRACTION",
+                   help="for a macroact/ env's demonstrator: this fraction of the episodes gets "
+                        "one burst of --burst-steps random executed actions (its own recorded) "
+                        "within their first --burst-within steps (default 0)")
+    p.add_argument("--burst-steps", type=int, default=20, metavar="N",
+                   help="length of a burst (default 20)")
+    p.add_argument("--burst-within", type=int, default=100, metavar="N",
+                   help="a burst starts within an episode's first N steps (default 100)")
     p.add_argument("--minari-id", default=None, metavar="NAME",
                    help="also (or instead of --out) write a local Minari data set with this id, "
                         "[namespace/]name-v<N> (needs macroact[minari])")
@@ -385,14 +394,15 @@ def run_collect(args: argparse.Namespace) -> int:
             raise CLIError(f"{args.env_id} has no scripted demonstrator of this package; pass "
                            "--demonstrator maze (PointMaze), ogbench (OGBench manipulation) or "
                            "module:callable")
-        if demo_kwargs:
-            raise CLIError("--demonstrator-kwargs needs --demonstrator")
         data = collect(args.env_id, args.episodes, seed=args.seed, env_kwargs=env_kwargs,
-                       action_noise=args.action_noise)
+                       action_noise=args.action_noise, demonstrator_kwargs=demo_kwargs,
+                       bursts=args.bursts, burst_steps=args.burst_steps,
+                       burst_within=args.burst_within)
     else:
-        if args.action_noise:
-            raise CLIError("--action-noise is for a macroact/ env's own demonstrator; maze and "
-                           "ogbench take their noise in --demonstrator-kwargs (e.g. noise=0.2)")
+        if args.action_noise or args.bursts:
+            raise CLIError("--action-noise and --bursts are for a macroact/ env's own "
+                           "demonstrator; maze and ogbench take their noise in "
+                           "--demonstrator-kwargs (e.g. noise=0.2)")
         data = collect_external(args.env_id, args.episodes, seed=args.seed, env_kwargs=env_kwargs,
                                 demonstrator=args.demonstrator, demonstrator_kwargs=demo_kwargs)
     written = []

@@ -178,6 +178,19 @@ def test_dart_and_mixture_variants_get_files_of_their_own(bench, tmp_path):
         == bench.PRIOR_COMPONENTS
 
 
+def test_named_demo_sets_get_files_of_their_own_and_collect_with_their_settings(bench):
+    assert bench.demos_path("gripper", "recover").name == "demos_600_recover.npz"
+    assert bench._demo_settings("recover") == {
+        "action_noise": bench.DART_NOISE, "demonstrator_kwargs": {"replan": True},
+        "bursts": 0.5, "burst_steps": 20, "burst_within": 100}
+    assert bench._demo_settings(0.2) == {"action_noise": 0.2} and bench._demo_settings(0) == {}
+    with pytest.raises(ValueError, match="unknown demo set 'noisy'.*recover"):
+        bench._demo_settings("noisy")
+    for agent in ("cl_prior_sac_chunk_recover", "flat_bc_ft_recover"):
+        assert bench.SKILL_AGENTS[agent]["demo_set"] == "recover"
+        assert bench.applies(agent, "gripper") and not bench.applies(agent, "reacher")
+
+
 def test_gripper_target_reads_the_1m_runs(bench):
     cl = "latent SAC + skill prior, closed-loop, chunked H"
     means = {cl: (0.05, 0.01, 0.09)}

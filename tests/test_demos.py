@@ -244,6 +244,36 @@ def test_action_noise_must_be_a_non_negative_number(noise):
         EpisodeData(**{**vars(synthetic([2])), "action_noise": noise})
 
 
+def test_bursts_execute_random_actions_in_some_episodes_and_record_the_demonstrators(
+        tmp_path):
+    clean = collect(REACHER, episodes=6, seed=1)
+    assert collect(REACHER, episodes=6, seed=1, bursts=0.0).collection == {}
+    burst = collect(REACHER, episodes=6, seed=1, bursts=1.0, burst_steps=5, burst_within=5)
+    assert burst.collection == {"bursts": 1.0, "burst_steps": 5, "burst_within": 5}
+    np.testing.assert_array_equal(clean.factors, burst.factors)  # the same plans
+    for i in range(6):  # every episode (14 steps or more) was pushed off its course
+        replayed = _replay(burst, i)
+        n = min(len(replayed), len(burst.observations[i]))
+        assert np.abs(replayed[:n] - burst.observations[i][:n]).max() > 1e-3
+    half = collect(REACHER, episodes=40, seed=1, bursts=0.5, burst_steps=5, burst_within=5)
+    pushed = [not np.array_equal(a, b) for a, b in
+              zip(half.actions, collect(REACHER, episodes=40, seed=1).actions)]
+    assert 8 <= sum(pushed) <= 32  # about half of the episodes
+    back = EpisodeData.load(burst.save(tmp_path / "b.npz"))
+    assert back.collection == burst.collection and back.select([0]).collection == \
+        burst.collection
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"bursts": 1.5}, "bursts must be a fraction"), ({"bursts": True}, "bursts"),
+    ({"bursts": 0.5, "burst_steps": 0}, "burst_steps must be an integer >= 1"),
+    ({"bursts": 0.5, "burst_within": 2.5}, "burst_within must be an integer >= 1"),
+    ({"demonstrator_kwargs": {"replan": True}}, "does not take \\['replan'\\]")])
+def test_collect_names_bad_burst_and_demonstrator_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        collect(REACHING, episodes=1, **kwargs)
+
+
 def test_cli_collect_action_noise(tmp_path, capsys):
     from macroact.commands import main
 
@@ -255,3 +285,19 @@ def test_cli_collect_action_noise(tmp_path, capsys):
                  "--demonstrator", "maze", "--out", str(tmp_path / "e.npz")]) == 2
     assert "--demonstrator-kwargs" in capsys.readouterr().err
     assert not (tmp_path / "e.npz").exists()
+
+
+def test_cli_collect_bursts_and_a_replanning_demonstrator(tmp_path, capsys):
+    from macroact.commands import main
+
+    out = tmp_path / "g.npz"
+    assert main(["collect", "macroact/Gripper-v1", "--episodes", "2", "--bursts", "1",
+                 "--burst-steps", "5", "--demonstrator-kwargs", "replan=true",
+                 "--out", str(out)]) == 0
+    assert EpisodeData.load(out).collection == {
+        "demonstrator_kwargs": {"replan": True}, "bursts": 1.0, "burst_steps": 5,
+        "burst_within": 100}
+    assert main(["collect", REACHING, "--episodes", "1", "--bursts", "2",
+                 "--out", str(tmp_path / "h.npz")]) == 2
+    assert "bursts must be a fraction" in capsys.readouterr().err
+    assert not (tmp_path / "h.npz").exists()

@@ -222,3 +222,43 @@ def test_gripper_v1_demonstrator_succeeds_and_reads_the_actual_positions():
         successes.append(info["is_success"])
     assert np.mean(successes) >= 0.9
     assert len(plans) == 8
+
+
+def _disturbed_episode(seed, replan, drop_steps=15):
+    """Gripper-v1 episode ``seed`` with the fingers forced open for ``drop_steps`` steps once
+    the target ball is carried 0.1 m above the table (a drop); success and re-plans."""
+    env = gym.make(GRIPPER_V1)
+    demo = make_demonstrator(GRIPPER_V1, env, replan=replan)
+    obs, info = env.reset(seed=seed)
+    demo.reset(obs, info, np.random.default_rng(seed))
+    colour, forced = env.unwrapped.target_colour, 0
+    for _ in range(400):
+        action = demo.act(obs)
+        if forced < drop_steps and (forced or obs[4 + 2 * colour] > 0.1):
+            action, forced = np.array([0.0, 0.0, -1.0], np.float32), forced + 1
+        obs, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    assert forced == drop_steps  # the drop happened
+    return info["is_success"], demo.replans
+
+
+def test_replanning_gripper_demonstrator_recovers_dropped_balls():
+    fixed = [_disturbed_episode(seed, replan=False) for seed in range(10)]
+    replanned = [_disturbed_episode(seed, replan=True) for seed in range(10)]
+    assert sum(ok for ok, _ in fixed) <= 1 and all(n == 0 for _, n in fixed)
+    assert sum(ok for ok, _ in replanned) >= 6
+    assert all(1 <= n <= GripperDemonstrator.max_replans + 1 for _, n in replanned)
+
+
+def test_replanning_gripper_demonstrator_acts_as_the_script_on_undisturbed_episodes():
+    plain = collect(GRIPPER_V1, episodes=20, seed=3)
+    replanning = collect(GRIPPER_V1, episodes=20, seed=3, demonstrator_kwargs={"replan": True})
+    assert plain.success.all()
+    for a, b in zip(plain.actions, replanning.actions):
+        np.testing.assert_array_equal(a, b)
+    assert replanning.collection == {"demonstrator_kwargs": {"replan": True}}
+    with pytest.raises(ValueError, match="replan must be True or False"):
+        GripperDemonstrator(gym.make(GRIPPER_V1), replan=1)
+    with pytest.raises(ValueError, match="does not take \\['retry'\\]"):
+        make_demonstrator(GRIPPER_V1, gym.make(GRIPPER_V1), retry=True)

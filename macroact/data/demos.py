@@ -59,6 +59,9 @@ class EpisodeData:
         seed: The seed ``collect`` used (``None`` for data from elsewhere).
         action_noise: The std of the noise ``collect`` added to the executed actions, as a
             fraction of the action half-range (0: the demonstrator's actions were executed).
+        collection: ``collect``'s other settings when not their defaults
+            (``demonstrator_kwargs``, ``bursts``, ``burst_steps``, ``burst_within``;
+            JSON-serialisable).
     """
 
     observations: list[np.ndarray]
@@ -76,6 +79,7 @@ class EpisodeData:
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     seed: int | None = None
     action_noise: float = 0.0
+    collection: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.factor_names = tuple(str(n) for n in self.factor_names)
@@ -84,6 +88,7 @@ class EpisodeData:
         self.low = np.asarray(self.low, dtype=np.float64).reshape(-1)
         self.high = np.asarray(self.high, dtype=np.float64).reshape(-1)
         self.env_kwargs = dict(self.env_kwargs or {})
+        self.collection = dict(self.collection or {})
         if not (isinstance(self.action_noise, (int, float, np.number))
                 and not isinstance(self.action_noise, bool)
                 and math.isfinite(self.action_noise) and self.action_noise >= 0):
@@ -216,7 +221,8 @@ class EpisodeData:
             meta = json.dumps({"format": FORMAT_VERSION, "env_id": self.env_id,
                                "factor_names": list(self.factor_names),
                                "env_kwargs": self.env_kwargs, "seed": self.seed,
-                               "action_noise": self.action_noise})
+                               "action_noise": self.action_noise,
+                               **({"collection": self.collection} if self.collection else {})})
         except TypeError as e:
             raise ValueError(f"env_kwargs {self.env_kwargs!r} are not JSON-serialisable ({e}); "
                              "save data made with plain numbers, strings, lists and dicts") from e
@@ -265,7 +271,8 @@ class EpisodeData:
                        factor_names=tuple(meta["factor_names"]), env_id=str(meta["env_id"]),
                        low=f["low"], high=f["high"], states=states,
                        env_kwargs=meta["env_kwargs"], seed=meta["seed"],
-                       action_noise=float(meta.get("action_noise", 0.0)))
+                       action_noise=float(meta.get("action_noise", 0.0)),
+                       collection=dict(meta.get("collection", {})))
         except (ValueError, KeyError, TypeError, IndexError) as e:
             reason = " ".join(str(e).split())[:300]
             raise CorruptFileError(f"demonstration file {str(path)!r} is inconsistent "
@@ -287,7 +294,10 @@ def _split(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
 
 def collect(env_id: str, episodes: int, seed: int = 0,
             env_kwargs: dict[str, Any] | None = None,
-            action_noise: float = 0.0) -> EpisodeData:
+            action_noise: float = 0.0,
+            demonstrator_kwargs: dict[str, Any] | None = None,
+            bursts: float = 0.0, burst_steps: int = 20,
+            burst_within: int = 100) -> EpisodeData:
     """Record ``episodes`` episodes of an environment's scripted demonstrator.
 
     Episode ``i`` starts with ``env.reset(seed=macroact.seeding.seeds("demo", episodes,
@@ -311,6 +321,17 @@ def collect(env_id: str, episodes: int, seed: int = 0,
             that reads the observation (``ClosedLoopFAVAE``, BC) needs to recover from its own
             errors. The noise comes from a generator of its own, so the plans (factor labels)
             are those of ``action_noise=0``. Default 0: the actions are executed as recorded.
+        demonstrator_kwargs: Keyword arguments of the env's demonstrator (e.g.
+            ``{"replan": True}`` for the Gripper's, which then corrects missed grasps and
+            drops; DART's labels are corrective only where the demonstrator re-plans).
+        bursts: The fraction of episodes, in [0, 1], that get one burst of ``burst_steps``
+            uniformly random executed actions (the demonstrator's still recorded), starting at
+            a uniformly drawn step among the first ``burst_within`` (an episode that ends
+            before it gets none): large disturbances (a missed grasp, a drop) that DART's
+            small noise rarely causes, for a re-planning demonstrator to show its recoveries.
+            Default 0: no bursts.
+        burst_steps: Length of a burst, >= 1.
+        burst_within: The steps a burst may start in, >= 1.
 
     Returns:
         The episodes, with factor labels, success flags and ``states`` when the env reports
@@ -328,6 +349,19 @@ def collect(env_id: str, episodes: int, seed: int = 0,
             or not math.isfinite(action_noise) or action_noise < 0:
         raise ValueError(f"action_noise must be a number >= 0 (std as a fraction of the action "
                          f"half-range, e.g. 0.1), got {action_noise!r}")
+    if isinstance(bursts, bool) or not isinstance(bursts, (int, float, np.number)) \
+            or not 0 <= bursts <= 1:
+        raise ValueError(f"bursts must be a fraction of episodes in [0, 1], got {bursts!r}")
+    for name, value in (("burst_steps", burst_steps), ("burst_within", burst_within)):
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    demonstrator_kwargs = dict(demonstrator_kwargs or {})
+    collection: dict[str, Any] = {}
+    if demonstrator_kwargs:
+        collection["demonstrator_kwargs"] = demonstrator_kwargs
+    if bursts:
+        collection.update(bursts=float(bursts), burst_steps=int(burst_steps),
+                          burst_within=int(burst_within))
     from macroact.seeding import seeds as stream_seeds
 
     reset_seeds = [int(s) for s in stream_seeds("demo", episodes, seed)]
@@ -342,9 +376,10 @@ def collect(env_id: str, episodes: int, seed: int = 0,
             if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
                 raise ValueError(f"{env_id} has a {space} {name} space; demonstrations are "
                                  "recorded for flat Box spaces only")
-        demo = make_demonstrator(env_id, env)
+        demo = make_demonstrator(env_id, env, **demonstrator_kwargs)
         rng = np.random.default_rng(seed)
         noise_rng = np.random.default_rng([seed, 1])
+        burst_rng = np.random.default_rng([seed, 2])
         half = (env.action_space.high - env.action_space.low) / 2
         record: dict[str, list] = {k: [] for k in ("observations", "states", *_PER_STEP)}
         factors, success = [], []
@@ -355,17 +390,24 @@ def collect(env_id: str, episodes: int, seed: int = 0,
             ep["observations"].append(obs)
             if "state_features" in info:
                 ep["states"].append(np.asarray(info["state_features"]))
-            done = False
+            burst = range(0)
+            if bursts and burst_rng.random() < bursts:
+                start = int(burst_rng.integers(burst_within))
+                burst = range(start, start + burst_steps)
+            done, t = False, 0
             while not done:
                 action = np.asarray(demo.act(obs), dtype=env.action_space.dtype)
                 executed = action
-                if action_noise > 0:
+                if t in burst:
+                    executed = burst_rng.uniform(env.action_space.low, env.action_space.high
+                                                 ).astype(env.action_space.dtype)
+                elif action_noise > 0:
                     executed = np.clip(action + action_noise * half
                                        * noise_rng.standard_normal(action.shape),
                                        env.action_space.low, env.action_space.high
                                        ).astype(env.action_space.dtype)
                 obs, reward, terminated, truncated, info = env.step(executed)
-                done = terminated or truncated
+                done, t = terminated or truncated, t + 1
                 for key, value in zip(("observations", *_PER_STEP),
                                       (obs, action, reward, terminated, truncated)):
                     ep[key].append(value)
@@ -390,7 +432,7 @@ def collect(env_id: str, episodes: int, seed: int = 0,
                        factor_names=tuple(demo.factor_names), env_id=env_id,
                        low=env.action_space.low, high=env.action_space.high,
                        states=states if has_states else None, env_kwargs=env_kwargs, seed=seed,
-                       action_noise=float(action_noise))
+                       action_noise=float(action_noise), collection=collection)
 
 
 @dataclasses.dataclass(eq=False)
