@@ -184,10 +184,14 @@ def test_named_demo_sets_get_files_of_their_own_and_collect_with_their_settings(
         "action_noise": bench.DART_NOISE, "demonstrator_kwargs": {"replan": True},
         "bursts": 0.5, "burst_steps": 20, "burst_within": 100}
     assert bench._demo_settings(0.2) == {"action_noise": 0.2} and bench._demo_settings(0) == {}
+    assert bench.demos_path("gripper", "dart2000").name == "demos_2000_dart2000.npz"
     with pytest.raises(ValueError, match="unknown demo set 'noisy'.*recover"):
         bench._demo_settings("noisy")
-    for agent in ("cl_prior_sac_chunk_recover", "flat_bc_ft_recover"):
-        assert bench.SKILL_AGENTS[agent]["demo_set"] == "recover"
+    for agent, demo_set in (("cl_prior_sac_chunk_recover", "recover"),
+                            ("flat_bc_ft_recover", "recover"),
+                            ("cl_prior_sac_chunk_dart2000", "dart2000"),
+                            ("flat_bc_ft_dart2000", "dart2000")):
+        assert bench.SKILL_AGENTS[agent]["demo_set"] == demo_set
         assert bench.applies(agent, "gripper") and not bench.applies(agent, "reacher")
 
 
