@@ -167,6 +167,7 @@ DEMO_SETS: dict[str, dict[str, Any]] = {
     "recover": dict(action_noise=DART_NOISE, demonstrator_kwargs={"replan": True},
                     bursts=0.5, burst_steps=20, burst_within=100),
     "dart2000": dict(action_noise=DART_NOISE, episodes=2000),
+    "dart3000": dict(action_noise=DART_NOISE, episodes=3000),  # ReacherSparse: 3 x its 1,000
 }
 _PRIOR_SAC = [
     {"params": {}, "cfg": {}},
@@ -283,6 +284,17 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                                         envs=("gripper",)),
     "flat_bc_ft_dart2000": dict(algo="ppo", flat=True, bc=True, trials=_FT,
                                 demo_set="dart2000", envs=("gripper",)),
+    # Nearest-demo replay over the same 2,000 demos (the recorded actions are the
+    # demonstrator's own, so each replays its plan for that demo's start, without the noise).
+    "replay_dart2000": dict(replay=True, demo_set="dart2000", trials=[], envs=("gripper",)),
+    # The same three on ReacherSparse-v0 with 3,000 DART demos (3 x its 1,000).
+    "cl_prior_sac_chunk_dart3000": dict(algo="sac", flat=False, macro="chunk",
+                                        closed_loop=True, cfg={"prior": True},
+                                        trials=_PRIOR_SAC, demo_set="dart3000",
+                                        envs=("reacher",)),
+    "flat_bc_ft_dart3000": dict(algo="ppo", flat=True, bc=True, trials=_FT,
+                                demo_set="dart3000", envs=("reacher",)),
+    "replay_dart3000": dict(replay=True, demo_set="dart3000", trials=[], envs=("reacher",)),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -329,9 +341,14 @@ SKILL_ROWS = [
      "cl_prior_sac_chunk_recover", "final", "skills"),
     ("flat BC + PPO fine-tune, re-planning DART demos with bursts", "flat_bc_ft_recover",
      "final", "skills"),
+    ("nearest-demo replay (no learning), 2,000 DART demos", "replay_dart2000", None, "skills"),
     ("latent SAC + skill prior, closed-loop, chunked H, 2,000 DART demos",
      "cl_prior_sac_chunk_dart2000", "final", "skills"),
     ("flat BC + PPO fine-tune, 2,000 DART demos", "flat_bc_ft_dart2000", "final", "skills"),
+    ("nearest-demo replay (no learning), 3,000 DART demos", "replay_dart3000", None, "skills"),
+    ("latent SAC + skill prior, closed-loop, chunked H, 3,000 DART demos",
+     "cl_prior_sac_chunk_dart3000", "final", "skills"),
+    ("flat BC + PPO fine-tune, 3,000 DART demos", "flat_bc_ft_dart3000", "final", "skills"),
 ]
 
 
@@ -820,7 +837,7 @@ def portable(value: Any) -> Any:
 def chosen_trial(log, agent: str) -> int | None:
     """The winning trial of ``agent`` from its tune records (None until all are done)."""
     recs = [log.get(f"tune/{agent}/{i}") for i in range(len(agent_spec(agent)["trials"]))]
-    if any(r is None for r in recs):
+    if not recs or any(r is None for r in recs):  # untuned, or nothing to tune (replay)
         return None
     return max(range(len(recs)),
                key=lambda i: (recs[i]["success_rate"], recs[i]["mean_return"], -i))
@@ -916,8 +933,8 @@ def _skills_section(env: str, log, bench, lines: list[str]) -> None:
         if not applies(agent, env):
             continue
         origin = "this table" if src == "skills" else f"benchmark_{env}.jsonl"
-        if agent == "replay":
-            r = bench.get("replay")
+        if agent == "replay" or agent_spec(agent).get("replay"):
+            r = bench.get("replay") if agent == "replay" else log.get(f"replay/{agent}")
             if r is None:
                 rows.append([label, "not run", "", "", "", origin])
                 continue
@@ -1109,7 +1126,9 @@ def skills_targets(done: dict[str, tuple[dict, dict]]) -> list[str]:
                 f"{long_text(long, 'cl_prior_sac_chunk_dart_demo')}; residual SAC over it (each "
                 f"stage half of the steps, both counted) "
                 f"{long_text(long, 'res_sac_cl_prior_dart')}; flat BC + PPO fine-tune "
-                f"{long_text(long, 'flat_bc_ft_dart')}."]
+                f"{long_text(long, 'flat_bc_ft_dart')}. With 3,000 DART demos: closed-loop SAC "
+                f"+ prior {long_text(long, 'cl_prior_sac_chunk_dart3000')}; flat BC + PPO "
+                f"fine-tune {long_text(long, 'flat_bc_ft_dart3000')}."]
     else:
         out += ["1. ReacherSparse-v0 target: not run."]
     if "gripper" in done:
@@ -1339,28 +1358,33 @@ def plot_curves(curves: dict[str, list[np.ndarray]], budget: int, path: Path, ti
     _reporting().save_figure(fig, path, dpi=100)
 
 
+def run_replay(env: str, demos, agent: str = "replay") -> dict[str, Any]:
+    """Nearest-demo replay of ``demos`` on the env's eval episodes: its record."""
+    from macroact.agents.replay import evaluate_replay
+
+    spec = ENVS[env]
+    t0 = time.perf_counter()
+    res = evaluate_replay(spec["env_id"], demos, n_episodes=EVAL_EPISODES,
+                          env_kwargs=task_kwargs(env) or None)
+    return {"agent": agent, "env_id": spec["env_id"], "success_rate": res["success_rate"],
+            "mean_return": res["mean_return"], "successes": res["successes"],
+            "n_demos": res["n_demos"], "exact_start_matches": res["exact_start_matches"],
+            "streams": res["streams"], "total_seconds": time.perf_counter() - t0,
+            "machine": _reporting().machine()}
+
+
 def run_table(env: str, agents: list[str], seeds: list[int], log, write_toml: bool,
               report) -> None:
     """Replay (if asked), every agent's tuning trials, then the reported seeds, skipping runs
     with a record; ``report()`` rebuilds the table after each seed. An env with ``tune_from``
     is not tuned: its agents use the trials chosen on that env's table."""
-    rep = _reporting()
     spec = ENVS[env]
     tlog = tuning_log(env, log)
     if "replay" in agents and spec.get("demo_env_id", spec["env_id"]) != spec["env_id"]:
         print(f"replay: not applicable (the demos are of {spec['demo_env_id']})", flush=True)
     elif "replay" in agents and log.get("replay") is None:
-        from macroact.agents.replay import evaluate_replay
-
-        t0 = time.perf_counter()
-        res = evaluate_replay(spec["env_id"], prepare_demos(env), n_episodes=EVAL_EPISODES,
-                              env_kwargs=task_kwargs(env) or None)
-        log.put({"key": "replay", "agent": "replay", "env_id": spec["env_id"],
-                 "success_rate": res["success_rate"], "mean_return": res["mean_return"],
-                 "successes": res["successes"], "n_demos": res["n_demos"],
-                 "exact_start_matches": res["exact_start_matches"],
-                 "streams": res["streams"], "total_seconds": time.perf_counter() - t0,
-                 "machine": rep.machine()})
+        res = run_replay(env, prepare_demos(env))
+        log.put({"key": "replay", **res})
         print(f"replay: {res['success_rate']:.2f}", flush=True)
     agents = [a for a in agents if a != "replay"]
     # Tuning first (every agent's trials), then the reported seeds.
@@ -1562,6 +1586,14 @@ def skills_main(args, argv: list[str]) -> int:
     log = rep.RunLog(RESULTS / f"skills_{args.env}.jsonl")
     bench = rep.RunLog(RESULTS / f"benchmark_{args.env}.jsonl")
     if not args.report_only:
+        for agent in [a for a in agents if SKILL_AGENTS[a].get("replay")]:
+            if log.get(f"replay/{agent}") is None:
+                log.put({"key": f"replay/{agent}", **run_replay(
+                    args.env, prepare_demos(args.env, SKILL_AGENTS[agent]["demo_set"]),
+                    agent)})
+                print(f"replay/{agent}: {log.get(f'replay/{agent}')['success_rate']:.2f}",
+                      flush=True)
+        agents = [a for a in agents if not SKILL_AGENTS[a].get("replay")]
         for agent in agents:  # tuning first, then the reported seeds
             for i in range(len(SKILL_AGENTS[agent]["trials"])):
                 key = f"tune/{agent}/{i}"
