@@ -173,6 +173,24 @@ _PRIOR_SAC = [
     {"params": {}, "cfg": {}},
     {"params": {"train_freq": 1, "gradient_steps": 1}, "cfg": {"prior_target_kl": 1.0}},
 ]
+
+
+def _more_demos(demo_set: str, env: str) -> dict[str, dict[str, Any]]:
+    """The one-Gaussian closed-loop SAC + prior agent on ``demo_set`` (a DEMO_SETS name) with
+    its demo-using baselines on the same demos: flat BC + PPO fine-tune, and nearest-demo
+    replay (the recorded actions are the demonstrator's own, so each demo replays its plan for
+    that demo's start, without the noise)."""
+    return {
+        f"cl_prior_sac_chunk_{demo_set}": dict(algo="sac", flat=False, macro="chunk",
+                                               closed_loop=True, cfg={"prior": True},
+                                               trials=_PRIOR_SAC, demo_set=demo_set,
+                                               envs=(env,)),
+        f"flat_bc_ft_{demo_set}": dict(algo="ppo", flat=True, bc=True, trials=_FT,
+                                       demo_set=demo_set, envs=(env,)),
+        f"replay_{demo_set}": dict(replay=True, demo_set=demo_set, trials=[], envs=(env,)),
+    }
+
+
 SKILL_AGENTS: dict[str, dict[str, Any]] = {
     "cl_ppo_chunk": dict(algo="ppo", flat=False, macro="chunk", closed_loop=True,
                          trials=AGENTS["latent_ppo_chunk"]["trials"]),
@@ -275,26 +293,11 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                                        demo_set="recover", envs=("gripper",)),
     "flat_bc_ft_recover": dict(algo="ppo", flat=True, bc=True, trials=_FT, demo_set="recover",
                                envs=("gripper",)),
-    # More of the same DART demos (DEMO_SETS["dart2000"]: 2,000 episodes, not 600): whether
-    # the skill model and prior, fitted to 600 layouts and tested on unseen ones, limit the
-    # one-Gaussian DART agent. Beside it flat BC + PPO fine-tune on the same 2,000 demos.
-    "cl_prior_sac_chunk_dart2000": dict(algo="sac", flat=False, macro="chunk",
-                                        closed_loop=True, cfg={"prior": True},
-                                        trials=_PRIOR_SAC, demo_set="dart2000",
-                                        envs=("gripper",)),
-    "flat_bc_ft_dart2000": dict(algo="ppo", flat=True, bc=True, trials=_FT,
-                                demo_set="dart2000", envs=("gripper",)),
-    # Nearest-demo replay over the same 2,000 demos (the recorded actions are the
-    # demonstrator's own, so each replays its plan for that demo's start, without the noise).
-    "replay_dart2000": dict(replay=True, demo_set="dart2000", trials=[], envs=("gripper",)),
-    # The same three on ReacherSparse-v0 with 3,000 DART demos (3 x its 1,000).
-    "cl_prior_sac_chunk_dart3000": dict(algo="sac", flat=False, macro="chunk",
-                                        closed_loop=True, cfg={"prior": True},
-                                        trials=_PRIOR_SAC, demo_set="dart3000",
-                                        envs=("reacher",)),
-    "flat_bc_ft_dart3000": dict(algo="ppo", flat=True, bc=True, trials=_FT,
-                                demo_set="dart3000", envs=("reacher",)),
-    "replay_dart3000": dict(replay=True, demo_set="dart3000", trials=[], envs=("reacher",)),
+    # More of the same DART demos (DEMO_SETS["dart2000"]: 2,000 episodes, not 600, and
+    # "dart3000" on ReacherSparse-v0: 3 x its 1,000): whether the skill model and prior, fitted
+    # to the table's layouts and tested on unseen ones, limit the one-Gaussian DART agent.
+    **_more_demos("dart2000", "gripper"),
+    **_more_demos("dart3000", "reacher"),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
