@@ -506,12 +506,12 @@ class GripperDemonstrator:
 
     With ``replan=True`` the script also corrects from states off its plan, as DART's
     supervisor must (its labels are only corrective where the supervisor re-plans): the
-    whenever the target ball is pushed off the descent's goal, is not in the hand where the
-    plan carries it (a missed grasp, a drop), or the plan has ended ``settle_steps`` steps ago
-    without a success, it plans again from the live state: lift clear of the baskets and
-    open, move over the ball where it is, wait for it to settle, descend, grasp, then the
-    episode's carry and place plans (at most ``max_replans`` times). On an undisturbed
-    episode it acts exactly as without it.
+    descent follows a rolling ball, and whenever the ball is off-centre between the lowered
+    fingers, is not in the hand where the plan carries it (a missed grasp, a drop), or the
+    plan has ended ``settle_steps`` steps ago without a success, it plans again from the live
+    state: lift clear of the baskets and open, move over the ball where it is, wait for it to
+    settle, descend, grasp, then the episode's carry and place plans (at most ``max_replans``
+    times). On an undisturbed episode it acts exactly as without it.
 
     Args:
         env: a made ``macroact/Gripper-v0`` or ``-v1`` (possibly wrapped) or a ``GripperEnv``;
@@ -655,7 +655,7 @@ class GripperDemonstrator:
         first, last = self._carried
         if self._stage == self._descent:  # fingers about the ball, but it is off-centre
             low = float(obs[1]) - ball[1] < self.approach_height
-            return low and abs(ball[0] - float(obs[0])) > self.moved_distance
+            return bool(low and abs(ball[0] - float(obs[0])) > self.moved_distance)
         if first <= self._stage < last:
             return bool(np.linalg.norm(ball - np.asarray(obs[:2])) > self.held_distance)
         if self._stage >= len(self._plan):
