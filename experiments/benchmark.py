@@ -168,6 +168,10 @@ DEMO_SETS: dict[str, dict[str, Any]] = {
                     bursts=0.5, burst_steps=20, burst_within=100),
     "dart2000": dict(action_noise=DART_NOISE, episodes=2000),
     "dart3000": dict(action_noise=DART_NOISE, episodes=3000),  # ReacherSparse: 3 x its 1,000
+    # The same seeds and plans without noise: nearest-demo replay's data (a DART demo's
+    # recorded actions are corrections made in states its noise-free replay does not visit).
+    "clean2000": dict(episodes=2000),
+    "clean3000": dict(episodes=3000),
 }
 _PRIOR_SAC = [
     {"params": {}, "cfg": {}},
@@ -175,11 +179,11 @@ _PRIOR_SAC = [
 ]
 
 
-def _more_demos(demo_set: str, env: str) -> dict[str, dict[str, Any]]:
+def _more_demos(demo_set: str, clean_set: str, env: str) -> dict[str, dict[str, Any]]:
     """The one-Gaussian closed-loop SAC + prior agent on ``demo_set`` (a DEMO_SETS name) with
-    its demo-using baselines on the same demos: flat BC + PPO fine-tune, and nearest-demo
-    replay (the recorded actions are the demonstrator's own, so each demo replays its plan for
-    that demo's start, without the noise)."""
+    its demo-using baselines: flat BC + PPO fine-tune on the same demos, and nearest-demo
+    replay of their recorded actions and of ``clean_set`` (the same seeds and plans without
+    the noise)."""
     return {
         f"cl_prior_sac_chunk_{demo_set}": dict(algo="sac", flat=False, macro="chunk",
                                                closed_loop=True, cfg={"prior": True},
@@ -188,6 +192,7 @@ def _more_demos(demo_set: str, env: str) -> dict[str, dict[str, Any]]:
         f"flat_bc_ft_{demo_set}": dict(algo="ppo", flat=True, bc=True, trials=_FT,
                                        demo_set=demo_set, envs=(env,)),
         f"replay_{demo_set}": dict(replay=True, demo_set=demo_set, trials=[], envs=(env,)),
+        f"replay_{clean_set}": dict(replay=True, demo_set=clean_set, trials=[], envs=(env,)),
     }
 
 
@@ -296,8 +301,8 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     # More of the same DART demos (DEMO_SETS["dart2000"]: 2,000 episodes, not 600, and
     # "dart3000" on ReacherSparse-v0: 3 x its 1,000): whether the skill model and prior, fitted
     # to the table's layouts and tested on unseen ones, limit the one-Gaussian DART agent.
-    **_more_demos("dart2000", "gripper"),
-    **_more_demos("dart3000", "reacher"),
+    **_more_demos("dart2000", "clean2000", "gripper"),
+    **_more_demos("dart3000", "clean3000", "reacher"),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -344,11 +349,15 @@ SKILL_ROWS = [
      "cl_prior_sac_chunk_recover", "final", "skills"),
     ("flat BC + PPO fine-tune, re-planning DART demos with bursts", "flat_bc_ft_recover",
      "final", "skills"),
-    ("nearest-demo replay (no learning), 2,000 DART demos", "replay_dart2000", None, "skills"),
+    ("nearest-demo replay (no learning), 2,000 demos", "replay_clean2000", None, "skills"),
+    ("nearest-demo replay (no learning), 2,000 DART demos' recorded actions", "replay_dart2000",
+     None, "skills"),
     ("latent SAC + skill prior, closed-loop, chunked H, 2,000 DART demos",
      "cl_prior_sac_chunk_dart2000", "final", "skills"),
     ("flat BC + PPO fine-tune, 2,000 DART demos", "flat_bc_ft_dart2000", "final", "skills"),
-    ("nearest-demo replay (no learning), 3,000 DART demos", "replay_dart3000", None, "skills"),
+    ("nearest-demo replay (no learning), 3,000 demos", "replay_clean3000", None, "skills"),
+    ("nearest-demo replay (no learning), 3,000 DART demos' recorded actions", "replay_dart3000",
+     None, "skills"),
     ("latent SAC + skill prior, closed-loop, chunked H, 3,000 DART demos",
      "cl_prior_sac_chunk_dart3000", "final", "skills"),
     ("flat BC + PPO fine-tune, 3,000 DART demos", "flat_bc_ft_dart3000", "final", "skills"),

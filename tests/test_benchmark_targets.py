@@ -185,12 +185,14 @@ def test_named_demo_sets_get_files_of_their_own_and_collect_with_their_settings(
         "bursts": 0.5, "burst_steps": 20, "burst_within": 100}
     assert bench._demo_settings(0.2) == {"action_noise": 0.2} and bench._demo_settings(0) == {}
     assert bench.demos_path("gripper", "dart2000").name == "demos_2000_dart2000.npz"
+    assert bench._demo_settings("clean3000") == {"episodes": 3000}
     with pytest.raises(ValueError, match="unknown demo set 'noisy'.*recover"):
         bench._demo_settings("noisy")
     assert bench.SKILL_AGENTS["replay_dart2000"]["replay"] and \
         bench.chosen_trial(None, "replay_dart2000") is None  # nothing to tune
     for agent, demo_set in (("cl_prior_sac_chunk_recover", "recover"),
                             ("replay_dart2000", "dart2000"),
+                            ("replay_clean2000", "clean2000"),
                             ("flat_bc_ft_recover", "recover"),
                             ("cl_prior_sac_chunk_dart2000", "dart2000"),
                             ("flat_bc_ft_dart2000", "dart2000")):
