@@ -120,7 +120,9 @@ def run_agent(agent_dir: Path, episodes: int) -> dict:
                 recorded_episodes=recorded.get("eval_episodes"), per_episode=episodes_out)
 
 
-def build_report(records: list[dict], command: str) -> str:
+def build_report(records: list[dict], commands: list[str]) -> str:
+    """gripper_failures.md from the records; ``commands``: the commands that made them, in
+    order (each record keeps its own)."""
     from macroact.envs.gripper import BASKET_INNER_HALF_WIDTH
     from macroact.reporting import machines, markdown_table, notes_block
 
@@ -138,7 +140,9 @@ def build_report(records: list[dict], command: str) -> str:
     failed = sum(v for k, v in total.items() if k != "success")
     lines = [
         "# Where the Gripper-v1 agents fail (issue 18)", "",
-        f"Command: `{command}` (records: {STEM}.jsonl; `--report-only` rebuilds this file).", "",
+        ("Command" if len(commands) == 1 else "Commands, in the order their records were made")
+        + ": " + "; ".join(f"`{c}`" for c in commands)
+        + f" (records: {STEM}.jsonl; `--report-only` rebuilds this file).", "",
         f"Machine(s): {machines(records)}.", "",
         "Each saved agent replayed on its evaluation episodes (eval stream, run seed 0, "
         "deterministic actions: the resets of its `eval.json`); every failed episode sorted "
@@ -183,7 +187,8 @@ def main(argv=None) -> int:
     records = log.records()
     if not records:
         raise SystemExit(f"no records in {log.path}; run with agent directories first")
-    out = write_result(RESULTS / f"{STEM}.md", build_report(records, records[-1]["command"]))
+    commands = list(dict.fromkeys(r["command"] for r in records))
+    out = write_result(RESULTS / f"{STEM}.md", build_report(records, commands))
     print(f"wrote {out}")
     return 0
 
