@@ -280,3 +280,23 @@ def test_a_residual_agents_skill_stage_is_the_chosen_trial_for_the_rest_of_the_b
                                      None) == skill and len(trained) == 1
     with pytest.raises(SystemExit, match="no tuning records"):
         bench.prepare_skill_agent("gripper", "res_sac_cl_prior_dart", 2, "eval", _Log({}), None)
+
+
+def test_settings_diagnostics_of_three_seeds_or_more_are_read_against_the_gripper_target(
+        bench):
+    def rec(seed, success, override=None, agent="cl_prior_sac_chunk_dart2000",
+            budget=1_000_000):
+        return {"agent": agent, "seed": seed, "budget": budget, "success_rate": success,
+                "override": override or {}}
+
+    fast = {"train_freq": 1, "gradient_steps": 1}
+    records = [rec(s, v, fast) for s, v in ((2, 0.9), (0, 0.8), (1, 0.85))]
+    text = bench.diag_1m_text(records + [rec(0, 0.1, {"prior_target_kl": 5.0}),  # one seed
+                                         rec(3, 0.0, fast, budget=500_000),      # not 1M
+                                         rec(4, 0.0)])                           # no override
+    assert "2,000 DART demos, `--set gradient_steps=1,train_freq=1`: met (3 seeds 0, 1, 2: " \
+        "0.80, 0.85, 0.90; mean 0.85" in text
+    assert "prior_target_kl" not in text and "0.00" not in text
+    low = bench.diag_1m_text([rec(s, 0.7, fast) for s in range(3)])
+    assert "not met, 0.10 short (3 seeds" in low
+    assert bench.diag_1m_text(records[:2]) == ""  # two seeds: no verdict
