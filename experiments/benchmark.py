@@ -1249,8 +1249,8 @@ def build_skills_report(argv: list[str]) -> None:
         all_recs += log.records()
         done[env] = _skills_section(env, log, bench, lines)
     if all_recs:
-        lines.insert(6, f"Machine(s) of the new runs: {rep.machines(all_recs)}; one run at a "
-                        "time, one torch thread, on cores shared with other jobs.")
+        lines.insert(6, f"Machine(s) of the new runs: {rep.machines(all_recs)}; at most two "
+                        "runs at a time, one torch thread each, on cores shared with other jobs.")
         lines.insert(7, "")
     lines += diagnostic_section(
         _task_runs({env: rep.RunLog(RESULTS / f"skills_{env}_diag.jsonl")
