@@ -635,11 +635,16 @@ class GripperDemonstrator:
         self._plan, self._stage, self._timer, self._idle = plan, 0, 0, 0
         self._over = -1
 
+    def _target(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """The target ball's position and velocity ``(2,)`` and its basket's x in ``obs``."""
+        c = 2 * self.env.target_colour
+        return (np.asarray(obs[3 + c:5 + c], dtype=np.float64),
+                np.asarray(obs[13 + c:15 + c], dtype=np.float64), float(obs[7 + c]))
+
     def _replan(self, obs: np.ndarray) -> None:
         """Plan again from the live state: lift clear, move over the ball, then as at reset."""
-        colour = self.env.target_colour
-        ball_x, ball_z = float(obs[3 + 2 * colour]), float(obs[4 + 2 * colour])
-        basket_x = float(obs[7 + 2 * colour])
+        (ball_x, ball_z), _, basket_x = self._target(obs)
+        ball_x, ball_z = float(ball_x), float(ball_z)
         safe = max(float(obs[1]), self.carry_height)
         self._set_plan([("move", (float(obs[0]), safe), -1.0, self.reach_speed),
                         ("move", (ball_x, safe), self.regrasp_fingers, self.reach_speed)],
@@ -650,8 +655,7 @@ class GripperDemonstrator:
     def _needs_replan(self, obs: np.ndarray) -> bool:
         """Whether the target ball is out of hand where the plan carries it, or the plan
         ended ``settle_steps`` ago with the ball outside its basket."""
-        colour = self.env.target_colour
-        ball = np.asarray(obs[3 + 2 * colour:5 + 2 * colour], dtype=np.float64)
+        ball, _, basket_x = self._target(obs)
         first, last = self._carried
         if self._stage == self._descent:  # fingers about the ball, but it is off-centre
             low = float(obs[1]) - ball[1] < self.approach_height
@@ -660,8 +664,7 @@ class GripperDemonstrator:
             return bool(np.linalg.norm(ball - np.asarray(obs[:2])) > self.held_distance)
         if self._stage >= len(self._plan):
             self._idle += 1
-            inside = abs(ball[0] - float(obs[7 + 2 * colour])) < BASKET_INNER_HALF_WIDTH \
-                and ball[1] < BASKET_RIM
+            inside = abs(ball[0] - basket_x) < BASKET_INNER_HALF_WIDTH and ball[1] < BASKET_RIM
             return self._idle > self.settle_steps and not inside
         return False
 
@@ -682,18 +685,15 @@ class GripperDemonstrator:
                 goal = np.asarray(goal)
                 if self.replan and self._stage == self._over:
                     # Over the ball where it is now; descend only once it has settled.
-                    colour = self.env.target_colour
-                    ball = np.asarray(obs[3 + 2 * colour:5 + 2 * colour], dtype=np.float64)
+                    ball, velocity, _ = self._target(obs)
                     goal = np.array([ball[0], goal[1]])
                     if np.linalg.norm(goal - position) <= self.tolerance:
-                        speed_ball = np.linalg.norm(obs[13 + 2 * colour:15 + 2 * colour])
-                        if speed_ball >= self.settled_speed:
+                        if np.linalg.norm(velocity) >= self.settled_speed:
                             return np.array([0.0, 0.0, fingers], dtype=np.float32)
                         self._plan[self._descent] = ("move", tuple(ball), fingers,
                                                      self.reach_speed)
                 if self.replan and self._stage == self._descent:  # follow a rolling ball
-                    colour = self.env.target_colour
-                    ball = np.asarray(obs[3 + 2 * colour:5 + 2 * colour], dtype=np.float64)
+                    ball = self._target(obs)[0]
                     if np.linalg.norm(ball - goal) > self.moved_distance:
                         goal = ball
                 if np.linalg.norm(goal - position) > self.tolerance:

@@ -179,21 +179,37 @@ _PRIOR_SAC = [
 ]
 
 
-def _more_demos(demo_set: str, clean_set: str, env: str) -> dict[str, dict[str, Any]]:
+def _demo_set_agents(demo_set: str, env: str, clean_set: str | None = None
+                     ) -> dict[str, dict[str, Any]]:
     """The one-Gaussian closed-loop SAC + prior agent on ``demo_set`` (a DEMO_SETS name) with
-    its demo-using baselines: flat BC + PPO fine-tune on the same demos, and nearest-demo
-    replay of their recorded actions and of ``clean_set`` (the same seeds and plans without
-    the noise)."""
-    return {
+    its demo-using baselines: flat BC + PPO fine-tune on the same demos and, given
+    ``clean_set`` (the same seeds and plans without the noise), nearest-demo replay of the
+    demos' recorded actions and of ``clean_set``."""
+    agents = {
         f"cl_prior_sac_chunk_{demo_set}": dict(algo="sac", flat=False, macro="chunk",
                                                closed_loop=True, cfg={"prior": True},
                                                trials=_PRIOR_SAC, demo_set=demo_set,
                                                envs=(env,)),
         f"flat_bc_ft_{demo_set}": dict(algo="ppo", flat=True, bc=True, trials=_FT,
                                        demo_set=demo_set, envs=(env,)),
-        f"replay_{demo_set}": dict(replay=True, demo_set=demo_set, trials=[], envs=(env,)),
-        f"replay_{clean_set}": dict(replay=True, demo_set=clean_set, trials=[], envs=(env,)),
     }
+    if clean_set is not None:
+        agents.update({f"replay_{name}": dict(replay=True, demo_set=name, trials=[],
+                                              envs=(env,)) for name in (demo_set, clean_set)})
+    return agents
+
+
+def _demo_set_rows(demo_set: str, clean_set: str, episodes: int) -> list[tuple]:
+    """SKILL_ROWS of ``_demo_set_agents(demo_set, env, clean_set)`` (``episodes`` demos)."""
+    n = f"{episodes:,}"
+    return [(f"nearest-demo replay (no learning), {n} demos", f"replay_{clean_set}", None,
+             "skills"),
+            (f"nearest-demo replay (no learning), {n} DART demos' recorded actions",
+             f"replay_{demo_set}", None, "skills"),
+            (f"latent SAC + skill prior, closed-loop, chunked H, {n} DART demos",
+             f"cl_prior_sac_chunk_{demo_set}", "final", "skills"),
+            (f"flat BC + PPO fine-tune, {n} DART demos", f"flat_bc_ft_{demo_set}", "final",
+             "skills")]
 
 
 SKILL_AGENTS: dict[str, dict[str, Any]] = {
@@ -293,16 +309,12 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     # misses (599 of 600 succeed). The same agent on a closed-loop model and prior trained on
     # the re-planning demonstrator's demos with bursts; beside it flat BC + PPO fine-tune on
     # the same demos.
-    "cl_prior_sac_chunk_recover": dict(algo="sac", flat=False, macro="chunk", closed_loop=True,
-                                       cfg={"prior": True}, trials=_PRIOR_SAC,
-                                       demo_set="recover", envs=("gripper",)),
-    "flat_bc_ft_recover": dict(algo="ppo", flat=True, bc=True, trials=_FT, demo_set="recover",
-                               envs=("gripper",)),
+    **_demo_set_agents("recover", "gripper"),
     # More of the same DART demos (DEMO_SETS["dart2000"]: 2,000 episodes, not 600, and
     # "dart3000" on ReacherSparse-v0: 3 x its 1,000): whether the skill model and prior, fitted
     # to the table's layouts and tested on unseen ones, limit the one-Gaussian DART agent.
-    **_more_demos("dart2000", "clean2000", "gripper"),
-    **_more_demos("dart3000", "clean3000", "reacher"),
+    **_demo_set_agents("dart2000", "gripper", "clean2000"),
+    **_demo_set_agents("dart3000", "reacher", "clean3000"),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -349,18 +361,8 @@ SKILL_ROWS = [
      "cl_prior_sac_chunk_recover", "final", "skills"),
     ("flat BC + PPO fine-tune, re-planning DART demos with bursts", "flat_bc_ft_recover",
      "final", "skills"),
-    ("nearest-demo replay (no learning), 2,000 demos", "replay_clean2000", None, "skills"),
-    ("nearest-demo replay (no learning), 2,000 DART demos' recorded actions", "replay_dart2000",
-     None, "skills"),
-    ("latent SAC + skill prior, closed-loop, chunked H, 2,000 DART demos",
-     "cl_prior_sac_chunk_dart2000", "final", "skills"),
-    ("flat BC + PPO fine-tune, 2,000 DART demos", "flat_bc_ft_dart2000", "final", "skills"),
-    ("nearest-demo replay (no learning), 3,000 demos", "replay_clean3000", None, "skills"),
-    ("nearest-demo replay (no learning), 3,000 DART demos' recorded actions", "replay_dart3000",
-     None, "skills"),
-    ("latent SAC + skill prior, closed-loop, chunked H, 3,000 DART demos",
-     "cl_prior_sac_chunk_dart3000", "final", "skills"),
-    ("flat BC + PPO fine-tune, 3,000 DART demos", "flat_bc_ft_dart3000", "final", "skills"),
+    *_demo_set_rows("dart2000", "clean2000", DEMO_SETS["dart2000"]["episodes"]),
+    *_demo_set_rows("dart3000", "clean3000", DEMO_SETS["dart3000"]["episodes"]),
 ]
 
 
