@@ -30,7 +30,6 @@ Agent directories are the ones ``python experiments/benchmark.py --table skills 
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 from pathlib import Path
@@ -93,7 +92,7 @@ def run_agent(agent_dir: Path, episodes: int) -> dict:
     """Replay a saved SAC agent on ``episodes`` eval-stream episodes (run seed 0) and classify
     each; the success rate must match what its training run recorded when ``episodes`` does."""
     import macroact  # noqa: F401  (registers the envs)
-    from macroact.agents.sac import evaluate_sac
+    from macroact.agents.common import replay_record
     from macroact.envs.gripper import BASKET_INNER_HALF_WIDTH, BASKET_RIM
 
     env_id = json.loads((agent_dir / "agent.json").read_text())["config"].get("env_id")
@@ -110,21 +109,14 @@ def run_agent(agent_dir: Path, episodes: int) -> dict:
                     target_rise=round(float(tracker.rise[colour]), 4), offset_x=round(offset, 4),
                     final_z=round(float(z), 4))
 
-    res = evaluate_sac(agent_dir, episodes, "eval", base_wrapper=BallTracker,
-                       on_episode_end=episode)
-    episodes_out = res["episode_extras"]
-    recorded = json.loads((agent_dir / "eval.json").read_text())
-    return dict(key=agent_dir.name, agent_dir=agent_dir.name, episodes=episodes,
-                success_rate=float(np.mean([e["cls"] == "success" for e in episodes_out])),
-                recorded_success_rate=recorded.get("success_rate"),
-                recorded_episodes=recorded.get("eval_episodes"), per_episode=episodes_out)
+    return replay_record(agent_dir, episodes, BallTracker, episode)
 
 
 def build_report(records: list[dict], commands: list[str]) -> str:
     """gripper_failures.md from the records; ``commands``: the commands that made them, in
     order (each record keeps its own)."""
     from macroact.envs.gripper import BASKET_INNER_HALF_WIDTH
-    from macroact.reporting import machines, markdown_table, notes_block
+    from macroact.reporting import commands_sentence, machines, markdown_table, notes_block
 
     rows = []
     for r in records:
@@ -140,9 +132,7 @@ def build_report(records: list[dict], commands: list[str]) -> str:
     failed = sum(v for k, v in total.items() if k != "success")
     lines = [
         "# Where the Gripper-v1 agents fail (issue 18)", "",
-        ("Command" if len(commands) == 1 else "Commands, in the order their records were made")
-        + ": " + "; ".join(f"`{c}`" for c in commands)
-        + f" (records: {STEM}.jsonl; `--report-only` rebuilds this file).", "",
+        commands_sentence(commands, f"{STEM}.jsonl"), "",
         f"Machine(s): {machines(records)}.", "",
         "Each saved agent replayed on its evaluation episodes (eval stream, run seed 0, "
         "deterministic actions: the resets of its `eval.json`); every failed episode sorted "
@@ -161,36 +151,12 @@ def build_report(records: list[dict], commands: list[str]) -> str:
 
 
 def main(argv=None) -> int:
-    from macroact.reporting import RunLog, command_line, machine, write_result
+    from macroact.reporting import replay_agents_main
 
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("agent_dirs", nargs="*", type=Path, help="saved Gripper-v1 SAC agents")
-    p.add_argument("--episodes", type=int, default=100, help="eval episodes per agent")
-    p.add_argument("--report-only", action="store_true", help="rebuild the report from records")
-    args = p.parse_args(argv)
-    if args.episodes < 1:
-        raise SystemExit(f"--episodes must be >= 1, got {args.episodes}")
-    if not args.report_only and not args.agent_dirs:
-        raise SystemExit("give one or more agent directories, or --report-only")
-    missing = [str(d) for d in args.agent_dirs if not (d / "agent.json").is_file()]
-    if missing:
-        raise SystemExit(f"not agent directories (no agent.json): {missing}; train them with "
-                         "experiments/benchmark.py --table skills --env gripper --long 1000000")
-    log = RunLog(RESULTS / f"{STEM}.jsonl")
-    for d in args.agent_dirs:
-        rec = run_agent(d, args.episodes)
-        rec.update(command=command_line(), machine=machine())
-        log.put(rec)
-        print(f"{d.name}: success {rec['success_rate']:.2f} (recorded "
-              f"{rec['recorded_success_rate']})", flush=True)
-    records = log.records()
-    if not records:
-        raise SystemExit(f"no records in {log.path}; run with agent directories first")
-    commands = list(dict.fromkeys(r["command"] for r in records))
-    out = write_result(RESULTS / f"{STEM}.md", build_report(records, commands))
-    print(f"wrote {out}")
-    return 0
+    return replay_agents_main(argv, __doc__, RESULTS / f"{STEM}.jsonl", RESULTS / f"{STEM}.md",
+                              run_agent, build_report, "Gripper-v1 SAC agents",
+                              "experiments/benchmark.py --table skills --env gripper "
+                              "--long 1000000")
 
 
 if __name__ == "__main__":

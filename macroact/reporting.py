@@ -137,6 +137,57 @@ def save_figure(fig, path: str | os.PathLike, **kwargs) -> Path:
     return path
 
 
+def commands_sentence(commands: Sequence[str], log_name: str) -> str:
+    """A report's opening line: the command(s) that made its records, in order, and the run
+    log ``log_name`` it rebuilds from (``--report-only``)."""
+    return (("Command" if len(commands) == 1 else "Commands, in the order their records were "
+             "made") + ": " + "; ".join(f"`{c}`" for c in commands)
+            + f" (records: {log_name}; `--report-only` rebuilds this file).")
+
+
+def replay_agents_main(argv: Sequence[str] | None, description: str, log_path: Path,
+                       report_path: Path, run_agent, build_report, what: str,
+                       train_hint: str) -> int:
+    """The command line of a script that replays saved agent directories and reports on them
+    (experiments/gripper_failures.py, reacher_failures.py): ``AGENT_DIR ...`` replays each
+    with ``run_agent(dir, episodes)`` into the run log at ``log_path``, ``--report-only``
+    rebuilds ``report_path`` from that log with ``build_report(records, commands)``.
+
+    ``what``: the agents in words (the help text); ``train_hint``: the command that trains
+    them, named when a directory has no agent.json.
+    """
+    import argparse
+
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("agent_dirs", nargs="*", type=Path, help=f"saved {what}")
+    p.add_argument("--episodes", type=int, default=100, help="eval episodes per agent")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report from records")
+    args = p.parse_args(argv)
+    if args.episodes < 1:
+        raise SystemExit(f"--episodes must be >= 1, got {args.episodes}")
+    if not args.report_only and not args.agent_dirs:
+        raise SystemExit("give one or more agent directories, or --report-only")
+    missing = [str(d) for d in args.agent_dirs if not (d / "agent.json").is_file()]
+    if missing:
+        raise SystemExit(f"not agent directories (no agent.json): {missing}; train them with "
+                         f"{train_hint}")
+    log = RunLog(log_path)
+    for d in args.agent_dirs:
+        rec = run_agent(d, args.episodes)
+        rec.update(command=command_line(), machine=machine())
+        log.put(rec)
+        print(f"{d.name}: success {rec['success_rate']:.2f} (recorded "
+              f"{rec['recorded_success_rate']})", flush=True)
+    records = log.records()
+    if not records:
+        raise SystemExit(f"no records in {log.path}; run with agent directories first")
+    commands = list(dict.fromkeys(r["command"] for r in records))
+    out = write_result(report_path, build_report(records, commands))
+    print(f"wrote {out}")
+    return 0
+
+
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     """Lines of a Markdown table: the header, its rule and one line per row.
 
