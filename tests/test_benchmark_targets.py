@@ -225,6 +225,9 @@ def test_env_specific_skill_agents_stay_in_their_env(bench, tmp_path, monkeypatc
     assert bench.ENVS["gripper"]["macros"]["chunk10"]["horizon"] == 10
     assert bench.applies(agent, "gripper") and not bench.applies(agent, "reacher")
     assert bench.applies("cl_prior_sac_chunk_dart", "reacher") and bench.applies("replay", "x")
+    h5 = "cl_prior_sac_chunk5_dart3000"
+    assert bench.ENVS["reacher"]["macros"][bench.agent_spec(h5)["macro"]]["horizon"] == 5
+    assert bench.applies(h5, "reacher") and not bench.applies(h5, "gripper")
     for extra in ([], ["--long", "1000000"]):
         with pytest.raises(SystemExit, match=f"{agent}: only for --env gripper, not --env "
                                              "reacher"):
