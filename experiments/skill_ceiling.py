@@ -149,10 +149,11 @@ def demo_chunk(base, demo, snapshot: StateSnapshot, obs: np.ndarray, horizon: in
 
 
 def run_row(kind: str | None, model_dir: Path | None, episodes: int,
-            stream: str = "eval", env_name: str = "reacher") -> dict:
+            stream: str = "eval", env_name: str = "reacher", code_noise: float = 0.0) -> dict:
     """Success, final distance and steps of one row on ``episodes`` episodes of ``stream``
     (block 0): the demonstrator (``kind`` None) or ``kind`` through the model and prior in
-    ``model_dir``."""
+    ``model_dir``; ``code_noise`` > 0: Gaussian noise of that std (latent units) added to
+    every chosen code before clipping (seeded: the same draws in every row)."""
     import gymnasium as gym
     import torch
 
@@ -168,6 +169,7 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
     demo_ref: list = []  # the demonstrator the watching wrapper shows each step to
     reset_seeds = [int(s) for s in seeds(stream, episodes, 0)]
     rng = np.random.default_rng(0)  # the demonstrator's plans: the same in every row
+    noise_rng = np.random.default_rng(1)  # the code noise
     if model_dir is None:
         env = gym.make(env_id)
         model = prior = None
@@ -182,7 +184,7 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
     snapshot = StateSnapshot(base)
     closed = bool(getattr(model, "closed_loop", False))
     n_act = base.action_space.shape[0]  # primitive action dims
-    successes, distances, lengths, clipped, codes = [], [], [], [], 0
+    successes, distances, lengths, clipped, codes, chosen = [], [], [], [], 0, []
     for seed in reset_seeds:
         obs, info = env.reset(seed=seed)
         demo.reset(obs, info, rng)
@@ -199,6 +201,9 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
                     else:  # the mean of the most probable component
                         log_w, mu, _ = prior(torch.as_tensor(obs[None], dtype=torch.float32))
                         z = mu[0, int(log_w[0].argmax())].cpu().numpy()
+                chosen.append(z)
+                if code_noise:
+                    z = z + code_noise * noise_rng.standard_normal(z.shape)
                 clipped.append(int(np.sum(np.abs(z) > SCALE)))
                 codes += 1
                 action = np.clip(z / SCALE, -1.0, 1.0).astype(np.float32)
@@ -215,6 +220,9 @@ def run_row(kind: str | None, model_dir: Path | None, episodes: int,
             "decoder": None if model is None else "closed-loop" if closed else "open-loop",
             "env": env_id, "episodes": episodes, "stream": stream, "run_seed": 0,
             "scale": SCALE, "model": None if model_dir is None else _shown(model_dir),
+            "code_noise": code_noise,
+            # the chosen codes' spread before the noise: their std over decisions, mean over dims
+            "code_spread": float(np.std(chosen, axis=0).mean()) if chosen else None,
             "success_rate": float(np.mean(successes)),
             "successes": [bool(s) for s in successes], "final_distance": distances,
             "mean_primitive_steps": float(np.mean(lengths)), "decisions": codes,

@@ -148,3 +148,55 @@ def test_env_spec_reads_the_benchmark_table(ceiling):
         assert spec["demos"] == f"{table['demos']:,}"
     bench.ENVS["gripper"] = {**bench.ENVS["gripper"], "demos": 1234}
     assert ceiling.env_spec("gripper", bench)["demos"] == "1,234"
+
+
+@pytest.fixture(scope="module")
+def tiny_skill_dir(tmp_path_factory):
+    """An untrained closed-loop model (H = 5) and a Gaussian prior for ReacherSparse-v0."""
+    import torch
+
+    from macroact.models.closed_loop import ClosedLoopFAVAE, ClosedLoopFAVAEConfig
+    from macroact.models.prior import SkillPrior, SkillPriorConfig
+
+    d = tmp_path_factory.mktemp("skill")
+    torch.manual_seed(0)
+    model = ClosedLoopFAVAE(ClosedLoopFAVAEConfig(seq_len=5, obs_dim=10), n_features=12)
+    model.normalizer.set_bounds(np.r_[-np.ones(2), -np.ones(10)], np.r_[np.ones(2), np.ones(10)])
+    model.eval()
+    model.save(d / "model.pt")
+    prior = SkillPrior(SkillPriorConfig(obs_dim=10, latent_dim=model.latent_dim, hidden=(8,)))
+    prior.obs_normalizer.fit(torch.randn(20, 10))
+    prior.save(d / "prior.pt")
+    return d
+
+
+def test_code_noise_perturbs_the_chosen_codes_only(ceiling, tiny_skill_dir):
+    """Noise is added after the code is chosen: the codes' spread is the same with and without
+    it, and a noise far wider than the box pushes most dims past it (clipped)."""
+    clean = ceiling.run_row("demo codes", tiny_skill_dir, 2, "eval")
+    noisy = ceiling.run_row("demo codes", tiny_skill_dir, 2, "eval", code_noise=50.0)
+    assert clean["code_noise"] == 0.0 and noisy["code_noise"] == 50.0
+    assert clean["clipped_dims"] < 0.5 < noisy["clipped_dims"]
+    assert clean["code_spread"] > 0 and noisy["code_spread"] > 0
+    again = ceiling.run_row("demo codes", tiny_skill_dir, 2, "eval", code_noise=50.0)
+    assert again["successes"] == noisy["successes"]  # seeded noise
+    assert again["final_distance"] == noisy["final_distance"]
+
+
+def test_code_precision_report_lists_models_by_noise():
+    precision = load_experiment("code_precision")
+    recs = [dict(_rec("demo codes", "closed-loop", 0.0, "eval", [True, False]), model=m,
+                 code_noise=s, horizon=h, code_spread=1.5, command="cmd")
+            for m, h in (("b_model", 5), ("a_model", 10)) for s in (0.4, 0.0)]
+    text = precision.build_report(recs, ["cmd"])
+    rows = [line for line in text.splitlines() if line.startswith("| a_model")
+            or line.startswith("| b_model")]
+    assert [r.split(" | ")[:3] for r in rows] == [["| a_model", "10", "0"],
+                                                  ["| a_model", "10", "0.4"],
+                                                  ["| b_model", "5", "0"],
+                                                  ["| b_model", "5", "0.4"]]
+    assert "| 0.50 |" in rows[0] and "1.50" in rows[0] and "`cmd`" in text
+    with pytest.raises(SystemExit, match="stds must be numbers >= 0"):
+        precision.main(["--noise", "-1"])
+    with pytest.raises(SystemExit, match="no model.pt and prior.pt"):
+        precision.main(["--models", "no_such_model"])
