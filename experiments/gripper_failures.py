@@ -92,7 +92,7 @@ def run_agent(agent_dir: Path, episodes: int) -> dict:
     """Replay a saved SAC agent on ``episodes`` eval-stream episodes (run seed 0) and classify
     each; the success rate must match what its training run recorded when ``episodes`` does."""
     import macroact  # noqa: F401  (registers the envs)
-    from macroact.agents.common import replay_record
+    from macroact.agents.saved import replay_record
     from macroact.envs.gripper import BASKET_INNER_HALF_WIDTH, BASKET_RIM
 
     env_id = json.loads((agent_dir / "agent.json").read_text())["config"].get("env_id")

@@ -69,7 +69,7 @@ def run_agent(agent_dir: Path, episodes: int) -> dict:
     """Replay a saved agent on ``episodes`` eval-stream episodes (run seed 0) and classify each;
     the success rate must match what its training run recorded when ``episodes`` does."""
     import macroact  # noqa: F401  (registers the envs)
-    from macroact.agents.common import replay_record
+    from macroact.agents.saved import replay_record
 
     env_id = json.loads((agent_dir / "agent.json").read_text())["config"].get("env_id")
     if env_id != ENV_ID:

@@ -1,5 +1,5 @@
 """experiments/reacher_failures.py: the failure classes, the per-step distance tracking, and
-the replay of saved SAC and PPO agents (agents.common.evaluate_saved)."""
+the replay of saved SAC and PPO agents (agents.saved.evaluate_saved)."""
 
 from __future__ import annotations
 
