@@ -147,10 +147,12 @@ def run_rollout(args: argparse.Namespace) -> int:
         check_output_file(args.plot, "--plot")  # before any work
     meta_path = Path(args.agent_dir) / "agent.json"
     meta = read_json(meta_path, "agent record") if meta_path.is_file() else {}
+    agent_wrapper = None
     if isinstance(meta, dict) and meta.get("algo") == "sac":
-        from macroact.agents.sac import load_sac_agent
+        from macroact.agents.sac import _residual_wrapper, load_sac_agent
 
         agent, cfg, model, obs_stats = load_sac_agent(args.agent_dir)
+        agent_wrapper = _residual_wrapper(cfg)  # a residual agent acts over its saved skill
     else:
         agent, cfg, model, obs_stats = load_agent(args.agent_dir, env_module=args.env_module)
     chunks = None if cfg.flat else _active_data(cfg, model)
@@ -158,7 +160,8 @@ def run_rollout(args: argparse.Namespace) -> int:
     res = evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents, cfg.scale,
                           chunks, episodes=args.episodes, deterministic=not args.stochastic,
                           record=args.plot is not None, record_actions=args.plot is not None,
-                          stats=obs_stats, chunk=cfg.chunk, env_kwargs=cfg.env_kwargs)
+                          stats=obs_stats, chunk=cfg.chunk, env_kwargs=cfg.env_kwargs,
+                          agent_wrapper=agent_wrapper)
     print(f"{cfg.env_id}: success {res['success_rate']:.2f}, return {res['mean_return']:.3f}, "
           f"{res['mean_primitive_steps']:.1f} primitive steps per episode "
           f"({args.episodes} episodes)")

@@ -161,7 +161,7 @@ def skill_agent(tmp_path_factory):
 
 
 def test_residual_sac_trains_saves_its_skill_agent_and_reloads_on_its_own(skill_agent,
-                                                                        tmp_path):
+                                                                        tmp_path, capsys):
     src = tmp_path / "skill_copy"
     shutil.copytree(skill_agent, src)
     cfg = SACRunConfig(env_id=ENV, residual=str(src), residual_scale=0.3, timesteps=120,
@@ -175,6 +175,11 @@ def test_residual_sac_trains_saves_its_skill_agent_and_reloads_on_its_own(skill_
     again = evaluate_sac(out, episodes=3)
     assert again["successes"] == res["successes"]
     assert again["mean_return"] == pytest.approx(res["mean_return"])
+    # `macroact rollout` runs it over its skill too (the residual's observation holds the
+    # skill's decoded action: without the wrapper the policy could not even read it)
+    assert cli_main(["rollout", str(out), "--episodes", "3"]) == 0
+    assert (f"{ENV}: success {res['success_rate']:.2f}, return {res['mean_return']:.3f}, "
+            f"{res['mean_primitive_steps']:.1f} primitive steps") in capsys.readouterr().out
 
 
 def test_residual_config_refuses_what_it_cannot_combine(skill_agent):
