@@ -54,6 +54,7 @@ def build_report(records: list[dict], commands: list[str]) -> str:
     """code_precision.md from the records (rows: model, then noise)."""
     from macroact.reporting import commands_sentence
 
+    sc = skill_ceiling()
     rows = []
     for r in sorted(records, key=lambda r: (r["model"], r["code_noise"])):
         _, low, high = bootstrap_interval(r["successes"])
@@ -82,6 +83,11 @@ def build_report(records: list[dict], commands: list[str]) -> str:
         *markdown_table(["model", "H", "sigma", "success", "95% interval",
                          "median final distance (m)", "primitive steps", "clipped", "spread"],
                         rows), "",
+        "The demo-using baseline on the same episodes, no learning:", "",
+        "- " + sc.replay_line("reacher", what="the 1,000 noise-free demos of the skills table"),
+        "- " + sc.replay_line("reacher", "skills_reacher.jsonl", "replay/replay_clean3000",
+                              "the 3,000 noise-free demos of the same seeds and plans as the "
+                              "DART demos"), "",
         "## Reading", "", notes_block(), ""]
     return "\n".join(lines)
 

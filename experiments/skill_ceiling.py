@@ -273,17 +273,19 @@ def _table(records: list[dict], stream: str) -> list[str]:
                            "primitive steps", "clipped"], rows)
 
 
-def replay_line(env_name: str = "reacher") -> str:
-    """Nearest-demo replay on the same eval episodes, from the benchmark table's record."""
-    rec = RunLog(RESULTS / f"benchmark_{env_name}.jsonl").get("replay")
+def replay_line(env_name: str = "reacher", log: str | None = None, key: str = "replay",
+                what: str = "the benchmark's demo-using baseline") -> str:
+    """Nearest-demo replay on the same eval episodes, from its record (``key`` in the run log
+    ``log`` under experiments/results; default: the benchmark table's)."""
+    log = log or f"benchmark_{env_name}.jsonl"
+    rec = RunLog(RESULTS / log).get(key)
     if rec is None:
-        return ("Nearest-demo replay: no record (run `python experiments/benchmark.py --env "
-                f"{env_name}`).")
+        return (f"Nearest-demo replay ({what}): no record `{key}` in {log} (run "
+                f"`python experiments/benchmark.py --env {env_name}`).")
     _, low, high = bootstrap_interval(rec["successes"])
     n = len(rec["successes"])
-    return (f"Nearest-demo replay (the benchmark's demo-using baseline, same {n} eval-stream "
-            f"episodes, benchmark_{env_name}.jsonl): {rec['success_rate']:.2f} "
-            f"[{low:.2f}, {high:.2f}].")
+    return (f"Nearest-demo replay ({what}, same {n} eval-stream episodes, {log}): "
+            f"{rec['success_rate']:.2f} [{low:.2f}, {high:.2f}].")
 
 
 def build_report(records: list[dict], command: str, dart_noise: float | None = None,
