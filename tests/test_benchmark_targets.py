@@ -228,6 +228,9 @@ def test_env_specific_skill_agents_stay_in_their_env(bench, tmp_path, monkeypatc
     h5 = "cl_prior_sac_chunk5_dart3000"
     assert bench.ENVS["reacher"]["macros"][bench.agent_spec(h5)["macro"]]["horizon"] == 5
     assert bench.applies(h5, "reacher") and not bench.applies(h5, "gripper")
+    h5_1k = bench.agent_spec("cl_prior_sac_chunk5_dart")  # the 1,000 DART demos, not 3,000
+    assert h5_1k["macro"] == "chunk5" and h5_1k["demo_noise"] == bench.DART_NOISE
+    assert "demo_set" not in h5_1k and not bench.applies("cl_prior_sac_chunk5_dart", "gripper")
     for extra in ([], ["--long", "1000000"]):
         with pytest.raises(SystemExit, match=f"{agent}: only for --env gripper, not --env "
                                              "reacher"):
