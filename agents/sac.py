@@ -55,6 +55,10 @@ class SACRunConfig(common.AgentRunConfig):
             (KEY=VALUE,...), e.g. train_freq=4,gradient_steps=1.
         checkpoint_every: primitive env steps between checkpoints (agent, replay buffer,
             counters) in OUT/checkpoint/; 0 writes none.
+        snapshot_every: keep the agent's weights every this many primitive env steps in
+            OUT/snapshots/agent-<steps>.zip (at the first rollout end at or past each
+            multiple; never deleted, unlike checkpoints), for an evaluation-success curve
+            (``evaluate_sac(..., weights=)``, experiments/eval_curve.py); 0 keeps none.
         prior: latent SAC guided by the skill prior beside the model (RUN_DIR/prior.pt, from
             `macroact prior`): the entropy bonus becomes the KL to the prior with a tuned weight
             (SPiRL, agents/sac_prior.py), the policy starts at the prior. Best with a chunked
@@ -102,6 +106,7 @@ class SACRunConfig(common.AgentRunConfig):
     n_envs: int = 1
     sac: dict = dataclasses.field(default_factory=dict)
     checkpoint_every: int = 10_000
+    snapshot_every: int = 0
     prior: bool = False
     prior_target_kl: float = 5.0
     prior_init_steps: int = 500
@@ -122,6 +127,9 @@ class SACRunConfig(common.AgentRunConfig):
             raise ValueError(f"timesteps (primitive env steps) must be >= 1, got {self.timesteps}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
+        if self.snapshot_every < 0:
+            raise ValueError(f"snapshot_every must be >= 0 (0: no snapshots), got "
+                             f"{self.snapshot_every}")
         if self.prior and self.flat:
             raise ValueError("a skill prior is over latent codes: prior needs latent SAC "
                              "(flat=False with model=RUN_DIR)")
@@ -372,8 +380,19 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         venv.training = False
     t0 = time.perf_counter()
     next_ckpt = [start + cfg.checkpoint_every]
+    every = cfg.snapshot_every
+    next_snap = [(start // every + 1) * every if every else 0]
+
+    def snapshot(cb) -> None:
+        if out is None or not every or cb.primitive < next_snap[0] \
+                or cb.primitive >= cfg.timesteps:
+            return
+        next_snap[0] = (cb.primitive // every + 1) * every
+        (out / "snapshots").mkdir(parents=True, exist_ok=True)
+        atomic_write(out / "snapshots" / f"agent-{cb.primitive:09d}.zip", lambda f: agent.save(f))
 
     def checkpoint(cb) -> None:
+        snapshot(cb)
         if ckpt is None or cfg.checkpoint_every <= 0 or cb.primitive < next_ckpt[0] \
                 or cb.primitive >= cfg.timesteps:
             return
@@ -541,9 +560,13 @@ def _prior_states(cfg: SACRunConfig, model, wrap=None) -> np.ndarray:
         env.close()
 
 
-def load_sac_agent(agent_dir: str | Path):
+def load_sac_agent(agent_dir: str | Path, weights: str | Path | None = None):
     """An agent directory's SAC, its run config, its FAVAE (None for flat agents) and its
-    observation statistics; nothing is unpickled (see the module docstring)."""
+    observation statistics; nothing is unpickled (see the module docstring).
+
+    ``weights``: an agent zip of the same run to load instead of its final ``agent.zip``
+    (a snapshot in ``snapshots/``); the observation statistics stay the final ones, which is
+    exact only for runs that do not normalise observations (prior SAC never does)."""
     from macroact.agents.ppo import inside, registered_env_id
     from macroact.io import read_json
 
@@ -568,17 +591,18 @@ def load_sac_agent(agent_dir: str | Path):
     params["buffer_size"] = 1  # evaluation only: no replay memory needed
     params["learning_starts"] = 0
     agent = _build(cfg, venv, params)
-    _set_tensors(agent, agent_dir / "agent.zip")
+    _set_tensors(agent, agent_dir / "agent.zip" if weights is None else Path(weights))
     cfg.normalize_obs = meta.get("obs_stats") is not None
     return agent, cfg, model, meta.get("obs_stats")
 
 
 def evaluate_sac(agent_dir: str | Path, episodes: int = 100, stream: str = "eval",
                  deterministic: bool = True, base_wrapper=None,
-                 on_episode_end=None) -> dict[str, Any]:
+                 on_episode_end=None, weights: str | Path | None = None) -> dict[str, Any]:
     """Evaluate a saved SAC agent directory on ``episodes`` episodes of ``stream``
-    (``base_wrapper``, ``on_episode_end``: as in ``common.evaluate_policy``)."""
-    agent, cfg, model, stats = load_sac_agent(agent_dir)
+    (``base_wrapper``, ``on_episode_end``: as in ``common.evaluate_policy``; ``weights``: as
+    in ``load_sac_agent``)."""
+    agent, cfg, model, stats = load_sac_agent(agent_dir, weights)
     from macroact.agents.ppo import _active_data
 
     chunks = None if cfg.flat else _active_data(cfg, model)

@@ -7,6 +7,9 @@ import pytest
 import torch
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+# SB3 SAC settings of the tiny agents that replay tests train in seconds.
+TINY_SAC = {"learning_starts": 0, "batch_size": 32, "buffer_size": 2000, "train_freq": 4,
+            "gradient_steps": 1}
 
 
 @pytest.fixture(scope="module")

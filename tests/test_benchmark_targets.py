@@ -306,3 +306,31 @@ def test_settings_diagnostics_of_three_seeds_or_more_are_read_against_the_grippe
     low = bench.diag_1m_text([rec(s, 0.7, fast) for s in range(3)])
     assert "not met, 0.10 short (3 seeds" in low
     assert bench.diag_1m_text(records[:2]) == ""  # two seeds: no verdict
+
+
+@pytest.mark.parametrize("suffix, stream, expected", [("_b1000", "eval", 50), ("", "eval", 0),
+                                                       ("_b1000", "tune", 0)])
+def test_long_sac_runs_keep_twenty_snapshots(bench, tmp_path, monkeypatch, suffix, stream,
+                                             expected):
+    """Only a --long run on the eval stream keeps snapshots (experiments/eval_curve.py), one
+    per 1/20 of its budget; the table's runs and tuning trials keep none."""
+    import macroact.agents.sac as sac
+
+    for name in ("RESULTS", "RUNS", "OUT_ROOT"):
+        monkeypatch.setattr(bench, name, getattr(bench, name))
+    monkeypatch.setattr(bench, "RUNS", tmp_path)
+    monkeypatch.setattr(bench, "RUN_SUFFIX", suffix)
+    monkeypatch.setitem(bench.ENVS, "reaching2d", dict(bench.ENVS["reaching2d"], budget=1000))
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(cfg, out, **kwargs):
+        seen.append(cfg)
+        raise Stop
+
+    monkeypatch.setattr(sac, "train_sac", fake_train)
+    with pytest.raises(Stop):
+        bench.run_agent("reaching2d", "flat_sac", 0, 0, stream, _Log({}))
+    assert seen[0].snapshot_every == expected and seen[0].timesteps == 1000

@@ -8,11 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from conftest import load_experiment
+from conftest import TINY_SAC, load_experiment
 
 ENV = "macroact/ReacherSparse-v0"
-TINY_SAC = {"learning_starts": 0, "batch_size": 32, "buffer_size": 2000, "train_freq": 4,
-            "gradient_steps": 1}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,126 @@
+"""Evaluation success along a long SAC run: its kept snapshots replayed on its eval episodes.
+
+Issue 18 counts the primitive steps an agent needs to reach 0.9 *evaluation* success. The
+benchmark records only the final evaluation and a rolling training success, which SAC's
+stochastic training policy keeps below what its deterministic evaluation scores. A
+``--long N`` SAC run of experiments/benchmark.py keeps its weights every N/20 primitive steps
+(``SACRunConfig.snapshot_every``: ``RUN/snapshots/agent-<steps>.zip``); this script evaluates
+each snapshot as the run evaluated its final agent (deterministic actions, run seed 0, the
+eval-stream episodes of its ``eval.json``) and reports the first snapshot at or above 0.9.
+The final agent is replayed too: its success must equal the one the run recorded.
+
+Records: ``eval_curve.jsonl`` (per run directory: the (steps, success) points); report
+``eval_curve.md``::
+
+    python experiments/eval_curve.py runs/benchmark/reacher/runs/RUN [RUN ...]
+    python experiments/eval_curve.py --report-only
+
+Run directories are the ones ``python experiments/benchmark.py --table skills --env E --long N``
+writes (``runs/`` is git-ignored: rerun that first on a new checkout).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+STEM = "eval_curve"
+TARGET = 0.9             # issue 18's evaluation success
+_SNAPSHOT = re.compile(r"agent-(\d+)\.zip")
+
+
+def snapshots(run_dir: Path) -> list[tuple[int, Path]]:
+    """The run's kept snapshots as (primitive steps, path), in step order."""
+    found = []
+    for p in (run_dir / "snapshots").glob("agent-*.zip"):
+        m = _SNAPSHOT.fullmatch(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def first_reaching(points: list[list[float]], target: float = TARGET) -> float:
+    """The primitive steps of the first point whose success is at least ``target`` (NaN when
+    none is)."""
+    for steps, success in points:
+        if success >= target:
+            return float(steps)
+    return math.nan
+
+
+def run_agent(run_dir: Path, episodes: int) -> dict:
+    """Evaluate every snapshot of a saved SAC run, then its final agent."""
+    from macroact.agents.sac import evaluate_sac  # (importing macroact registers the envs)
+
+    meta = json.loads((run_dir / "agent.json").read_text())
+    if meta.get("algo") != "sac":
+        raise SystemExit(f"{run_dir} is not a SAC agent directory (algo {meta.get('algo')!r}); "
+                         "only SAC runs keep snapshots (benchmark.py --long N)")
+    snaps = snapshots(run_dir)
+    if not snaps:
+        raise SystemExit(f"{run_dir} has no snapshots/agent-<steps>.zip; train it with "
+                         "experiments/benchmark.py --table skills --long N (SAC agents)")
+    recorded = json.loads((run_dir / "eval.json").read_text())
+    points = []
+    for steps, path in snaps:
+        res = evaluate_sac(run_dir, episodes, "eval", weights=path)
+        points.append([steps, float(res["success_rate"])])
+        print(f"  {run_dir.name} at {steps:,}: {res['success_rate']:.2f}", flush=True)
+    final = evaluate_sac(run_dir, episodes, "eval")
+    budget = int(meta["config"]["timesteps"])
+    points.append([budget, float(final["success_rate"])])
+    return dict(key=run_dir.name, agent_dir=run_dir.name, env_id=meta["config"]["env_id"],
+                episodes=episodes, budget=budget, points=points,
+                success_rate=float(final["success_rate"]),
+                recorded_success_rate=recorded.get("success_rate"),
+                recorded_episodes=recorded.get("eval_episodes"),
+                first_at_target=first_reaching(points))
+
+
+def build_report(records: list[dict], commands: list[str]) -> str:
+    """eval_curve.md from the records; ``commands``: the commands that made them."""
+    from macroact.reporting import commands_sentence, machines, markdown_table, notes_block
+
+    rows = []
+    for r in records:
+        hit = r["first_at_target"]
+        rows.append([r["agent_dir"], r["env_id"], r["episodes"],
+                     "not reached" if hit is None or math.isnan(hit) else f"{hit:,.0f}",
+                     f"{max(s for _, s in r['points']):.2f}",
+                     f"{r['success_rate']:.2f}",
+                     "n/a" if r["recorded_success_rate"] is None
+                     else f"{r['recorded_success_rate']:.2f}"])
+    curves = [f"- `{r['agent_dir']}`: " + ", ".join(f"{s:,.0f} {v:.2f}" for s, v in r["points"])
+              for r in records]
+    lines = [
+        "# Evaluation success along long SAC runs (issue 18)", "",
+        commands_sentence(commands, f"{STEM}.jsonl"), "",
+        f"Machine(s): {machines(records)}.", "",
+        "Each run's kept snapshots (every 1/20 of its budget, the first rollout end at or past "
+        "each multiple) and its final agent, each evaluated as the run evaluated its final "
+        "agent: deterministic actions, run seed 0, the eval-stream episodes of its `eval.json`. "
+        f"`first at {TARGET}`: the primitive steps of the first snapshot scoring at least "
+        f"{TARGET}. `replayed final` must equal `recorded final` (the run's own evaluation). "
+        "These evaluations only measure; nothing is chosen from them.", "",
+        *markdown_table(["run directory", "env", "episodes", f"first at {TARGET}",
+                         "best snapshot", "replayed final", "recorded final"], rows), "",
+        "Curves (primitive steps, eval success):", "", *curves, "",
+        "## Reading", "", notes_block(), ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    from macroact.reporting import replay_agents_main
+
+    return replay_agents_main(argv, __doc__, RESULTS / f"{STEM}.jsonl", RESULTS / f"{STEM}.md",
+                              run_agent, build_report, "long SAC run directories",
+                              "experiments/benchmark.py --table skills --env E --long N")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
