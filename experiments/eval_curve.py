@@ -108,7 +108,7 @@ def build_report(records: list[dict], commands: list[str]) -> str:
         f"{TARGET}. `replayed final` must equal `recorded final` (the run's own evaluation). "
         "These evaluations only measure; nothing is chosen from them.", "",
         *markdown_table(["run directory", "env", "episodes", f"first at {TARGET}",
-                         "best snapshot", "replayed final", "recorded final"], rows), "",
+                         "best point", "replayed final", "recorded final"], rows), "",
         "Curves (primitive steps, eval success):", "", *curves, "",
         "## Reading", "", notes_block(), ""]
     return "\n".join(lines)
