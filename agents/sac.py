@@ -392,7 +392,6 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         atomic_write(out / "snapshots" / f"agent-{cb.primitive:09d}.zip", lambda f: agent.save(f))
 
     def checkpoint(cb) -> None:
-        snapshot(cb)
         if ckpt is None or cfg.checkpoint_every <= 0 or cb.primitive < next_ckpt[0] \
                 or cb.primitive >= cfg.timesteps:
             return
@@ -404,9 +403,13 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
             "demo_replay": demo_info,
             "wall_seconds": wall_before + time.perf_counter() - t0})
 
+    def on_rollout_end(cb) -> None:
+        snapshot(cb)
+        checkpoint(cb)
+
     callback = common.PrimitiveStepCallback(cfg.timesteps, cfg.one_step_actions, writer,
                                             critic_warmup=cfg.critic_warmup,
-                                            on_rollout_end=checkpoint,
+                                            on_rollout_end=on_rollout_end,
                                             start=start, rows=rows)
     if start < cfg.timesteps:
         # learn() counts (macro) steps; the callback stops it at the primitive-step budget.
