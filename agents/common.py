@@ -33,7 +33,8 @@ from macroact.io import atomic_write, atomic_write_text
 from macroact.seeding import seeds as stream_seeds
 
 __all__ = ["make_env", "PrimitiveStepCallback", "evaluate_policy", "obs_stats", "ObsNormalizer",
-           "write_agent_dir", "curve_points", "EVAL_STREAMS"]
+           "write_agent_dir", "curve_points", "EVAL_STREAMS", "snapshot_hook",
+           "snapshot_obs_stats"]
 
 EVAL_STREAMS = ("eval", "tune")
 """Streams an agent may be evaluated on: ``eval`` for reported numbers, ``tune`` for trials."""
@@ -85,6 +86,12 @@ class AgentRunConfig(Config):
         critic_warmup: primitive env steps (in the budget) in which the agent trains only its
             critic (PPO's value function, SAC's Q-functions; SAC's entropy coefficient still
             adapts), so that a cloned policy is first judged by a fitted critic.
+        snapshot_every: keep the agent's weights every this many primitive env steps in
+            OUT/snapshots/agent-<steps>.zip, with the observation statistics of that moment in
+            obs_stats-<steps>.json when observations are normalised (at the first rollout end
+            at or past each multiple; never deleted, unlike SAC's checkpoints), for an
+            evaluation-success curve (``agents.saved.evaluate_saved(..., weights=)``,
+            experiments/eval_curve.py); 0 keeps none.
     """
 
     ALGO = ""
@@ -109,6 +116,7 @@ class AgentRunConfig(Config):
     bc_lr: float = 1e-3
     bc_freeze_obs_stats: bool = True
     critic_warmup: int = 0
+    snapshot_every: int = 0
 
     def __post_init__(self):
         if isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk < 0:
@@ -130,6 +138,10 @@ class AgentRunConfig(Config):
             raise ValueError(f"bc_demos clones one primitive action per observation, but "
                              f"chunk={self.chunk} makes each action {self.chunk} of them: drop "
                              "bc_demos (--bc-init) or chunk")
+        if isinstance(self.snapshot_every, bool) or not isinstance(self.snapshot_every, int) \
+                or self.snapshot_every < 0:
+            raise ValueError(f"snapshot_every must be an integer >= 0 (primitive env steps; 0: "
+                             f"no snapshots), got {self.snapshot_every!r}")
         if self.critic_warmup < 0:
             raise ValueError(f"critic_warmup (primitive env steps) must be >= 0, got "
                              f"{self.critic_warmup}")
@@ -257,6 +269,56 @@ def set_obs_stats(venv, stats: dict[str, Any] | None) -> None:
     venv.obs_rms.mean = np.asarray(stats["mean"], dtype=np.float64)
     venv.obs_rms.var = np.asarray(stats["var"], dtype=np.float64)
     venv.obs_rms.count = float(stats["count"])
+
+
+SNAPSHOTS = "snapshots"
+"""The folder of an agent directory that holds its snapshots (``snapshot_hook``)."""
+
+
+def snapshot_hook(out: Path | None, every: int, budget: int, start: int, agent,
+                  venv) -> Callable[[Any], None]:
+    """A rollout-end hook (``PrimitiveStepCallback(on_rollout_end=...)``) that keeps the agent's
+    weights at the first rollout end at or past each multiple of ``every`` primitive steps
+    after ``start`` and before ``budget`` (the final agent is ``agent.zip``):
+    ``out/snapshots/agent-<steps>.zip``, and, when ``venv`` normalises observations, their
+    statistics of that moment in ``obs_stats-<steps>.json``, written first, so that a kept zip
+    always has them. Does nothing when ``out`` is None or ``every`` is 0."""
+    next_at = [(start // every + 1) * every if every else 0]
+
+    def snapshot(cb) -> None:
+        if out is None or not every or cb.primitive < next_at[0] or cb.primitive >= budget:
+            return
+        next_at[0] = (cb.primitive // every + 1) * every
+        folder = out / SNAPSHOTS
+        folder.mkdir(parents=True, exist_ok=True)
+        stats = obs_stats(venv)
+        if stats is not None:
+            atomic_write_text(json.dumps(stats), folder / f"obs_stats-{cb.primitive:09d}.json")
+        atomic_write(folder / f"agent-{cb.primitive:09d}.zip", lambda f: agent.save(f))
+
+    return snapshot
+
+
+def snapshot_obs_stats(weights: Path, final: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The observation statistics to evaluate snapshot ``weights`` (``.../agent-<steps>.zip``)
+    with: those kept beside it; ``final`` (the run's final statistics) for the final
+    ``agent.zip`` and for a run that does not normalise observations (``final`` is None). A normalising run's snapshot without
+    them is refused: the final statistics would evaluate it with inputs it was not trained on."""
+    from macroact.io import read_json
+
+    weights = Path(weights)
+    if final is None or weights.name == "agent.zip":  # the final agent: its own statistics
+        return final
+    path = weights.with_name(weights.name.replace("agent-", "obs_stats-", 1)).with_suffix(".json")
+    if not weights.name.startswith("agent-") or not path.is_file():
+        raise ValueError(f"{str(weights)!r} is a snapshot of a run that normalises observations, "
+                         f"but {str(path)!r} (its statistics) does not exist; evaluate a snapshot "
+                         "kept by snapshot_every (agents/common.py), or the final agent.zip")
+    stats = read_json(path, "observation statistics")
+    if not isinstance(stats, dict) or not {"mean", "var", "count"} <= set(stats):
+        raise ValueError(f"{str(path)!r} holds no observation statistics (mean, var, count); "
+                         "the file is damaged")
+    return stats
 
 
 class ObsNormalizer:

@@ -168,8 +168,9 @@ def train_ppo(cfg: PPORunConfig, out_dir: str | Path | None = None, eval_episode
         bc_info = _bc_init(agent, cfg, model, venv, eval_episodes, chunks, eval_stream)
         if cfg.bc_freeze_obs_stats and hasattr(venv, "obs_rms"):
             venv.training = False
-    callback = PrimitiveStepCallback(cfg.timesteps, cfg.one_step_actions, writer,
-                                     critic_warmup=cfg.critic_warmup)
+    callback = PrimitiveStepCallback(
+        cfg.timesteps, cfg.one_step_actions, writer, critic_warmup=cfg.critic_warmup,
+        on_rollout_end=common.snapshot_hook(out, cfg.snapshot_every, cfg.timesteps, 0, agent, venv))
     t0 = time.perf_counter()
     # learn() counts macro steps; the callback stops it at the primitive-step budget.
     if cfg.timesteps > 0:
@@ -275,8 +276,14 @@ def inside(base: Path, name: Any, what: str) -> Path:
     return path
 
 
-def load_agent(agent_dir: str | Path, env_module: str | None = None):
-    """An agent directory's PPO, its run config and its FAVAE (None for flat agents).
+def load_agent(agent_dir: str | Path, env_module: str | None = None,
+               weights: str | Path | None = None):
+    """An agent directory's PPO, its run config, its FAVAE (None for flat agents) and its
+    observation statistics (None without).
+
+    ``weights``: a snapshot of the same run (``snapshots/agent-<steps>.zip``, see
+    ``snapshot_every``) to load instead of its final ``agent.zip``, with the observation
+    statistics kept beside it (``common.snapshot_obs_stats``).
 
     Nothing is unpickled: ``PPO.load`` would unpickle the zip's ``data`` entry (spaces,
     schedules), so the agent is rebuilt instead from ``agent.json`` (env id and the PPO
@@ -317,7 +324,11 @@ def load_agent(agent_dir: str | Path, env_module: str | None = None):
         agent = PPO("MlpPolicy", venv, seed=cfg.seed, device="cpu", **params)
     except TypeError as e:
         raise ValueError(f"{str(meta_path)!r} has PPO settings SB3 does not accept ({e})") from None
+    stats = meta.get("obs_stats")
     zip_path = agent_dir / "agent.zip"
+    if weights is not None:
+        zip_path = Path(weights)
+        stats = common.snapshot_obs_stats(zip_path, stats)
     if not zip_path.is_file():
         raise FileNotFoundError(f"{str(zip_path)!r} does not exist; the agent directory is "
                                 "incomplete")
@@ -329,7 +340,7 @@ def load_agent(agent_dir: str | Path, env_module: str | None = None):
         raise CorruptFileError(f"{str(zip_path)!r} cannot be read ({type(e).__name__}: "
                                f"{' '.join(str(e).split())[:200]}); it is truncated or damaged") from None
     if not tensors:
-        raise ValueError(f"{str(agent_dir / 'agent.zip')!r} holds no policy parameters; "
+        raise ValueError(f"{str(zip_path)!r} holds no policy parameters; "
                          "pass an agent directory written by `macroact ppo`")
     from macroact.models.base import check_finite_state
 
@@ -340,5 +351,5 @@ def load_agent(agent_dir: str | Path, env_module: str | None = None):
     except (ValueError, RuntimeError, KeyError) as e:
         raise ValueError(f"{str(zip_path)!r} does not fit the agent in agent.json ({e}); it is "
                          "damaged or from another run") from None
-    cfg.normalize_obs = meta.get("obs_stats") is not None
-    return agent, cfg, model, meta.get("obs_stats")
+    cfg.normalize_obs = stats is not None
+    return agent, cfg, model, stats

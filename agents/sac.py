@@ -55,10 +55,6 @@ class SACRunConfig(common.AgentRunConfig):
             (KEY=VALUE,...), e.g. train_freq=4,gradient_steps=1.
         checkpoint_every: primitive env steps between checkpoints (agent, replay buffer,
             counters) in OUT/checkpoint/; 0 writes none.
-        snapshot_every: keep the agent's weights every this many primitive env steps in
-            OUT/snapshots/agent-<steps>.zip (at the first rollout end at or past each
-            multiple; never deleted, unlike checkpoints), for an evaluation-success curve
-            (``evaluate_sac(..., weights=)``, experiments/eval_curve.py); 0 keeps none.
         prior: latent SAC guided by the skill prior beside the model (RUN_DIR/prior.pt, from
             `macroact prior`): the entropy bonus becomes the KL to the prior with a tuned weight
             (SPiRL, agents/sac_prior.py), the policy starts at the prior. Best with a chunked
@@ -106,7 +102,6 @@ class SACRunConfig(common.AgentRunConfig):
     n_envs: int = 1
     sac: dict = dataclasses.field(default_factory=dict)
     checkpoint_every: int = 10_000
-    snapshot_every: int = 0
     prior: bool = False
     prior_target_kl: float = 5.0
     prior_init_steps: int = 500
@@ -127,9 +122,6 @@ class SACRunConfig(common.AgentRunConfig):
             raise ValueError(f"timesteps (primitive env steps) must be >= 1, got {self.timesteps}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
-        if self.snapshot_every < 0:
-            raise ValueError(f"snapshot_every must be >= 0 (0: no snapshots), got "
-                             f"{self.snapshot_every}")
         if self.prior and self.flat:
             raise ValueError("a skill prior is over latent codes: prior needs latent SAC "
                              "(flat=False with model=RUN_DIR)")
@@ -380,16 +372,7 @@ def train_sac(cfg: SACRunConfig, out_dir: str | Path | None = None, eval_episode
         venv.training = False
     t0 = time.perf_counter()
     next_ckpt = [start + cfg.checkpoint_every]
-    every = cfg.snapshot_every
-    next_snap = [(start // every + 1) * every if every else 0]
-
-    def snapshot(cb) -> None:
-        if out is None or not every or cb.primitive < next_snap[0] \
-                or cb.primitive >= cfg.timesteps:
-            return
-        next_snap[0] = (cb.primitive // every + 1) * every
-        (out / "snapshots").mkdir(parents=True, exist_ok=True)
-        atomic_write(out / "snapshots" / f"agent-{cb.primitive:09d}.zip", lambda f: agent.save(f))
+    snapshot = common.snapshot_hook(out, cfg.snapshot_every, cfg.timesteps, start, agent, venv)
 
     def checkpoint(cb) -> None:
         if ckpt is None or cfg.checkpoint_every <= 0 or cb.primitive < next_ckpt[0] \
@@ -567,9 +550,9 @@ def load_sac_agent(agent_dir: str | Path, weights: str | Path | None = None):
     """An agent directory's SAC, its run config, its FAVAE (None for flat agents) and its
     observation statistics; nothing is unpickled (see the module docstring).
 
-    ``weights``: an agent zip of the same run to load instead of its final ``agent.zip``
-    (a snapshot in ``snapshots/``); the observation statistics stay the final ones, which is
-    exact only for runs that do not normalise observations (prior SAC never does)."""
+    ``weights``: a snapshot of the same run (``snapshots/agent-<steps>.zip``, see
+    ``snapshot_every``) to load instead of its final ``agent.zip``, with the observation
+    statistics kept beside it (``common.snapshot_obs_stats``)."""
     from macroact.agents.ppo import inside, registered_env_id
     from macroact.io import read_json
 
@@ -594,9 +577,12 @@ def load_sac_agent(agent_dir: str | Path, weights: str | Path | None = None):
     params["buffer_size"] = 1  # evaluation only: no replay memory needed
     params["learning_starts"] = 0
     agent = _build(cfg, venv, params)
+    stats = meta.get("obs_stats")
+    if weights is not None:
+        stats = common.snapshot_obs_stats(Path(weights), stats)
     _set_tensors(agent, agent_dir / "agent.zip" if weights is None else Path(weights))
-    cfg.normalize_obs = meta.get("obs_stats") is not None
-    return agent, cfg, model, meta.get("obs_stats")
+    cfg.normalize_obs = stats is not None
+    return agent, cfg, model, stats
 
 
 def evaluate_sac(agent_dir: str | Path, episodes: int = 100, stream: str = "eval",

@@ -23,17 +23,18 @@ from macroact.io import read_json
 
 def evaluate_saved(agent_dir: str | Path, episodes: int = 100, stream: str = "eval",
                    base_wrapper: Callable[[gym.Env], gym.Env] | None = None,
-                   on_episode_end: Callable[[gym.Env, bool], Any] | None = None
-                   ) -> dict[str, Any]:
+                   on_episode_end: Callable[[gym.Env, bool], Any] | None = None,
+                   weights: str | Path | None = None) -> dict[str, Any]:
     """``evaluate_policy`` for a saved agent directory, SAC (``macroact sac``) or PPO
     (``macroact ppo``), deterministic actions, run seed 0: the episodes of its ``eval.json``
-    when ``stream`` is ``"eval"`` and ``episodes`` its count."""
+    when ``stream`` is ``"eval"`` and ``episodes`` its count. ``weights``: one of the run's
+    snapshots (``snapshots/agent-<steps>.zip``) in place of its final agent."""
     meta_path = Path(agent_dir) / "agent.json"
     meta = read_json(meta_path, "agent record") if meta_path.is_file() else {}
     if isinstance(meta, dict) and meta.get("algo") == "sac":
         return evaluate_sac(agent_dir, episodes, stream, base_wrapper=base_wrapper,
-                            on_episode_end=on_episode_end)
-    agent, cfg, model, stats = load_agent(agent_dir)
+                            on_episode_end=on_episode_end, weights=weights)
+    agent, cfg, model, stats = load_agent(agent_dir, weights=weights)
     return common.evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents,
                                   cfg.scale, None if cfg.flat else _active_data(cfg, model),
                                   episodes=episodes, stream=stream, stats=stats,

@@ -336,7 +336,7 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
-SNAPSHOTS = 20           # ``--long`` SAC runs keep their weights this many times (snapshots/)
+SNAPSHOTS = 20           # ``--long`` runs keep their weights this many times (snapshots/)
 SETTINGS_OVERRIDE: dict[str, Any] = {}  # ``--set``: settings over the chosen trial's
 # ``--table skills --long N``: a diagnostic past the table's budget, one seed by default, for
 # issue 18's step-count targets; each agent keeps the trial chosen at the table's budget.
@@ -781,13 +781,13 @@ def run_agent(env: str, agent: str, trial: int, seed: int, stream: str, log,
     t0 = time.perf_counter()
     run_override, sb3_override = split_override(a["algo"], SETTINGS_OVERRIDE)
     agent_cfg.update(run_override)
+    if RUN_SUFFIX and stream == "eval":
+        # A long run keeps its weights 20 times along the way, for an evaluation-success
+        # curve (experiments/eval_curve.py): issue 18 counts steps to 0.9 eval success.
+        extra["snapshot_every"] = spec["budget"] // SNAPSHOTS
     if a["algo"] == "sac":
         from macroact.agents.sac import SACRunConfig, train_sac
 
-        if RUN_SUFFIX and stream == "eval":
-            # A long run keeps its weights 20 times along the way, for an evaluation-success
-            # curve (experiments/eval_curve.py): issue 18 counts steps to 0.9 eval success.
-            extra["snapshot_every"] = spec["budget"] // SNAPSHOTS
         cfg = SACRunConfig(**common, sac={**full_settings("sac", a["flat"], t, kind),
                                           **sb3_override}, **extra, **agent_cfg)
         res = train_sac(cfg, out, eval_episodes=EVAL_EPISODES, eval_stream=stream,

@@ -1,12 +1,14 @@
-"""Evaluation success along a long SAC run: its kept snapshots replayed on its eval episodes.
+"""Evaluation success along a long run: its kept snapshots replayed on its eval episodes.
 
 Issue 18 counts the primitive steps an agent needs to reach 0.9 *evaluation* success. The
 benchmark records only the final evaluation and a rolling training success, which SAC's
 stochastic training policy keeps below what its deterministic evaluation scores. A
-``--long N`` SAC run of experiments/benchmark.py keeps its weights every N/20 primitive steps
-(``SACRunConfig.snapshot_every``: ``RUN/snapshots/agent-<steps>.zip``); this script evaluates
-each snapshot as the run evaluated its final agent (deterministic actions, run seed 0, the
-eval-stream episodes of its ``eval.json``) and reports the first snapshot at or above 0.9.
+``--long N`` run of experiments/benchmark.py (SAC or PPO) keeps its weights every N/20
+primitive steps (``snapshot_every``: ``RUN/snapshots/agent-<steps>.zip``, with the observation
+statistics of that moment when the run normalises observations); this script evaluates each
+snapshot as the run evaluated its final agent (deterministic actions, run seed 0, the
+eval-stream episodes of its ``eval.json``, the snapshot's own statistics) and reports the
+first snapshot at or above 0.9.
 The final agent is replayed too: its success must equal the one the run recorded.
 
 Records: ``eval_curve.jsonl`` (per run directory: the (steps, success) points); report
@@ -54,24 +56,25 @@ def first_reaching(points: list[list[float]], target: float = TARGET) -> float:
 
 
 def run_agent(run_dir: Path, episodes: int) -> dict:
-    """Evaluate every snapshot of a saved SAC run, then its final agent."""
-    from macroact.agents.sac import evaluate_sac  # (importing macroact registers the envs)
+    """Evaluate every snapshot of a saved SAC or PPO run, then its final agent."""
+    from macroact.agents.saved import evaluate_saved  # (importing macroact registers the envs)
 
     meta = json.loads((run_dir / "agent.json").read_text())
-    if meta.get("algo") != "sac":
-        raise SystemExit(f"{run_dir} is not a SAC agent directory (algo {meta.get('algo')!r}); "
-                         "only SAC runs keep snapshots (benchmark.py --long N)")
+    algo = meta.get("algo") or ("ppo" if "ppo" in meta else None)
+    if algo not in ("sac", "ppo"):
+        raise SystemExit(f"{run_dir} is not a SAC or PPO agent directory (algo {algo!r}); "
+                         "train one with experiments/benchmark.py --long N")
     snaps = snapshots(run_dir)
     if not snaps:
         raise SystemExit(f"{run_dir} has no snapshots/agent-<steps>.zip; train it with "
-                         "experiments/benchmark.py --table skills --long N (SAC agents)")
+                         "experiments/benchmark.py --table skills --long N")
     recorded = json.loads((run_dir / "eval.json").read_text())
     points = []
     for steps, path in snaps:
-        res = evaluate_sac(run_dir, episodes, "eval", weights=path)
+        res = evaluate_saved(run_dir, episodes, "eval", weights=path)
         points.append([steps, float(res["success_rate"])])
         print(f"  {run_dir.name} at {steps:,}: {res['success_rate']:.2f}", flush=True)
-    final = evaluate_sac(run_dir, episodes, "eval")
+    final = evaluate_saved(run_dir, episodes, "eval")
     budget = int(meta["config"]["timesteps"])
     points.append([budget, float(final["success_rate"])])
     return dict(key=run_dir.name, agent_dir=run_dir.name, env_id=meta["config"]["env_id"],
@@ -98,12 +101,13 @@ def build_report(records: list[dict], commands: list[str]) -> str:
     curves = [f"- `{r['agent_dir']}`: " + ", ".join(f"{s:,.0f} {v:.2f}" for s, v in r["points"])
               for r in records]
     lines = [
-        "# Evaluation success along long SAC runs (issue 18)", "",
+        "# Evaluation success along long runs (issue 18)", "",
         commands_sentence(commands, f"{STEM}.jsonl"), "",
         f"Machine(s): {machines(records)}.", "",
         "Each run's kept snapshots (every 1/20 of its budget, the first rollout end at or past "
         "each multiple) and its final agent, each evaluated as the run evaluated its final "
-        "agent: deterministic actions, run seed 0, the eval-stream episodes of its `eval.json`. "
+        "agent: deterministic actions, run seed 0, the eval-stream episodes of its `eval.json`, "
+        "the observation statistics of that moment where the run normalises observations. "
         f"`first at {TARGET}`: the primitive steps of the first snapshot scoring at least "
         f"{TARGET}. `replayed final` must equal `recorded final` (the run's own evaluation). "
         "These evaluations only measure; nothing is chosen from them.", "",
@@ -118,7 +122,7 @@ def main(argv=None) -> int:
     from macroact.reporting import replay_agents_main
 
     return replay_agents_main(argv, __doc__, RESULTS / f"{STEM}.jsonl", RESULTS / f"{STEM}.md",
-                              run_agent, build_report, "long SAC run directories",
+                              run_agent, build_report, "long run directories (SAC or PPO)",
                               "experiments/benchmark.py --table skills --env E --long N")
 
 

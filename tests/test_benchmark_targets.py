@@ -308,13 +308,18 @@ def test_settings_diagnostics_of_three_seeds_or_more_are_read_against_the_grippe
     assert bench.diag_1m_text(records[:2]) == ""  # two seeds: no verdict
 
 
+@pytest.mark.parametrize("agent, train", [("flat_sac", "sac.train_sac"),
+                                          ("flat_ppo", "ppo.train_ppo")])
 @pytest.mark.parametrize("suffix, stream, expected", [("_b1000", "eval", 50), ("", "eval", 0),
                                                        ("_b1000", "tune", 0)])
-def test_long_sac_runs_keep_twenty_snapshots(bench, tmp_path, monkeypatch, suffix, stream,
-                                             expected):
+def test_long_runs_keep_twenty_snapshots(bench, tmp_path, monkeypatch, suffix, stream,
+                                         expected, agent, train):
     """Only a --long run on the eval stream keeps snapshots (experiments/eval_curve.py), one
-    per 1/20 of its budget; the table's runs and tuning trials keep none."""
-    import macroact.agents.sac as sac
+    per 1/20 of its budget, SAC or PPO; the table's runs and tuning trials keep none."""
+    import importlib
+
+    module_name, fn = train.split(".")
+    module = importlib.import_module(f"macroact.agents.{module_name}")
 
     for name in ("RESULTS", "RUNS", "OUT_ROOT"):
         monkeypatch.setattr(bench, name, getattr(bench, name))
@@ -330,7 +335,7 @@ def test_long_sac_runs_keep_twenty_snapshots(bench, tmp_path, monkeypatch, suffi
         seen.append(cfg)
         raise Stop
 
-    monkeypatch.setattr(sac, "train_sac", fake_train)
+    monkeypatch.setattr(module, fn, fake_train)
     with pytest.raises(Stop):
-        bench.run_agent("reaching2d", "flat_sac", 0, 0, stream, _Log({}))
+        bench.run_agent("reaching2d", agent, 0, 0, stream, _Log({}))
     assert seen[0].snapshot_every == expected and seen[0].timesteps == 1000

@@ -1,4 +1,5 @@
-"""SAC snapshots (SACRunConfig.snapshot_every), loading them (load_sac_agent(weights=)) and
+"""Snapshots of SAC and PPO runs (``snapshot_every``), loading them with the observation
+statistics of their moment (``load_sac_agent``/``load_agent``/``evaluate_saved(weights=)``) and
 experiments/eval_curve.py, which evaluates them along a run."""
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sac_run")
     res = train_sac(SACRunConfig(env_id=ENV, timesteps=700, seed=0, flat=True, sac=TINY_SAC,
                                  checkpoint_every=0, snapshot_every=200), out, eval_episodes=3)
+    return out, res
+
+
+@pytest.fixture(scope="module")
+def ppo_run(tmp_path_factory):
+    """A tiny flat PPO run of 768 steps (rollouts of 2 envs x 64) keeping a snapshot every 256."""
+    from macroact.agents.ppo import PPORunConfig, train_ppo
+
+    out = tmp_path_factory.mktemp("ppo_run")
+    res = train_ppo(PPORunConfig(env_id=ENV, timesteps=768, seed=0, flat=True, n_envs=2,
+                                 ppo=dict(n_steps=64, batch_size=64, n_epochs=1),
+                                 snapshot_every=256), out, eval_episodes=3)
     return out, res
 
 
@@ -71,11 +84,55 @@ def test_first_reaching():
 def test_refusals(curve, tmp_path):
     from macroact.agents.sac import SACRunConfig
 
-    with pytest.raises(ValueError, match="snapshot_every must be >= 0"):
-        SACRunConfig(env_id=ENV, snapshot_every=-1)
-    (tmp_path / "agent.json").write_text(json.dumps({"algo": "ppo", "config": {}}))
-    with pytest.raises(SystemExit, match="not a SAC agent directory"):
+    from macroact.agents.ppo import PPORunConfig
+
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="snapshot_every must be an integer >= 0"):
+            SACRunConfig(env_id=ENV, snapshot_every=bad)
+    with pytest.raises(ValueError, match="snapshot_every must be an integer >= 0"):
+        PPORunConfig(env_id=ENV, flat=True, snapshot_every=-5)
+    (tmp_path / "agent.json").write_text(json.dumps({"algo": "dqn", "config": {}}))
+    with pytest.raises(SystemExit, match="not a SAC or PPO agent directory"):
         curve.run_agent(tmp_path, 1)
     (tmp_path / "agent.json").write_text(json.dumps({"algo": "sac", "config": {}}))
     with pytest.raises(SystemExit, match="has no snapshots"):
         curve.run_agent(tmp_path, 1)
+
+
+def test_snapshots_keep_the_observation_statistics_of_their_moment(run):
+    """A normalising run's snapshot is evaluated with the statistics it was trained under,
+    not the final ones; without them it is refused, not evaluated with the wrong inputs."""
+    from macroact.agents.sac import load_sac_agent
+
+    out, _ = run
+    first = sorted((out / "snapshots").glob("agent-*.zip"))[0]
+    kept = json.loads(first.with_name(first.name.replace("agent-", "obs_stats-"))
+                      .with_suffix(".json").read_text())
+    final = json.loads((out / "agent.json").read_text())["obs_stats"]
+    *_, stats = load_sac_agent(out, weights=first)
+    assert stats == kept and stats["count"] < final["count"]
+    assert load_sac_agent(out, weights=out / "agent.zip")[3] == final
+    lone = out.parent / "lone_snapshot" / "agent-000000200.zip"
+    lone.parent.mkdir()
+    lone.write_bytes(first.read_bytes())
+    with pytest.raises(ValueError, match="its statistics.*does not exist"):
+        load_sac_agent(out, weights=lone)
+
+
+def test_ppo_snapshots_load_and_run_agent_replays_the_final_agent(curve, ppo_run):
+    """PPO keeps snapshots as SAC does (at each rollout end past a multiple of 256 steps, with
+    their statistics); eval_curve evaluates them and replays the final agent exactly."""
+    from macroact.agents.ppo import load_agent
+
+    out, res = ppo_run
+    steps = [s for s, _ in curve.snapshots(out)]
+    assert steps == [256, 512]  # rollouts end every 128 steps; none at the 768 budget
+    first = curve.snapshots(out)[0][1]
+    agent, _, _, stats = load_agent(out, weights=first)
+    assert stats["count"] < json.loads((out / "agent.json").read_text())["obs_stats"]["count"]
+    params = torch.cat([p.detach().flatten() for p in agent.policy.parameters()])
+    final = torch.cat([p.detach().flatten() for p in load_agent(out)[0].policy.parameters()])
+    assert not torch.equal(params, final)
+    rec = curve.run_agent(out, 3)
+    assert [p[0] for p in rec["points"]] == [256, 512, 768]
+    assert rec["success_rate"] == rec["recorded_success_rate"] == res["success_rate"]
