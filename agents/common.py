@@ -302,8 +302,9 @@ def snapshot_hook(out: Path | None, every: int, budget: int, start: int, agent,
 def snapshot_obs_stats(weights: Path, final: dict[str, Any] | None) -> dict[str, Any] | None:
     """The observation statistics to evaluate snapshot ``weights`` (``.../agent-<steps>.zip``)
     with: those kept beside it; ``final`` (the run's final statistics) for the final
-    ``agent.zip`` and for a run that does not normalise observations (``final`` is None). A normalising run's snapshot without
-    them is refused: the final statistics would evaluate it with inputs it was not trained on."""
+    ``agent.zip`` and for a run that does not normalise observations (``final`` is None). A
+    normalising run's snapshot without them is refused: the final statistics would evaluate
+    it with inputs it was not trained on."""
     from macroact.io import read_json
 
     weights = Path(weights)

@@ -1134,10 +1134,92 @@ def diag_1m_text(records: list[dict]) -> str:
             "'Diagnostics outside the protocol'): " + "; ".join(out) + ".")
 
 
+def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
+    """The long and diagnostic runs (records of skills_<env>_long/diag.jsonl) that have an
+    evaluation-success curve (records of eval_curve.jsonl, matched by run directory): per run
+    its agent, budget, seed, settings tag and ``first``, the primitive steps of its first
+    snapshot at 0.9 evaluation success (NaN when none reached it)."""
+    by_dir = {c["agent_dir"]: c for c in curves}
+    out = []
+    for r in records:
+        tag = override_tag(r.get("override") or {})
+        name = f"{r['agent']}_t{r['trial']}_s{r['seed']}{long_run_suffix(r['budget'], tag)}"
+        c = by_dir.get(name)
+        if c is None or c["env_id"] != r["env_id"]:
+            continue
+        first = c.get("first_at_target")
+        out.append(dict(agent=r["agent"], budget=r["budget"], seed=r["seed"], tag=tag,
+                        first=math.nan if first is None else float(first)))
+    return sorted(out, key=lambda x: (x["agent"], x["budget"], x["tag"], x["seed"]))
+
+
+SKILL_PRIOR_AGENTS = ("cl_prior_sac", "cl_mixprior")
+"""Name prefixes of the closed-loop latent SAC + skill prior agents (issue 18's agent)."""
+
+
+def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
+    """Issue 18's step ratio on evaluation-success curves (``eval_curve_runs``): each run's
+    steps to 0.9 evaluation success, then, for each closed-loop SAC + prior group (agent,
+    budget, settings) whose every seed reached it, the slowest seed against the fastest flat
+    SAC and flat PPO run; a flat run that never reached 0.9 counts its budget, a lower bound
+    on the steps it needs."""
+    if not runs:
+        return ""
+    groups: dict[tuple[str, int, str], list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["agent"], r["budget"], r["tag"]), []).append(r)
+
+    def name(agent, tag):
+        return labels.get(agent, agent) + (f" with `--set {tag}` (diagnostic)" if tag else "")
+
+    listed = []
+    for (agent, budget, tag), rs in groups.items():
+        got = ", ".join(f"seed {r['seed']} " + ("not reached" if math.isnan(r["first"])
+                                                 else f"{r['first']:,.0f}") for r in rs)
+        listed.append(f"{name(agent, tag)}, {budget:,}-step runs: {got}")
+    flat = {}
+    for agent in ("flat_sac", "flat_ppo"):
+        rs = [r for r in runs if r["agent"] == agent and not r["tag"]]
+        if rs:
+            need = min(r["budget"] if math.isnan(r["first"]) else r["first"] for r in rs)
+            bound = all(math.isnan(r["first"]) for r in rs)
+            flat[agent] = (need, bound, len(rs))
+    verdicts = []
+    for (agent, budget, tag), rs in groups.items():
+        if not agent.startswith(SKILL_PRIOR_AGENTS) or any(math.isnan(r["first"]) for r in rs):
+            continue
+        worst = max(r["first"] for r in rs)
+        parts = []
+        for f in ("flat_sac", "flat_ppo"):
+            if f not in flat:
+                parts.append(f"{labels.get(f, f)}: no curve")
+                continue
+            need, bound, n = flat[f]
+            ratio = worst / need
+            parts.append(f"{labels.get(f, f)} ({n} run(s)) "
+                         + (f"not at 0.9 by {need:,.0f}: ratio at most {ratio:.2f}" if bound
+                            else f"first at {need:,.0f}: ratio {ratio:.2f}")
+                         + (" (<= 1/3)" if ratio <= 1 / 3 else
+                            (" (undecided: more flat steps needed)" if bound else " (> 1/3)")))
+        met = all(f in flat and worst / flat[f][0] <= 1 / 3 for f in ("flat_sac", "flat_ppo"))
+        verdicts.append(f"{name(agent, tag)} at {budget:,} ({len(rs)} seed(s), slowest at "
+                        f"{worst:,.0f}): " + "; ".join(parts) + (" - met on these seeds" if met
+                                                                 else " - not shown"))
+    text = (" Steps to 0.9 *evaluation* success (eval_curve.md: 20 snapshots along each long "
+            "run, each evaluated on the 100 eval episodes): " + "; ".join(listed) + ".")
+    if verdicts:
+        text += (" Step ratio (the agent's slowest seed against the fastest flat run; a flat "
+                 "run that never reached 0.9 counts its budget, a lower bound): "
+                 + "; ".join(verdicts) + ".")
+    return text
+
+
 def skills_targets(done: dict[str, tuple[dict, dict]],
-                   diag: dict[str, list[dict]] | None = None) -> list[str]:
+                   diag: dict[str, list[dict]] | None = None,
+                   curves: dict[str, list[dict]] | None = None) -> list[str]:
     """The issue's done-when targets against the measured numbers (generated, not typed);
-    ``diag``: per env, its settings-diagnostic records."""
+    ``diag``: per env, its settings-diagnostic records; ``curves``: per env, its runs with an
+    evaluation-success curve (``eval_curve_runs``)."""
     cl = "latent SAC + skill prior, closed-loop, chunked H"
 
     def fmt(means, label):
@@ -1199,7 +1281,9 @@ def skills_targets(done: dict[str, tuple[dict, dict]],
                 f"{long_text(long, 'flat_bc_ft_dart')}. With 3,000 DART demos: closed-loop SAC "
                 f"+ prior {long_text(long, 'cl_prior_sac_chunk_dart3000')}; the same with H = 5 "
                 f"{long_text(long, 'cl_prior_sac_chunk5_dart3000')}; flat BC + PPO "
-                f"fine-tune {long_text(long, 'flat_bc_ft_dart3000')}."]
+                f"fine-tune {long_text(long, 'flat_bc_ft_dart3000')}."
+                + eval_curve_text((curves or {}).get("reacher", []),
+                                  {agent: label for label, agent, _, _ in SKILL_ROWS})]
     else:
         out += ["1. ReacherSparse-v0 target: not run."]
     if "gripper" in done:
@@ -1293,7 +1377,12 @@ def build_skills_report(argv: list[str]) -> None:
         "--set KEY=VALUE,...", "skills_<env>_diag.jsonl")
     diag = {env: rep.RunLog(RESULTS / f"skills_{env}_diag.jsonl").records()
             for env in SKILLS_ENVS}
-    lines += ["## Done-when targets of issue 18", ""] + skills_targets(done, diag) + [""]
+    curve_log = rep.RunLog(RESULTS / "eval_curve.jsonl").records()
+    curves = {env: eval_curve_runs(
+        rep.RunLog(RESULTS / f"skills_{env}_long.jsonl").records() + diag[env], curve_log)
+        for env in SKILLS_ENVS}
+    lines += (["## Done-when targets of issue 18", ""] + skills_targets(done, diag, curves)
+              + [""])
     lines += ["## Reading", "", rep.notes_block(), ""]
     rep.write_result(RESULTS / "skills.md", "\n".join(lines))
 
@@ -1580,6 +1669,12 @@ def override_tag(override: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(override.items()))
 
 
+def long_run_suffix(budget: int, tag: str) -> str:
+    """The run directory suffix of a ``--long`` run (``RUN_SUFFIX``): its budget, then its
+    settings tag (``override_tag``) without '=' and with '_' for ','."""
+    return f"_b{budget}" + (f"_{tag.replace('=', '').replace(',', '_')}" if tag else "")
+
+
 def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tuned,
              report, model_log, favae_log=None, override: dict[str, Any] | None = None
              ) -> None:
@@ -1602,8 +1697,7 @@ def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tu
             if trial is None:
                 raise SystemExit(f"{agent} has no tuning records at the table's budget yet")
             ENVS[env] = dict(table_spec, budget=budget)
-            RUN_SUFFIX = f"_b{budget}" + (f"_{tag.replace('=', '').replace(',', '_')}"
-                                          if tag else "")
+            RUN_SUFFIX = long_run_suffix(budget, tag)
             SETTINGS_OVERRIDE = dict(override or {})
             try:
                 rec = run_agent(env, agent, trial, seed, "eval", model_log, favae_log)

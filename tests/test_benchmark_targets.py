@@ -339,3 +339,58 @@ def test_long_runs_keep_twenty_snapshots(bench, tmp_path, monkeypatch, suffix, s
     with pytest.raises(Stop):
         bench.run_agent("reaching2d", agent, 0, 0, stream, _Log({}))
     assert seen[0].snapshot_every == expected and seen[0].timesteps == 1000
+
+
+def _long(agent, seed, budget, trial=1, override=None):
+    rec = dict(agent=agent, trial=trial, seed=seed, budget=budget,
+               env_id="macroact/ReacherSparse-v0")
+    return {**rec, "override": override} if override else rec
+
+
+def _curve(name, first, env_id="macroact/ReacherSparse-v0"):
+    return dict(agent_dir=name, env_id=env_id, first_at_target=first)
+
+
+def test_eval_curve_runs_match_run_directories(bench):
+    """A long or diagnostic record finds its curve by the directory its run wrote; runs of
+    another env or without a curve are left out; a curve that never reached 0.9 is NaN."""
+    records = [_long("cl_prior_sac_chunk5_dart3000", 0, 1_000_000),
+               _long("cl_prior_sac_chunk5_dart3000", 1, 300_000,
+                     override={"prior_target_kl": 5.0}),
+               _long("flat_sac", 0, 1_500_000, trial=0),
+               _long("flat_ppo", 0, 1_500_000, trial=0)]
+    curves = [_curve("cl_prior_sac_chunk5_dart3000_t1_s0_b1000000", 350_078.0),
+              _curve("cl_prior_sac_chunk5_dart3000_t1_s1_b300000_prior_target_kl5.0", 120_004.0),
+              _curve("flat_sac_t0_s0_b1500000", None),
+              _curve("flat_ppo_t0_s0_b1500000", 9.0, env_id="macroact/Gripper-v1")]
+    runs = bench.eval_curve_runs(records, curves)
+    assert [(r["agent"], r["seed"], r["tag"]) for r in runs] == [  # by agent, then budget
+        ("cl_prior_sac_chunk5_dart3000", 1, "prior_target_kl=5.0"),
+        ("cl_prior_sac_chunk5_dart3000", 0, ""), ("flat_sac", 0, "")]
+    assert runs[1]["first"] == 350_078.0 and math.isnan(runs[2]["first"])
+
+
+def test_eval_curve_text_ratio_counts_unreached_flat_runs_as_lower_bounds(bench):
+    labels = {"cl_prior_sac_x": "agent X", "flat_sac": "flat SAC", "flat_ppo": "flat PPO"}
+
+    def run(agent, seed, budget, first, tag=""):
+        return dict(agent=agent, seed=seed, budget=budget, tag=tag, first=first)
+
+    nan = math.nan
+    runs = [run("cl_prior_sac_x", 0, 1_000_000, 300_000.0),
+            run("cl_prior_sac_x", 1, 1_000_000, 350_000.0),
+            run("flat_sac", 0, 1_500_000, nan), run("flat_sac", 1, 1_500_000, nan),
+            run("flat_ppo", 0, 1_500_000, 1_200_000.0)]
+    text = bench.eval_curve_text(runs, labels)
+    assert "agent X, 1,000,000-step runs: seed 0 300,000, seed 1 350,000" in text
+    # slowest seed 350k against flat SAC's 1.5M lower bound (0.23) and flat PPO's 1.2M (0.29)
+    assert "flat SAC (2 run(s)) not at 0.9 by 1,500,000: ratio at most 0.23 (<= 1/3)" in text
+    assert "flat PPO (1 run(s)) first at 1,200,000: ratio 0.29 (<= 1/3) - met" in text
+    short = bench.eval_curve_text(runs[:2] + [run("flat_sac", 0, 600_000, nan), runs[4]],
+                                  labels)
+    assert "ratio at most 0.58 (undecided: more flat steps needed)" in short
+    assert "- not shown" in short
+    missing = bench.eval_curve_text(runs[:1] + [run("cl_prior_sac_x", 1, 1_000_000, nan)]
+                                    + runs[2:], labels)
+    assert "seed 1 not reached" in missing and "Step ratio" not in missing
+    assert bench.eval_curve_text([], labels) == ""
