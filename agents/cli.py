@@ -134,6 +134,10 @@ def _rollout_args(p):
     p.add_argument("--env-module", default=None, metavar="MODULE",
                    help="import MODULE first, to register the agent's env id (a saved agent's "
                         "id is only used if registered)")
+    p.add_argument("--weights", default=None, metavar="SNAPSHOT",
+                   help="evaluate one of the run's snapshots (AGENT_DIR/snapshots/"
+                        "agent-<steps>.zip, kept with --snapshot-every) instead of its final "
+                        "agent, with the observation statistics of that moment")
 
 
 @_rollout_args
@@ -151,10 +155,11 @@ def run_rollout(args: argparse.Namespace) -> int:
     if isinstance(meta, dict) and meta.get("algo") == "sac":
         from macroact.agents.sac import _residual_wrapper, load_sac_agent
 
-        agent, cfg, model, obs_stats = load_sac_agent(args.agent_dir)
+        agent, cfg, model, obs_stats = load_sac_agent(args.agent_dir, weights=args.weights)
         agent_wrapper = _residual_wrapper(cfg)  # a residual agent acts over its saved skill
     else:
-        agent, cfg, model, obs_stats = load_agent(args.agent_dir, env_module=args.env_module)
+        agent, cfg, model, obs_stats = load_agent(args.agent_dir, env_module=args.env_module,
+                                                  weights=args.weights)
     chunks = None if cfg.flat else _active_data(cfg, model)
     # Episodes from the eval stream (macroact.seeding), as the training command evaluates.
     res = evaluate_policy(agent.predict, cfg.env_id, cfg.flat, model, cfg.latents, cfg.scale,

@@ -308,6 +308,9 @@ def snapshot_obs_stats(weights: Path, final: dict[str, Any] | None) -> dict[str,
     from macroact.io import read_json
 
     weights = Path(weights)
+    if not weights.is_file():
+        raise FileNotFoundError(f"weights {str(weights)!r} do not exist; pass a snapshot the run "
+                                "kept (AGENT_DIR/snapshots/agent-<steps>.zip)")
     if final is None or weights.name == "agent.zip":  # the final agent: its own statistics
         return final
     path = weights.with_name(weights.name.replace("agent-", "obs_stats-", 1)).with_suffix(".json")

@@ -136,3 +136,20 @@ def test_ppo_snapshots_load_and_run_agent_replays_the_final_agent(curve, ppo_run
     rec = curve.run_agent(out, 3)
     assert [p[0] for p in rec["points"]] == [256, 512, 768]
     assert rec["success_rate"] == rec["recorded_success_rate"] == res["success_rate"]
+
+
+@pytest.mark.parametrize("which", ["run", "ppo_run"])
+def test_cli_rollout_evaluates_a_snapshot(which, request, capsys):
+    """`macroact rollout AGENT_DIR --weights SNAPSHOT` scores what evaluate_saved(weights=)
+    scores; a snapshot that does not exist is named, with the fix."""
+    from macroact.agents.saved import evaluate_saved
+    from macroact.cli import main
+
+    out, _ = request.getfixturevalue(which)
+    snap = sorted((out / "snapshots").glob("agent-*.zip"))[0]
+    assert main(["rollout", str(out), "--weights", str(snap), "--episodes", "3"]) == 0
+    expected = evaluate_saved(out, 3, weights=snap)
+    assert (f"success {expected['success_rate']:.2f}, return {expected['mean_return']:.3f}, "
+            f"{expected['mean_primitive_steps']:.1f} primitive steps") in capsys.readouterr().out
+    assert main(["rollout", str(out), "--weights", str(out / "snapshots" / "agent-7.zip")]) == 2
+    assert "agent-7.zip' do not exist; pass a snapshot the run kept" in capsys.readouterr().err
