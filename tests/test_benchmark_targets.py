@@ -347,49 +347,66 @@ def _long(agent, seed, budget, trial=1, override=None):
     return {**rec, "override": override} if override else rec
 
 
-def _curve(name, first, env_id="macroact/ReacherSparse-v0"):
-    return dict(agent_dir=name, env_id=env_id, first_at_target=first)
+def _curve(name, first, env_id="macroact/ReacherSparse-v0", points=()):
+    return dict(agent_dir=name, env_id=env_id, first_at_target=first, points=list(points))
 
 
 def test_eval_curve_runs_match_run_directories(bench):
     """A long or diagnostic record finds its curve by the directory its run wrote; runs of
-    another env or without a curve are left out; a curve that never reached 0.9 is NaN."""
+    another env or without a curve are left out; a curve that never reached 0.9 is NaN; the
+    snapshot before the first at 0.9 bounds the crossing from below."""
     records = [_long("cl_prior_sac_chunk5_dart3000", 0, 1_000_000),
                _long("cl_prior_sac_chunk5_dart3000", 1, 300_000,
                      override={"prior_target_kl": 5.0}),
                _long("flat_sac", 0, 1_500_000, trial=0),
                _long("flat_ppo", 0, 1_500_000, trial=0)]
-    curves = [_curve("cl_prior_sac_chunk5_dart3000_t1_s0_b1000000", 350_078.0),
-              _curve("cl_prior_sac_chunk5_dart3000_t1_s1_b300000_prior_target_kl5.0", 120_004.0),
-              _curve("flat_sac_t0_s0_b1500000", None),
+    curves = [_curve("cl_prior_sac_chunk5_dart3000_t1_s0_b1000000", 350_078.0,
+                     points=[(50_000, 0.3), (300_071, 0.88), (350_078, 0.9), (400_000, 0.8)]),
+              _curve("cl_prior_sac_chunk5_dart3000_t1_s1_b300000_prior_target_kl5.0", 120_004.0,
+                     points=[(120_004, 0.91)]),
+              _curve("flat_sac_t0_s0_b1500000", None, points=[(75_000, 0.0)]),
               _curve("flat_ppo_t0_s0_b1500000", 9.0, env_id="macroact/Gripper-v1")]
     runs = bench.eval_curve_runs(records, curves)
     assert [(r["agent"], r["seed"], r["tag"]) for r in runs] == [  # by agent, then budget
         ("cl_prior_sac_chunk5_dart3000", 1, "prior_target_kl=5.0"),
         ("cl_prior_sac_chunk5_dart3000", 0, ""), ("flat_sac", 0, "")]
     assert runs[1]["first"] == 350_078.0 and math.isnan(runs[2]["first"])
+    assert runs[1]["before"] == 300_071.0 and runs[0]["before"] == 0.0
 
 
-def test_eval_curve_text_ratio_counts_unreached_flat_runs_as_lower_bounds(bench):
+def test_eval_curve_text_ratio_brackets_crossings_between_snapshots(bench):
     labels = {"cl_prior_sac_x": "agent X", "flat_sac": "flat SAC", "flat_ppo": "flat PPO"}
 
-    def run(agent, seed, budget, first, tag=""):
-        return dict(agent=agent, seed=seed, budget=budget, tag=tag, first=first)
+    def run(agent, seed, budget, first, before=0.0, tag=""):
+        return dict(agent=agent, seed=seed, budget=budget, tag=tag, first=first, before=before)
 
     nan = math.nan
-    runs = [run("cl_prior_sac_x", 0, 1_000_000, 300_000.0),
-            run("cl_prior_sac_x", 1, 1_000_000, 350_000.0),
+    runs = [run("cl_prior_sac_x", 0, 1_000_000, 300_000.0, 250_000.0),
+            run("cl_prior_sac_x", 1, 1_000_000, 350_000.0, 300_000.0),
             run("flat_sac", 0, 1_500_000, nan), run("flat_sac", 1, 1_500_000, nan),
-            run("flat_ppo", 0, 1_500_000, 1_200_000.0)]
+            run("flat_ppo", 0, 1_500_000, 1_200_000.0, 1_125_000.0)]
     text = bench.eval_curve_text(runs, labels)
     assert "agent X, 1,000,000-step runs: seed 0 300,000, seed 1 350,000" in text
-    # slowest seed 350k against flat SAC's 1.5M lower bound (0.23) and flat PPO's 1.2M (0.29)
-    assert "flat SAC (2 run(s)) not at 0.9 by 1,500,000: ratio at most 0.23 (<= 1/3)" in text
-    assert "flat PPO (1 run(s)) first at 1,200,000: ratio 0.29 (<= 1/3) - met" in text
+    # slowest seed crossed in (300k, 350k]; flat SAC after 1.5M, flat PPO in (1.125M, 1.2M]
+    assert "slowest crossing in (300,000, 350,000]" in text
+    assert "flat SAC (2 run(s)) not at 0.9 by 1,500,000: ratio below 0.23 (<= 1/3)" in text
+    assert ("flat PPO (1 run(s)) first at 0.9 in (1,125,000, 1,200,000]: ratio 0.25 to 0.31"
+            " (<= 1/3) - met on these seeds") in text
+    # a flat crossing close to three times the agent's: the spacing leaves it undecided
+    close = runs[:4] + [run("flat_ppo", 0, 1_500_000, 1_000_000.0, 900_000.0)]
+    assert "ratio 0.30 to 0.39 (undecided) - not shown" in bench.eval_curve_text(close, labels)
+    # a flat run that is fast: missed, whatever the spacing
+    fast = runs[:4] + [run("flat_ppo", 0, 1_500_000, 600_000.0, 500_000.0)]
+    assert "ratio 0.50 to 0.70 (> 1/3) - not met" in bench.eval_curve_text(fast, labels)
     short = bench.eval_curve_text(runs[:2] + [run("flat_sac", 0, 600_000, nan), runs[4]],
                                   labels)
-    assert "ratio at most 0.58 (undecided: more flat steps needed)" in short
-    assert "- not shown" in short
+    assert "ratio below 0.58 (undecided)" in short and "- not shown" in short
+    # a diagnostic flat variant is compared on its own and can undo the verdict
+    diag = runs + [run("flat_sac", 0, 300_000, nan, tag="train_freq=1")]
+    text = bench.eval_curve_text(diag, labels)
+    assert ("flat SAC with `--set train_freq=1` (diagnostic) (1 run(s)) not at 0.9 by "
+            "300,000: ratio below 1.17 (undecided)") in text
+    assert "- not shown" in text and "- met on these seeds" not in text
     missing = bench.eval_curve_text(runs[:1] + [run("cl_prior_sac_x", 1, 1_000_000, nan)]
                                     + runs[2:], labels)
     assert "seed 1 not reached" in missing and "Step ratio" not in missing
