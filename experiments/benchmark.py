@@ -875,9 +875,11 @@ def portable(value: Any) -> Any:
     return value
 
 
-def chosen_trial(log, agent: str) -> int | None:
-    """The winning trial of ``agent`` from its tune records (None until all are done)."""
-    recs = [log.get(f"tune/{agent}/{i}") for i in range(len(agent_spec(agent)["trials"]))]
+def chosen_trial(log, agent: str, budget: int | None = None) -> int | None:
+    """The winning trial of ``agent`` from its tune records (None until all are done);
+    ``budget``: from its trials run again at that budget (``--long N --retune``)."""
+    at = f"/{budget}" if budget else ""
+    recs = [log.get(f"tune/{agent}/{i}{at}") for i in range(len(agent_spec(agent)["trials"]))]
     if not recs or any(r is None for r in recs):  # untuned, or nothing to tune (replay)
         return None
     return max(range(len(recs)),
@@ -1134,6 +1136,46 @@ def diag_1m_text(records: list[dict]) -> str:
             "'Diagnostics outside the protocol'): " + "; ".join(out) + ".")
 
 
+def retuned_text(records: list[dict], labels: dict[str, str], target: float | None = None
+                 ) -> str:
+    """The ``--long N --retune`` runs (records of skills_<env>_retuned.jsonl): per agent and
+    budget, the trials' tune-stream success at that budget, the trial chosen, and its eval
+    seeds (mean with a 95% t interval; against ``target`` when given)."""
+    tunes: dict[tuple[str, int], dict[int, dict]] = {}
+    runs: dict[tuple[str, int], list[dict]] = {}
+    for r in records:
+        parts = r["key"].split("/")
+        if parts[0] == "tune":
+            tunes.setdefault((r["agent"], r["budget"]), {})[r["trial"]] = r
+        elif parts[0] == "run":
+            runs.setdefault((r["agent"], r["budget"]), []).append(r)
+    out = []
+    for (agent, budget), trials in sorted(tunes.items()):
+        tried = ", ".join(f"trial {i} {trials[i]['success_rate']:.2f}" for i in sorted(trials))
+        rs = sorted(runs.get((agent, budget), []), key=lambda r: r["seed"])
+        text = (f"{labels.get(agent, agent)} tuned again at {budget:,} steps (tune success "
+                f"{tried}")
+        if not rs:
+            out.append(text + "; no eval seeds yet)")
+            continue
+        vals = [r["success_rate"] for r in rs]
+        m, lo, hi = t_interval(vals)
+        reused = sum("reused_from" in r for r in rs)
+        text += (f"; trial {rs[0]['trial']} chosen): {len(rs)} seed(s) "
+                 f"{', '.join(str(r['seed']) for r in rs)}: "
+                 f"{', '.join(f'{v:.2f}' for v in vals)}; mean {m:.2f}"
+                 + (f" [{lo:.2f}, {hi:.2f}]" if len(vals) > 1 else "")
+                 + (f" ({reused} of them the --long runs of that trial)" if reused else ""))
+        if target is not None:
+            text += ": " + ("met" if m >= target else f"not met, {target - m:.2f} short")
+        out.append(text)
+    if not out:
+        return ""
+    return (" Under the protocol's tuning at the long budget (`--long N --retune`: each "
+            "agent's trials run again at N on tune-stream episodes, the winner on the eval "
+            "seeds; records in skills_<env>_retuned.jsonl): " + "; ".join(out) + ".")
+
+
 def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
     """The long and diagnostic runs (records of skills_<env>_long/diag.jsonl) that have an
     evaluation-success curve (records of eval_curve.jsonl, matched by run directory): per run
@@ -1236,10 +1278,14 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
 
 def skills_targets(done: dict[str, tuple[dict, dict]],
                    diag: dict[str, list[dict]] | None = None,
-                   curves: dict[str, list[dict]] | None = None) -> list[str]:
+                   curves: dict[str, list[dict]] | None = None,
+                   retuned: dict[str, list[dict]] | None = None) -> list[str]:
     """The issue's done-when targets against the measured numbers (generated, not typed);
     ``diag``: per env, its settings-diagnostic records; ``curves``: per env, its runs with an
-    evaluation-success curve (``eval_curve_runs``)."""
+    evaluation-success curve (``eval_curve_runs``); ``retuned``: per env, its ``--retune``
+    records."""
+    row_labels = {agent: label for label, agent, _, _ in SKILL_ROWS}
+    retuned = retuned or {}
     cl = "latent SAC + skill prior, closed-loop, chunked H"
 
     def fmt(means, label):
@@ -1302,8 +1348,8 @@ def skills_targets(done: dict[str, tuple[dict, dict]],
                 f"+ prior {long_text(long, 'cl_prior_sac_chunk_dart3000')}; the same with H = 5 "
                 f"{long_text(long, 'cl_prior_sac_chunk5_dart3000')}; flat BC + PPO "
                 f"fine-tune {long_text(long, 'flat_bc_ft_dart3000')}."
-                + eval_curve_text((curves or {}).get("reacher", []),
-                                  {agent: label for label, agent, _, _ in SKILL_ROWS})]
+                + eval_curve_text((curves or {}).get("reacher", []), row_labels)
+                + retuned_text(retuned.get("reacher", []), row_labels)]
     else:
         out += ["1. ReacherSparse-v0 target: not run."]
     if "gripper" in done:
@@ -1352,7 +1398,8 @@ def skills_targets(done: dict[str, tuple[dict, dict]],
                    f"{long_text(long, 'flat_sac')}")
         out += [f"2. **Gripper-v1: from scratch, at least 0.8 success within 1M primitive "
                 f"steps.** {verdict}; at {ENVS['gripper']['budget']:,} steps "
-                f"{fmt(means, cl)}." + diag_1m_text((diag or {}).get("gripper", []))]
+                f"{fmt(means, cl)}." + diag_1m_text((diag or {}).get("gripper", []))
+                + retuned_text(retuned.get("gripper", []), row_labels, target=0.8)]
     else:
         out += ["2. **Gripper-v1: from scratch, at least 0.8 success within 1M primitive "
                 "steps.** Not run (time)."]
@@ -1401,8 +1448,10 @@ def build_skills_report(argv: list[str]) -> None:
     curves = {env: eval_curve_runs(
         rep.RunLog(RESULTS / f"skills_{env}_long.jsonl").records() + diag[env], curve_log)
         for env in SKILLS_ENVS}
-    lines += (["## Done-when targets of issue 18", ""] + skills_targets(done, diag, curves)
-              + [""])
+    retuned = {env: rep.RunLog(RESULTS / f"skills_{env}_retuned.jsonl").records()
+               for env in SKILLS_ENVS}
+    lines += (["## Done-when targets of issue 18", ""]
+              + skills_targets(done, diag, curves, retuned) + [""])
     lines += ["## Reading", "", rep.notes_block(), ""]
     rep.write_result(RESULTS / "skills.md", "\n".join(lines))
 
@@ -1634,6 +1683,11 @@ def main(argv: list[str] | None = None) -> int:
                         "chosen trial (SB3's, e.g. train_freq=1, or the run config's, e.g. "
                         "prior_target_kl=5), recorded in skills_<env>_diag.jsonl or "
                         "external_<env>_diag.jsonl and reported apart from the tables")
+    p.add_argument("--retune", action="store_true",
+                   help="with --table skills --long N: the protocol's tuning at N steps (each "
+                        "agent's trials on the tune stream at N, the winner on the eval seeds, "
+                        "default all 5; a --long N run of the same trial and seed is reused), "
+                        "recorded in skills_<env>_retuned.jsonl")
     p.add_argument("--agents", nargs="+", default=None,
                    choices=["replay", *AGENTS, *SKILL_AGENTS, *EXTRA_AGENTS],
                    help="which rows to run (default: all of the table's)")
@@ -1668,6 +1722,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--set is a diagnostic of --long N runs (--table skills, or --table "
                          f"external on {', '.join(OGBENCH_TASKS)}); got --table {args.table} "
                          f"--env {args.env} --long {args.long}")
+    if args.retune and not (args.long and args.table == "skills" and args.set is None):
+        raise SystemExit(f"--retune tunes --table skills --long N runs again at N, without "
+                         f"--set; got --table {args.table} --long {args.long} --set {args.set}")
     if args.table == "skills":
         return skills_main(args, argv)
     if args.table == "external":
@@ -1729,16 +1786,72 @@ def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tu
             report()
 
 
+def run_retuned(env: str, agents: list[str], seeds: list[int], budget: int, log, long_log,
+                report, model_log, favae_log=None) -> None:
+    """The protocol's tuning at a long budget (``--long N --retune``): each agent's trials run
+    again at ``budget`` primitive steps on the tune stream (``tune/<agent>/<i>/<budget>`` in
+    ``log``), then its eval seeds with the trial that wins there
+    (``run/<agent>/<seed>/<budget>``). A seed that ``long_log`` (the ``--long N`` runs, trial
+    chosen at the table's budget) already ran with that trial is reused, not rerun: the same
+    settings, seed and budget."""
+    table_spec = ENVS[env]
+
+    def at_budget(agent: str, trial: int, seed: int, stream: str) -> dict:
+        global RUN_SUFFIX
+        ENVS[env] = dict(table_spec, budget=budget)
+        RUN_SUFFIX = long_run_suffix(budget, "")
+        try:
+            return run_agent(env, agent, trial, seed, stream, model_log, favae_log)
+        finally:
+            ENVS[env], RUN_SUFFIX = table_spec, ""
+
+    for agent in agents:
+        for i in range(len(agent_spec(agent)["trials"])):
+            key = f"tune/{agent}/{i}/{budget}"
+            if log.get(key) is None:
+                rec = at_budget(agent, i, TUNE_SEED, "tune")
+                log.put({"key": key, **rec})
+                print(f"{key}: tune success {rec['success_rate']:.2f} "
+                      f"({rec['total_seconds']:.0f} s)", flush=True)
+    for seed in seeds:
+        for agent in agents:
+            key = f"run/{agent}/{seed}/{budget}"
+            if log.get(key) is not None:
+                continue
+            trial = chosen_trial(log, agent, budget)
+            if trial is None:  # another process is still running this agent's trials
+                print(f"{key}: skipped, {agent}'s trials at {budget:,} are not finished",
+                      flush=True)
+                continue
+            old = long_log.get(key)
+            if old is not None and old["trial"] == trial:
+                rec = {**{k: v for k, v in old.items() if k != "key"},
+                       "reused_from": long_log.path.name}
+            else:
+                rec = at_budget(agent, trial, seed, "eval")
+            log.put({"key": key, **rec})
+            print(f"{key}: trial {trial}, eval success {rec['success_rate']:.2f}"
+                  + (f" (reused from {long_log.path.name})" if "reused_from" in rec
+                     else f" ({rec['total_seconds']:.0f} s)"), flush=True)
+            report()
+
+
 def skills_long(args, argv: list[str]) -> int:
     """``--table skills --long N``: the diagnostic runs at N primitive steps (no tuning: each
     agent's trial chosen at the table's budget), in skills_<env>_long.jsonl (with ``--set``:
-    skills_<env>_diag.jsonl)."""
+    skills_<env>_diag.jsonl; with ``--retune``: the trials chosen again at N, in
+    skills_<env>_retuned.jsonl)."""
     rep = _reporting()
     check_applies(args.agents or [], args.env)
     log = rep.RunLog(RESULTS / f"skills_{args.env}_{'diag' if args.set else 'long'}.jsonl")
     tuned = {"skills": rep.RunLog(RESULTS / f"skills_{args.env}.jsonl"),
              "benchmark": rep.RunLog(RESULTS / f"benchmark_{args.env}.jsonl")}
-    if not args.report_only:
+    if args.retune and not args.report_only:
+        run_retuned(args.env, args.agents or list(LONG_AGENTS), args.seeds or list(SEEDS),
+                    args.long, rep.RunLog(RESULTS / f"skills_{args.env}_retuned.jsonl"), log,
+                    lambda: build_skills_report(argv), tuned["skills"],
+                    favae_log=tuned["benchmark"])
+    elif not args.report_only:
         run_long(args.env, args.agents or list(LONG_AGENTS), args.seeds or [SEEDS[0]],
                  args.long, log,
                  lambda agent: tuned["skills" if agent in SKILL_AGENTS else "benchmark"],

@@ -411,3 +411,51 @@ def test_eval_curve_text_ratio_brackets_crossings_between_snapshots(bench):
                                     + runs[2:], labels)
     assert "seed 1 not reached" in missing and "Step ratio" not in missing
     assert bench.eval_curve_text([], labels) == ""
+
+
+def test_retune_runs_the_trials_at_the_long_budget_then_the_winner_reusing_long_runs(
+        bench, tmp_path, monkeypatch):
+    """``--long N --retune``: both trials on the tune stream at N, then the eval seeds with the
+    winner; a --long N run of that trial and seed is reused, one of another trial is not."""
+    rep = bench._reporting()
+    calls = []
+
+    def fake_run_agent(env, agent, trial, seed, stream, log, favae_log=None):
+        budget = bench.ENVS[env]["budget"]
+        calls.append((trial, seed, stream, budget, bench.RUN_SUFFIX))
+        success = {0: 0.3, 1: 0.6}[trial] if stream == "tune" else 0.9
+        return {**_run(agent, budget, None, seed, success=success), "trial": trial,
+                "mean_return": success, "total_seconds": 5.0}
+
+    monkeypatch.setattr(bench, "run_agent", fake_run_agent)
+    agent = "cl_prior_sac_chunk_dart2000"
+    log = rep.RunLog(tmp_path / "skills_gripper_retuned.jsonl")
+    long_log = rep.RunLog(tmp_path / "skills_gripper_long.jsonl")
+    long_log.put({"key": f"run/{agent}/0/1000000", **_run(agent, 1_000_000, None, 0, 0.5),
+                  "trial": 0})
+    long_log.put({"key": f"run/{agent}/1/1000000", **_run(agent, 1_000_000, None, 1, 0.7),
+                  "trial": 1})
+    bench.run_retuned("gripper", [agent], [0, 1], 1_000_000, log, long_log, lambda: None, None)
+    assert calls == [(0, bench.TUNE_SEED, "tune", 1_000_000, "_b1000000"),
+                     (1, bench.TUNE_SEED, "tune", 1_000_000, "_b1000000"),
+                     (1, 0, "eval", 1_000_000, "_b1000000")]  # seed 1: reused
+    assert bench.ENVS["gripper"]["budget"] == 30_000 and bench.RUN_SUFFIX == ""
+    assert bench.chosen_trial(log, agent, 1_000_000) == 1
+    reused = log.get(f"run/{agent}/1/1000000")
+    assert reused["success_rate"] == 0.7 and reused["reused_from"] == long_log.path.name
+    assert log.get(f"run/{agent}/0/1000000")["success_rate"] == 0.9
+    labels = {agent: "agent D"}
+    text = bench.retuned_text(log.records(), labels, target=0.8)
+    assert ("agent D tuned again at 1,000,000 steps (tune success trial 0 0.30, trial 1 0.60; "
+            "trial 1 chosen): 2 seed(s) 0, 1: 0.90, 0.70; mean 0.80") in text
+    assert "(1 of them the --long runs of that trial): met" in text
+    calls.clear()
+    bench.run_retuned("gripper", [agent], [0, 1], 1_000_000, log, long_log, lambda: None, None)
+    assert calls == []  # everything recorded: nothing reruns
+    assert bench.retuned_text([], labels) == ""
+
+
+def test_retune_is_refused_outside_skills_long_runs(bench):
+    for extra in ([], ["--long", "1000", "--set", "train_freq=1"]):
+        with pytest.raises(SystemExit, match="--retune"):
+            bench.main(["--table", "skills", "--env", "gripper", "--retune", *extra])
