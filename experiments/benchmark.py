@@ -1227,7 +1227,7 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
                                                  else f"{r['first']:,.0f}") for r in rs)
         listed.append(f"{name(agent, tag)}, {budget:,}-step runs: {got}")
     flat = {}  # (agent, tag) -> (low, high, runs): the fastest flat crossing lies in (low, high]
-    for (agent, _, tag), rs in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0])):
+    for (agent, _, tag), rs in groups.items():
         if agent in ("flat_sac", "flat_ppo"):
             low, high, n = flat.get((agent, tag), (math.inf, math.inf, 0))
             for r in rs:
