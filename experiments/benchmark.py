@@ -50,6 +50,7 @@ shows what the compression adds over plain chunking.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import json
@@ -839,7 +840,6 @@ def prepare_skill_agent(env: str, agent: str, seed: int, stream: str, log, favae
     skills records ``log``), run ``seed``, trained for the first ``1 - residual_share`` of the
     budget (reused when its directory is complete, else trained here); its directory, budget
     and evaluation success."""
-    global RUN_SUFFIX, SETTINGS_OVERRIDE
     a, spec = agent_spec(agent), ENVS[env]
     base = a["residual_of"]
     trial = chosen_trial(log, base)
@@ -851,12 +851,8 @@ def prepare_skill_agent(env: str, agent: str, seed: int, stream: str, log, favae
     out = RUNS / env / ("tune" if stream == "tune" else "runs") / \
         f"{base}_t{trial}_s{seed}{suffix}"
     if not (out / "eval.json").is_file():
-        saved = (spec, RUN_SUFFIX, SETTINGS_OVERRIDE)
-        ENVS[env], RUN_SUFFIX, SETTINGS_OVERRIDE = dict(spec, budget=budget), suffix, {}
-        try:
+        with run_settings(env, budget, suffix):
             run_agent(env, base, trial, seed, stream, log, favae_log)
-        finally:
-            ENVS[env], RUN_SUFFIX, SETTINGS_OVERRIDE = saved
     result = json.loads((out / "eval.json").read_text())
     return {"agent": base, "trial": trial, "budget": budget, "dir": str(out),
             "success_rate": result["success_rate"]}
@@ -1746,6 +1742,22 @@ def override_tag(override: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(override.items()))
 
 
+@contextlib.contextmanager
+def run_settings(env: str, budget: int, suffix: str,
+                 override: dict[str, Any] | None = None):
+    """Within the block, ``run_agent`` on ``env`` trains for ``budget`` primitive steps into
+    run directories ending in ``suffix`` (``RUN_SUFFIX``), with ``override`` over the trial's
+    settings (``SETTINGS_OVERRIDE``); the table's settings come back on exit, also on error."""
+    global RUN_SUFFIX, SETTINGS_OVERRIDE
+    saved = (ENVS[env], RUN_SUFFIX, SETTINGS_OVERRIDE)
+    ENVS[env] = dict(saved[0], budget=budget)
+    RUN_SUFFIX, SETTINGS_OVERRIDE = suffix, dict(override or {})
+    try:
+        yield
+    finally:
+        ENVS[env], RUN_SUFFIX, SETTINGS_OVERRIDE = saved
+
+
 def long_run_suffix(budget: int, tag: str) -> str:
     """The run directory suffix of a ``--long`` run (``RUN_SUFFIX``): its budget, then its
     settings tag (``override_tag``) without '=' and with '_' for ','."""
@@ -1761,8 +1773,6 @@ def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tu
     ``favae_log``: where the table's macro models are recorded (``run_agent``). ``override``:
     settings over the chosen trial's, SB3's or the run config's (``split_override``; a
     diagnostic outside the protocol; the key and the run directory name them)."""
-    global RUN_SUFFIX, SETTINGS_OVERRIDE
-    table_spec = ENVS[env]
     tag = override_tag(override or {})
     for seed in seeds:
         for agent in agents:
@@ -1773,13 +1783,8 @@ def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tu
             trial = chosen_trial(src, agent)
             if trial is None:
                 raise SystemExit(f"{agent} has no tuning records at the table's budget yet")
-            ENVS[env] = dict(table_spec, budget=budget)
-            RUN_SUFFIX = long_run_suffix(budget, tag)
-            SETTINGS_OVERRIDE = dict(override or {})
-            try:
+            with run_settings(env, budget, long_run_suffix(budget, tag), override):
                 rec = run_agent(env, agent, trial, seed, "eval", model_log, favae_log)
-            finally:
-                ENVS[env], RUN_SUFFIX, SETTINGS_OVERRIDE = table_spec, "", {}
             log.put({"key": key, **rec})
             print(f"{key}: eval success {rec['success_rate']:.2f} "
                   f"({rec['total_seconds']:.0f} s)", flush=True)
@@ -1794,16 +1799,9 @@ def run_retuned(env: str, agents: list[str], seeds: list[int], budget: int, log,
     (``run/<agent>/<seed>/<budget>``). A seed that ``long_log`` (the ``--long N`` runs, trial
     chosen at the table's budget) already ran with that trial is reused, not rerun: the same
     settings, seed and budget."""
-    table_spec = ENVS[env]
-
     def at_budget(agent: str, trial: int, seed: int, stream: str) -> dict:
-        global RUN_SUFFIX
-        ENVS[env] = dict(table_spec, budget=budget)
-        RUN_SUFFIX = long_run_suffix(budget, "")
-        try:
+        with run_settings(env, budget, long_run_suffix(budget, "")):
             return run_agent(env, agent, trial, seed, stream, model_log, favae_log)
-        finally:
-            ENVS[env], RUN_SUFFIX = table_spec, ""
 
     for agent in agents:
         for i in range(len(agent_spec(agent)["trials"])):

@@ -459,3 +459,17 @@ def test_retune_is_refused_outside_skills_long_runs(bench):
     for extra in ([], ["--long", "1000", "--set", "train_freq=1"]):
         with pytest.raises(SystemExit, match="--retune"):
             bench.main(["--table", "skills", "--env", "gripper", "--retune", *extra])
+
+
+def test_run_settings_swap_the_budget_suffix_and_settings_back_even_on_error(bench):
+    table = bench.ENVS["gripper"]
+    with bench.run_settings("gripper", 1_000, "_b1000_train_freq1", {"train_freq": 1}):
+        assert bench.ENVS["gripper"] == dict(table, budget=1_000)
+        assert bench.RUN_SUFFIX == "_b1000_train_freq1"
+        assert bench.SETTINGS_OVERRIDE == {"train_freq": 1}
+    with pytest.raises(RuntimeError, match="crash"):
+        with bench.run_settings("gripper", 2_000, "_b2000"):
+            assert bench.ENVS["gripper"]["budget"] == 2_000 and bench.SETTINGS_OVERRIDE == {}
+            raise RuntimeError("crash")
+    assert bench.ENVS["gripper"] is table
+    assert bench.RUN_SUFFIX == "" and bench.SETTINGS_OVERRIDE == {}
