@@ -53,6 +53,7 @@ import argparse
 import contextlib
 import csv
 import dataclasses
+import hashlib
 import json
 import math
 import sys
@@ -571,6 +572,8 @@ def _train_and_record(model, x, fav: dict, spec: dict, path: Path, log, key: str
     last = hist[-1] if hist else {}
     log.put({"key": key, "kind": kind, "macro": macro, **spec, **fav, **(extra or {}),
              "capacity": list(fav["capacity"]), "chunks": int(len(x)),
+             # which data it saw: a rebuild that differs tells demos apart from training
+             "data_sha256": hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest(),
              "final": {k: float(v) for k, v in last.items()
                        if isinstance(v, (int, float)) and math.isfinite(float(v))},
              "wall_seconds": time.perf_counter() - t0, "machine": _reporting().machine(),

@@ -47,11 +47,14 @@ _NOTES = re.compile(re.escape(NOTES_BEGIN) + r"(.*?)" + re.escape(NOTES_END), re
 
 # --------------------------------------------------------------------------- results files
 def machine() -> str:
-    """One line describing this machine: platform, cores, GPU, Python and torch versions."""
+    """One line describing this machine: platform, cores and the vector instructions torch's
+    CPU kernels use (results need not match bit for bit across these), GPU, Python and torch
+    versions."""
     import torch
 
     gpu = f"GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "no GPU"
-    return (f"{platform.platform()}, {os.cpu_count()} CPU cores, {gpu}, "
+    return (f"{platform.platform()}, {os.cpu_count()} CPU cores "
+            f"({torch.backends.cpu.get_cpu_capability()}), {gpu}, "
             f"Python {platform.python_version()}, torch {torch.__version__}")
 
 

@@ -473,3 +473,31 @@ def test_run_settings_swap_the_budget_suffix_and_settings_back_even_on_error(ben
             raise RuntimeError("crash")
     assert bench.ENVS["gripper"] is table
     assert bench.RUN_SUFFIX == "" and bench.SETTINGS_OVERRIDE == {}
+
+
+def test_model_records_name_the_data_they_trained_on(bench, tmp_path):
+    """Two rebuilds of a macro model on the same chunks record the same data hash, on changed
+    chunks another one, so a rebuild that scores differently tells demos apart from training."""
+    import numpy as np
+    import torch
+
+    from macroact.models.favae import FAVAE, FAVAEConfig
+
+    rep = bench._reporting()
+    log = rep.RunLog(tmp_path / "models.jsonl")
+    fav = {"beta": 0.5, "capacity": (0.0, 0.0, 0.0), "steps": 2, "lr_schedule": "constant"}
+    x = np.random.default_rng(0).uniform(-1, 1, (8, 16, 2)).astype(np.float32)
+
+    def record(key, data):
+        torch.manual_seed(0)
+        model = FAVAE(FAVAEConfig(seq_len=16, beta=0.5), n_features=2)
+        bench._train_and_record(model, data, fav, {}, tmp_path / key / "model.pt", log, key,
+                                "favae", "chunk")
+        return log.get(key)
+
+    a, b = record("a", x), record("b", x.copy())
+    changed = x.copy()
+    changed[0, 0, 0] += 1e-3
+    assert a["data_sha256"] == b["data_sha256"] != record("c", changed)["data_sha256"]
+    assert len(a["data_sha256"]) == 64
+    assert f"({torch.backends.cpu.get_cpu_capability()})" in a["machine"]
