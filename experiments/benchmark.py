@@ -53,7 +53,6 @@ import argparse
 import contextlib
 import csv
 import dataclasses
-import hashlib
 import json
 import math
 import sys
@@ -561,7 +560,7 @@ def prepare_demos(env: str, noise: float | str = 0.0):
 def _train_and_record(model, x, fav: dict, spec: dict, path: Path, log, key: str, kind: str,
                       macro: str, extra: dict | None = None) -> Path:
     """Train a macro model on ``x`` with the env's FAVAE settings, save it, log its record."""
-    from macroact.trainer import TrainConfig, train
+    from macroact.trainer import TrainConfig, data_fingerprint, train
 
     t0 = time.perf_counter()
     hist = train(model, x, TrainConfig(steps=fav["steps"], seed=0, device="cpu",
@@ -573,7 +572,7 @@ def _train_and_record(model, x, fav: dict, spec: dict, path: Path, log, key: str
     log.put({"key": key, "kind": kind, "macro": macro, **spec, **fav, **(extra or {}),
              "capacity": list(fav["capacity"]), "chunks": int(len(x)),
              # which data it saw: a rebuild that differs tells demos apart from training
-             "data_sha256": hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest(),
+             "data_sha256": data_fingerprint(x),
              "final": {k: float(v) for k, v in last.items()
                        if isinstance(v, (int, float)) and math.isfinite(float(v))},
              "wall_seconds": time.perf_counter() - t0, "machine": _reporting().machine(),
