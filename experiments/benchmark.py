@@ -1178,9 +1178,10 @@ def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
     """The long and diagnostic runs (records of skills_<env>_long/diag.jsonl) that have an
     evaluation-success curve (records of eval_curve.jsonl, matched by run directory): per run
     its agent, budget, seed, settings tag, ``first``, the primitive steps of its first
-    snapshot at 0.9 evaluation success (NaN when none reached it), and ``before``, the steps
+    snapshot at 0.9 evaluation success (NaN when none reached it), ``before``, the steps
     of the snapshot before that one (0 when it was the first): the run crossed 0.9 somewhere
-    in (before, first]."""
+    in (before, first], ``final``, the success of the curve's last point, and ``updates``,
+    the run's gradient steps per primitive step (NaN when its record kept no count)."""
     by_dir = {c["agent_dir"]: c for c in curves}
     out = []
     for r in records:
@@ -1191,8 +1192,12 @@ def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
             continue
         first = math.nan if c.get("first_at_target") is None else float(c["first_at_target"])
         earlier = [s for s, _ in c.get("points", []) if s < first]
+        points = c.get("points") or [[0, math.nan]]
+        updates = (r["training"]["gradient_steps"] / r["primitive_steps"]
+                   if "training" in r and r.get("primitive_steps") else math.nan)
         out.append(dict(agent=r["agent"], budget=r["budget"], seed=r["seed"], tag=tag,
-                        first=first, before=float(max(earlier, default=0))))
+                        first=first, before=float(max(earlier, default=0)),
+                        final=float(points[-1][1]), updates=updates))
     return sorted(out, key=lambda x: (x["agent"], x["budget"], x["tag"], x["seed"]))
 
 
@@ -1221,9 +1226,13 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
 
     listed = []
     for (agent, budget, tag), rs in groups.items():
-        got = ", ".join(f"seed {r['seed']} " + ("not reached" if math.isnan(r["first"])
-                                                 else f"{r['first']:,.0f}") for r in rs)
-        listed.append(f"{name(agent, tag)}, {budget:,}-step runs: {got}")
+        got = ", ".join(f"seed {r['seed']} " + (
+            f"not reached (final {r['final']:.2f})" if math.isnan(r["first"])
+            else f"{r['first']:,.0f}") for r in rs)
+        updates = [r["updates"] for r in rs if not math.isnan(r.get("updates", math.nan))]
+        rate = (f", gradient steps per primitive step {np.median(updates):.2g}" if updates
+                else "")
+        listed.append(f"{name(agent, tag)}, {budget:,}-step runs{rate}: {got}")
     flat = {}  # (agent, tag) -> (low, high, runs): the fastest flat crossing lies in (low, high]
     for (agent, _, tag), rs in groups.items():
         if agent in ("flat_sac", "flat_ppo"):

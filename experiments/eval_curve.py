@@ -12,7 +12,7 @@ first snapshot at or above 0.9.
 The final agent is replayed too: its success must equal the one the run recorded.
 
 Records: ``eval_curve.jsonl`` (per run directory: the (steps, success) points); report
-``eval_curve.md``::
+``eval_curve.md`` with its figure ``eval_curve.png``::
 
     python experiments/eval_curve.py runs/benchmark/reacher/runs/RUN [RUN ...]
     python experiments/eval_curve.py --report-only
@@ -85,8 +85,58 @@ def run_agent(run_dir: Path, episodes: int) -> dict:
                 first_at_target=first_reaching(points))
 
 
-def build_report(records: list[dict], commands: list[str]) -> str:
-    """eval_curve.md from the records; ``commands``: the commands that made them."""
+_SEED = re.compile(r"_s\d+(?=_b\d+)")
+
+
+def group_curves(records: list[dict]) -> dict[str, list[list[list[float]]]]:
+    """The records' curves per run group, in first-seen order: runs whose directories differ
+    only in the seed (``_s<seed>``) form one group, keyed by that directory without it."""
+    groups: dict[str, list[list[list[float]]]] = {}
+    for r in records:
+        groups.setdefault(_SEED.sub("", r["agent_dir"], count=1), []).append(r["points"])
+    return groups
+
+
+def plot_groups(records: list[dict], path: Path, zoom: int = 300_000) -> Path:
+    """Evaluation success against primitive steps, one line per run group (``group_curves``:
+    the mean over its seeds, each seed's curve interpolated linearly at every step any of
+    them was evaluated at within the range all cover; the seeds' range shaded), over the
+    first ``zoom`` steps and over every run's whole budget."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from macroact.reporting import save_figure
+
+    fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.4))
+    for label, curves in group_curves(records).items():
+        cs = [np.asarray(c, dtype=float) for c in curves]
+        lo, hi = max(c[0, 0] for c in cs), min(c[-1, 0] for c in cs)
+        steps = np.unique(np.concatenate([c[:, 0] for c in cs]))
+        steps = steps[(steps >= lo) & (steps <= hi)]
+        ys = np.array([np.interp(steps, c[:, 0], c[:, 1]) for c in cs])
+        for ax in axes:
+            line, = ax.plot(steps, ys.mean(0), marker=".", ms=3,
+                            label=f"{label} ({len(curves)} seed(s))")
+            ax.fill_between(steps, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.12)
+    for ax, title in zip(axes, (f"first {zoom:,} primitive steps", "whole budgets")):
+        ax.axhline(TARGET, color="k", lw=0.8, ls="--")
+        ax.set_xlabel("primitive env steps")
+        ax.set_ylabel("evaluation success (100 eval-stream episodes)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].set_xlim(0, zoom)
+    axes[1].legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def build_report(records: list[dict], commands: list[str], figure: str | None = None) -> str:
+    """eval_curve.md from the records; ``commands``: the commands that made them;
+    ``figure``: the name of the figure ``plot_groups`` drew from them, if any."""
     from macroact.reporting import commands_sentence, machines, markdown_table, notes_block
 
     rows = []
@@ -113,6 +163,10 @@ def build_report(records: list[dict], commands: list[str]) -> str:
         "These evaluations only measure; nothing is chosen from them.", "",
         *markdown_table(["run directory", "env", "episodes", f"first at {TARGET}",
                          "best point", "replayed final", "recorded final"], rows), "",
+        *([f"![evaluation success along the runs]({figure})", "",
+           "Lines: the mean over a run group's seeds (directories that differ only in `_s<seed>`)"
+           f" at each snapshot; shading: the seeds' range; dashed: {TARGET}.", ""]
+          if figure else []),
         "Curves (primitive steps, eval success):", "", *curves, "",
         "## Reading", "", notes_block(), ""]
     return "\n".join(lines)
@@ -121,8 +175,12 @@ def build_report(records: list[dict], commands: list[str]) -> str:
 def main(argv=None) -> int:
     from macroact.reporting import replay_agents_main
 
+    def report(records: list[dict], commands: list[str]) -> str:
+        figure = plot_groups(records, RESULTS / f"{STEM}.png").name if records else None
+        return build_report(records, commands, figure)
+
     return replay_agents_main(argv, __doc__, RESULTS / f"{STEM}.jsonl", RESULTS / f"{STEM}.md",
-                              run_agent, build_report, "long run directories (SAC or PPO)",
+                              run_agent, report, "long run directories (SAC or PPO)",
                               "experiments/benchmark.py --table skills --env E --long N")
 
 

@@ -355,7 +355,8 @@ def test_eval_curve_runs_match_run_directories(bench):
     """A long or diagnostic record finds its curve by the directory its run wrote; runs of
     another env or without a curve are left out; a curve that never reached 0.9 is NaN; the
     snapshot before the first at 0.9 bounds the crossing from below."""
-    records = [_long("cl_prior_sac_chunk5_dart3000", 0, 1_000_000),
+    kept = {"training": {"gradient_steps": 200_000}, "primitive_steps": 1_000_000}
+    records = [{**_long("cl_prior_sac_chunk5_dart3000", 0, 1_000_000), **kept},
                _long("cl_prior_sac_chunk5_dart3000", 1, 300_000,
                      override={"prior_target_kl": 5.0}),
                _long("flat_sac", 0, 1_500_000, trial=0),
@@ -372,13 +373,17 @@ def test_eval_curve_runs_match_run_directories(bench):
         ("cl_prior_sac_chunk5_dart3000", 0, ""), ("flat_sac", 0, "")]
     assert runs[1]["first"] == 350_078.0 and math.isnan(runs[2]["first"])
     assert runs[1]["before"] == 300_071.0 and runs[0]["before"] == 0.0
+    # the curve's last point, and gradient steps per primitive step where the record has them
+    assert runs[1]["final"] == 0.8 and runs[2]["final"] == 0.0
+    assert runs[1]["updates"] == 0.2 and math.isnan(runs[0]["updates"])
 
 
 def test_eval_curve_text_ratio_brackets_crossings_between_snapshots(bench):
     labels = {"cl_prior_sac_x": "agent X", "flat_sac": "flat SAC", "flat_ppo": "flat PPO"}
 
-    def run(agent, seed, budget, first, before=0.0, tag=""):
-        return dict(agent=agent, seed=seed, budget=budget, tag=tag, first=first, before=before)
+    def run(agent, seed, budget, first, before=0.0, tag="", final=0.5, updates=math.nan):
+        return dict(agent=agent, seed=seed, budget=budget, tag=tag, first=first, before=before,
+                    final=final, updates=updates)
 
     nan = math.nan
     runs = [run("cl_prior_sac_x", 0, 1_000_000, 300_000.0, 250_000.0),
@@ -409,7 +414,13 @@ def test_eval_curve_text_ratio_brackets_crossings_between_snapshots(bench):
     assert "- not shown" in text and "- met on these seeds" not in text
     missing = bench.eval_curve_text(runs[:1] + [run("cl_prior_sac_x", 1, 1_000_000, nan)]
                                     + runs[2:], labels)
-    assert "seed 1 not reached" in missing and "Step ratio" not in missing
+    assert "seed 1 not reached (final 0.50)" in missing and "Step ratio" not in missing
+    # a group's gradient steps per primitive step (median over its runs that recorded them)
+    rated = bench.eval_curve_text([run("flat_sac", 0, 300_000, nan, updates=1.0),
+                                   run("flat_sac", 1, 300_000, nan, updates=0.98),
+                                   run("flat_sac", 2, 300_000, nan)], labels)
+    assert "flat SAC, 300,000-step runs, gradient steps per primitive step 0.99:" in rated
+    assert "gradient steps per primitive step" not in text
     assert bench.eval_curve_text([], labels) == ""
 
 

@@ -74,6 +74,27 @@ def test_run_agent_evaluates_every_snapshot_and_replays_the_final_agent(curve, r
     assert f"| {out.name} | {ENV} | 3 |" in text and "`cmd`" in text
 
 
+def test_groups_join_seeds_and_the_figure_is_drawn_from_them(curve, tmp_path):
+    """Runs that differ only in ``_s<seed>`` form one group (the budget and settings tag stay
+    in its key); the report names the figure only when one was drawn."""
+    def rec(name, points):
+        return dict(agent_dir=name, points=points)
+
+    recs = [rec("a_t1_s0_b100000_gradient_steps5", [[50_000, 0.4], [100_000, 0.8]]),
+            rec("a_t1_s12_b100000_gradient_steps5", [[50_001, 0.6], [100_000, 0.9]]),
+            rec("a_t1_s0_b300000", [[150_000, 0.7], [300_000, 1.0]]),
+            rec("flat_sac_t0_s3_b100000", [[100_000, 0.1]])]
+    groups = curve.group_curves(recs)
+    assert list(groups) == ["a_t1_b100000_gradient_steps5", "a_t1_b300000", "flat_sac_t0_b100000"]
+    assert groups["a_t1_b100000_gradient_steps5"] == [recs[0]["points"], recs[1]["points"]]
+    png = curve.plot_groups(recs, tmp_path / "c.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    full = [{**r, "env_id": ENV, "episodes": 3, "first_at_target": math.nan,
+             "success_rate": 0.5, "recorded_success_rate": 0.5, "machine": "box"} for r in recs]
+    assert "![evaluation success along the runs](c.png)" in curve.build_report(full, ["x"], "c.png")
+    assert "![" not in curve.build_report(full, ["x"])
+
+
 def test_first_reaching():
     curve = load_experiment("eval_curve")
     assert curve.first_reaching([[10, 0.5], [20, 0.9], [30, 1.0]]) == 20
