@@ -89,11 +89,15 @@ _SEED = re.compile(r"_s\d+(?=_b\d+)")
 
 
 def group_curves(records: list[dict]) -> dict[str, list[list[list[float]]]]:
-    """The records' curves per run group, in first-seen order: runs whose directories differ
-    only in the seed (``_s<seed>``) form one group, keyed by that directory without it."""
+    """The records' curves per run group, in first-seen order: runs of one env whose
+    directories differ only in the seed (``_s<seed>``) form one group, keyed by that
+    directory without it (prefixed by the env id when the records span several envs)."""
+    several = len({r.get("env_id") for r in records}) > 1
     groups: dict[str, list[list[list[float]]]] = {}
     for r in records:
-        groups.setdefault(_SEED.sub("", r["agent_dir"], count=1), []).append(r["points"])
+        key = _SEED.sub("", r["agent_dir"], count=1)
+        groups.setdefault(f"{r.get('env_id')}: {key}" if several else key, []).append(
+            r["points"])
     return groups
 
 
@@ -164,8 +168,9 @@ def build_report(records: list[dict], commands: list[str], figure: str | None = 
         *markdown_table(["run directory", "env", "episodes", f"first at {TARGET}",
                          "best point", "replayed final", "recorded final"], rows), "",
         *([f"![evaluation success along the runs]({figure})", "",
-           "Lines: the mean over a run group's seeds (directories that differ only in `_s<seed>`)"
-           f" at each snapshot; shading: the seeds' range; dashed: {TARGET}.", ""]
+           "Lines: the mean over a run group's seeds (directories that differ only in `_s<seed>`),"
+           " each seed's curve interpolated at the group's snapshot steps; shading: the seeds' "
+           f"range; dashed: {TARGET}.", ""]
           if figure else []),
         "Curves (primitive steps, eval success):", "", *curves, "",
         "## Reading", "", notes_block(), ""]

@@ -87,6 +87,9 @@ def test_groups_join_seeds_and_the_figure_is_drawn_from_them(curve, tmp_path):
     groups = curve.group_curves(recs)
     assert list(groups) == ["a_t1_b100000_gradient_steps5", "a_t1_b300000", "flat_sac_t0_b100000"]
     assert groups["a_t1_b100000_gradient_steps5"] == [recs[0]["points"], recs[1]["points"]]
+    other = {**recs[3], "env_id": "macroact/Gripper-v1"}  # the same directory, another env
+    assert list(curve.group_curves([{**recs[3], "env_id": ENV}, other])) == [
+        f"{ENV}: flat_sac_t0_b100000", "macroact/Gripper-v1: flat_sac_t0_b100000"]
     png = curve.plot_groups(recs, tmp_path / "c.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     full = [{**r, "env_id": ENV, "episodes": 3, "first_at_target": math.nan,
