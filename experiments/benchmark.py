@@ -1192,12 +1192,12 @@ def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
             continue
         first = math.nan if c.get("first_at_target") is None else float(c["first_at_target"])
         earlier = [s for s, _ in c.get("points", []) if s < first]
-        points = c.get("points") or [[0, math.nan]]
         updates = (r["training"]["gradient_steps"] / r["primitive_steps"]
                    if "training" in r and r.get("primitive_steps") else math.nan)
         out.append(dict(agent=r["agent"], budget=r["budget"], seed=r["seed"], tag=tag,
                         first=first, before=float(max(earlier, default=0)),
-                        final=float(points[-1][1]), updates=updates))
+                        final=float(c["points"][-1][1]) if c.get("points") else math.nan,
+                        updates=updates))
     return sorted(out, key=lambda x: (x["agent"], x["budget"], x["tag"], x["seed"]))
 
 
