@@ -186,6 +186,8 @@ def test_named_demo_sets_get_files_of_their_own_and_collect_with_their_settings(
     assert bench._demo_settings(0.2) == {"action_noise": 0.2} and bench._demo_settings(0) == {}
     assert bench.demos_path("gripper", "dart2000").name == "demos_2000_dart2000.npz"
     assert bench._demo_settings("clean3000") == {"episodes": 3000}
+    assert bench._demo_settings("dart4000") == {"action_noise": bench.DART_NOISE,
+                                                "episodes": 4000}
     with pytest.raises(ValueError, match="unknown demo set 'noisy'.*recover"):
         bench._demo_settings("noisy")
     assert bench.SKILL_AGENTS["replay_dart2000"]["replay"] and \
@@ -195,7 +197,9 @@ def test_named_demo_sets_get_files_of_their_own_and_collect_with_their_settings(
                             ("replay_clean2000", "clean2000"),
                             ("flat_bc_ft_recover", "recover"),
                             ("cl_prior_sac_chunk_dart2000", "dart2000"),
-                            ("flat_bc_ft_dart2000", "dart2000")):
+                            ("flat_bc_ft_dart2000", "dart2000"),
+                            ("cl_prior_sac_chunk_dart4000", "dart4000"),
+                            ("replay_clean4000", "clean4000")):
         assert bench.SKILL_AGENTS[agent]["demo_set"] == demo_set
         assert bench.applies(agent, "gripper") and not bench.applies(agent, "reacher")
 
