@@ -44,6 +44,10 @@ class ReacherSparseEnv(gym.Wrapper):
 
     Args:
         success_radius: Fingertip-target distance (m) that counts as reaching.
+        terminate_on_success: End the episode on reaching (the task's default). ``False``
+            keeps it running to the time limit, every step within the radius rewarded 1.0:
+            for demonstrations that also show the demonstrator settling on the target and
+            holding it (``collect(..., env_kwargs={"terminate_on_success": False})``).
         **kwargs: Passed to ``gym.make("Reacher-v5", ...)`` (e.g. ``render_mode``,
             ``frame_skip``, ``xml_file``).
 
@@ -55,9 +59,13 @@ class ReacherSparseEnv(gym.Wrapper):
         (0.0, False, False)
     """
 
-    def __init__(self, success_radius: float = 0.02, **kwargs: Any):
+    def __init__(self, success_radius: float = 0.02, terminate_on_success: bool = True,
+                 **kwargs: Any):
         if not (np.isfinite(success_radius) and success_radius > 0):
             raise ValueError(f"success_radius must be a positive number, got {success_radius!r}")
+        if not isinstance(terminate_on_success, (bool, np.bool_)):
+            raise ValueError(f"terminate_on_success must be True or False, got "
+                             f"{terminate_on_success!r}")
         # The bare Reacher-v5: the registered TimeLimit (or the user's) and checks go outside.
         spec = dataclasses.replace(gym.spec("Reacher-v5"), max_episode_steps=None,
                                    order_enforce=False, disable_env_checker=True)
@@ -65,6 +73,7 @@ class ReacherSparseEnv(gym.Wrapper):
         # Like any env built by hand, no spec until gym.make sets ours on env.unwrapped.
         self.env.unwrapped.spec = None
         self.success_radius = float(success_radius)
+        self.terminate_on_success = bool(terminate_on_success)
 
     @property
     def spec(self) -> gym.envs.registration.EnvSpec | None:
@@ -91,10 +100,12 @@ class ReacherSparseEnv(gym.Wrapper):
         return obs, info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Apply the torques; reward 1.0 and terminate once the fingertip is on the target."""
+        """Apply the torques; reward 1.0 and terminate once the fingertip is on the target
+        (``terminate_on_success=False``: reward 1.0 on every step on it, no termination)."""
         obs, _, terminated, truncated, info = self.env.step(action)
         success = self._augment(obs, info)
-        return obs, float(success), bool(terminated or success), bool(truncated), info
+        end = terminated or (success and self.terminate_on_success)
+        return obs, float(success), bool(end), bool(truncated), info
 
 
 def _wrap_near(angle: float, reference: float) -> float:

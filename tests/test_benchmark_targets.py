@@ -204,6 +204,35 @@ def test_named_demo_sets_get_files_of_their_own_and_collect_with_their_settings(
         assert bench.applies(agent, "gripper") and not bench.applies(agent, "reacher")
 
 
+def test_held_demos_are_collected_past_success_but_replayed_on_the_task(bench):
+    """The "hold" sets run their demos to the time limit; their replay baseline is evaluated
+    on ReacherSparse-v0 as every agent is (terminating on success), not on the demos' env."""
+    from macroact.data.demos import collect
+
+    assert bench._demo_settings("dart_hold") == {
+        "action_noise": bench.DART_NOISE, "env_kwargs": {"terminate_on_success": False}}
+    assert bench.demos_path("reacher", "clean_hold").name == "demos_1000_clean_hold.npz"
+    for agent in ("replay_clean_hold", "replay_dart_hold", "flat_bc_ft_dart_hold",
+                  "cl_prior_sac_chunk5_s6k_dart_hold"):
+        assert bench.applies(agent, "reacher") and not bench.applies(agent, "gripper")
+    demos = collect("macroact/ReacherSparse-v0", 3, env_kwargs={"terminate_on_success": False})
+    assert all(len(a) == 50 for a in demos.actions)
+    assert bench.replay_env_kwargs("reacher", demos, "replay_clean_hold") == {}
+    assert bench.replay_env_kwargs("reacher", demos, "replay") is None  # the demos' own
+    res = bench.run_replay("reacher", demos, "replay_clean_hold")
+    on_task = bench.EVAL_EPISODES
+    assert len(res["successes"]) == on_task
+    # on the task an episode ends at its first success: no successful episode runs 50 steps
+    # unless it reached the target on its last step (checked against a direct evaluation)
+    from agents.replay import evaluate_replay
+
+    direct = evaluate_replay("macroact/ReacherSparse-v0", demos, n_episodes=on_task,
+                             env_kwargs={})
+    held = evaluate_replay("macroact/ReacherSparse-v0", demos, n_episodes=on_task)
+    assert res["successes"] == direct["successes"]
+    assert all(n == 50 for n in held["lengths"]) and min(direct["lengths"]) < 50
+
+
 def test_gripper_target_reads_the_1m_runs(bench):
     cl = "latent SAC + skill prior, closed-loop, chunked H"
     means = {cl: (0.05, 0.01, 0.09)}
@@ -516,3 +545,27 @@ def test_model_records_name_the_data_they_trained_on(bench, tmp_path):
     assert a["data_sha256"] == b["data_sha256"] != record("c", changed)["data_sha256"]
     assert len(a["data_sha256"]) == 64
     assert f"({torch.backends.cpu.get_cpu_capability()})" in a["machine"]
+
+
+def test_a_macro_can_set_its_closed_loop_models_head_and_bottleneck(bench, tmp_path,
+                                                                    monkeypatch):
+    """``head_hidden``, ``beta`` and ``steps`` of a macro reach the closed-loop model and its
+    record; a macro without them keeps the env's FAVAE settings and the config's head."""
+    from macroact.data.demos import collect
+    from macroact.models import load_model
+
+    demos = collect("macroact/ReacherSparse-v0", 2)
+    macros = {"tiny": dict(horizon=5, tail="pad_zero", steps=2, head_hidden=(8, 4), beta=0.5),
+              "plain": dict(horizon=5, tail="pad_zero", steps=2)}
+    monkeypatch.setitem(bench.ENVS["reacher"], "macros", macros)
+    monkeypatch.setattr(bench, "data_dir", lambda env: tmp_path)
+    monkeypatch.setattr(bench, "prepare_demos", lambda env, noise=0.0: demos)
+    log = bench._reporting().RunLog(tmp_path / "models.jsonl")
+    tiny = load_model(bench.prepare_closed_loop("reacher", "tiny", log))
+    plain = load_model(bench.prepare_closed_loop("reacher", "plain", log))
+    assert tiny.config.head_hidden == (8, 4) and tiny.config.beta == 0.5
+    assert [m.out_features for m in tiny.head if hasattr(m, "out_features")] == [8, 4, 2]
+    assert plain.config.head_hidden == (64,)
+    assert plain.config.beta == bench.ENVS["reacher"]["favae"]["beta"]
+    rec = log.get("closed_loop/tiny")
+    assert rec["beta"] == 0.5 and rec["steps"] == 2 and list(rec["head_hidden"]) == [8, 4]

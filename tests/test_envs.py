@@ -184,6 +184,26 @@ def test_reacher_sparse_reward_and_truncation():
     assert info["state_features"].shape == (2,)
     with pytest.raises(ValueError, match="success_radius"):
         ReacherSparseEnv(success_radius=-1.0)
+    with pytest.raises(ValueError, match="terminate_on_success"):
+        ReacherSparseEnv(terminate_on_success="no")
+
+
+def test_reacher_sparse_without_termination_runs_to_the_time_limit_and_holds():
+    """Demos collected with ``terminate_on_success=False`` reach the target, stay on it, and
+    every step on it is rewarded; with the default the same plan ends at the first one."""
+    ends = {}
+    for terminate in (True, False):
+        env = gym.make(REACHER, terminate_on_success=terminate)
+        demo = make_demonstrator(REACHER, env)
+        f, rewards, terms, truncs, info = run_episode(env, demo, 0, np.random.default_rng(0),
+                                                      all_factors()[0])
+        ends[terminate] = (len(rewards), rewards, terms, truncs, info)
+    n, rewards, terms, truncs, info = ends[True]
+    assert terms[-1] and rewards.sum() == 1.0 and n < 50
+    n_hold, rewards, terms, truncs, info = ends[False]
+    assert n_hold == 50 and truncs[-1] and not terms.any()
+    assert rewards[n - 1] == 1.0 and rewards[:n - 1].sum() == 0.0  # the same first success
+    assert rewards[n:].mean() > 0.9 and info["is_success"]  # held on the target
 
 
 def test_inverse_kinematics_reaches_targets_with_both_elbows():
