@@ -1255,7 +1255,8 @@ def retuned_text(records: list[dict], labels: dict[str, str], target: float | No
 
 
 def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
-    """The long and diagnostic runs (records of skills_<env>_long/diag.jsonl) that have an
+    """The long, diagnostic and retuned eval runs (records of skills_<env>_long/diag.jsonl,
+    the ``run/`` records of skills_<env>_retuned.jsonl; one per run directory) that have an
     evaluation-success curve (records of eval_curve.jsonl, matched by run directory): per run
     its agent, budget, seed, settings tag, ``first``, the primitive steps of its first
     snapshot at 0.9 evaluation success (NaN when none reached it), ``before``, the steps
@@ -1263,13 +1264,15 @@ def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
     in (before, first], ``final``, the success of the curve's last point, and ``updates``,
     the run's gradient steps per primitive step (NaN when its record kept no count)."""
     by_dir = {c["agent_dir"]: c for c in curves}
-    out = []
+    out, seen = [], set()
     for r in records:
         tag = override_tag(r.get("override") or {})
         name = f"{r['agent']}_t{r['trial']}_s{r['seed']}{long_run_suffix(r['budget'], tag)}"
         c = by_dir.get(name)
-        if c is None or c["env_id"] != r["env_id"]:
+        # a ``--retune`` eval run that reuses a ``--long`` run's directory counts once
+        if c is None or c["env_id"] != r["env_id"] or name in seen:
             continue
+        seen.add(name)
         first = math.nan if c.get("first_at_target") is None else float(c["first_at_target"])
         earlier = [s for s, _ in c.get("points", []) if s < first]
         updates = (r["training"]["gradient_steps"] / r["primitive_steps"]
@@ -1532,11 +1535,12 @@ def build_skills_report(argv: list[str]) -> None:
     diag = {env: rep.RunLog(RESULTS / f"skills_{env}_diag.jsonl").records()
             for env in SKILLS_ENVS}
     curve_log = rep.RunLog(RESULTS / "eval_curve.jsonl").records()
-    curves = {env: eval_curve_runs(
-        rep.RunLog(RESULTS / f"skills_{env}_long.jsonl").records() + diag[env], curve_log)
-        for env in SKILLS_ENVS}
     retuned = {env: rep.RunLog(RESULTS / f"skills_{env}_retuned.jsonl").records()
                for env in SKILLS_ENVS}
+    curves = {env: eval_curve_runs(
+        rep.RunLog(RESULTS / f"skills_{env}_long.jsonl").records() + diag[env]
+        + [r for r in retuned[env] if r["key"].startswith("run/")], curve_log)
+        for env in SKILLS_ENVS}
     lines += (["## Done-when targets of issue 18", ""]
               + skills_targets(done, diag, curves, retuned) + [""])
     lines += ["## Reading", "", rep.notes_block(), ""]

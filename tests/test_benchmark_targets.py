@@ -409,6 +409,10 @@ def test_eval_curve_runs_match_run_directories(bench):
     # the curve's last point, and gradient steps per primitive step where the record has them
     assert runs[1]["final"] == 0.8 and runs[2]["final"] == 0.0
     assert runs[1]["updates"] == 0.2 and math.isnan(runs[0]["updates"])
+    # a retuned eval run in the same directory as a long run is the same run: listed once
+    again = bench.eval_curve_runs(records + [dict(records[0])], curves)
+    assert [(r["agent"], r["seed"], r["tag"]) for r in again] == [
+        (r["agent"], r["seed"], r["tag"]) for r in runs]
 
 
 def test_eval_curve_text_ratio_brackets_crossings_between_snapshots(bench):
