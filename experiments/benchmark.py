@@ -89,6 +89,10 @@ ENVS: dict[str, dict[str, Any]] = {
                                                     beta=0.1),
                             "chunk5_s6k_b1": dict(horizon=5, tail="pad_zero", steps=6_000,
                                                   beta=1.0),
+                            # the table's H = 10 with the 2 x 256 head, for demos of twice the
+                            # steps (``cl_prior_sac_chunk_s6k_h256_dart_hold``)
+                            "chunk_s6k_h256": dict(horizon=10, tail="pad_zero", steps=6_000,
+                                                   head_hidden=(256, 256)),
                             "chunk5_h256": dict(horizon=5, tail="pad_zero",
                                                 head_hidden=(256, 256)),
                             "chunk5_s6k_h256": dict(horizon=5, tail="pad_zero", steps=6_000,
@@ -392,6 +396,17 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                                                    macro="chunk5_s6k_h256", closed_loop=True,
                                                    cfg={"prior": True}, trials=_PRIOR_SAC,
                                                    demo_set="dart_hold", envs=("reacher",)),
+    # Which of the two matters at the agent level: the 2 x 256 head on the terminated DART
+    # demos (the prior's mean 0.54 on the eval stream, prior_start.md), and the held demos with
+    # that head at the table's H = 10.
+    "cl_prior_sac_chunk5_h256_dart": dict(algo="sac", flat=False, macro="chunk5_h256",
+                                          closed_loop=True, cfg={"prior": True},
+                                          trials=_PRIOR_SAC, demo_noise=DART_NOISE,
+                                          envs=("reacher",)),
+    "cl_prior_sac_chunk_s6k_h256_dart_hold": dict(algo="sac", flat=False,
+                                                  macro="chunk_s6k_h256", closed_loop=True,
+                                                  cfg={"prior": True}, trials=_PRIOR_SAC,
+                                                  demo_set="dart_hold", envs=("reacher",)),
     "flat_bc_ft_dart_hold": dict(algo="ppo", flat=True, bc=True, trials=_FT,
                                  demo_set="dart_hold", envs=("reacher",)),
     **{f"replay_{name}": dict(replay=True, demo_set=name, trials=[], envs=("reacher",))
@@ -460,6 +475,11 @@ SKILL_ROWS = [
      "6,000 steps)", "cl_prior_sac_chunk5_s6k_dart_hold", "final", "skills"),
     ("latent SAC + skill prior, closed-loop, H = 5, DART demos held on the target (model "
      "6,000 steps, action head 2 x 256)", "cl_prior_sac_chunk5_s6k_h256_dart_hold", "final",
+     "skills"),
+    ("latent SAC + skill prior, closed-loop, H = 5, DART demos, action head 2 x 256",
+     "cl_prior_sac_chunk5_h256_dart", "final", "skills"),
+    ("latent SAC + skill prior, closed-loop, chunked H, DART demos held on the target (model "
+     "6,000 steps, action head 2 x 256)", "cl_prior_sac_chunk_s6k_h256_dart_hold", "final",
      "skills"),
     ("flat BC + PPO fine-tune, DART demos held on the target", "flat_bc_ft_dart_hold", "final",
      "skills"),
