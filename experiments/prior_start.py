@@ -9,7 +9,8 @@ This script measures both for each (macro, demo set) pair of ``MODELS``: the mod
 priors ``experiments/benchmark.py`` trains for the skills table (trained first if missing,
 recorded in skills_reacher.jsonl), on 100 episodes of the tune stream and of the eval stream
 (block 0). Records: ``prior_start.jsonl`` (one per model, kind and stream; per-episode
-successes and final distances kept; a record is not run again); report: ``prior_start.md``::
+successes and final distances kept; a record is not run again); report: ``prior_start.md``,
+beside nearest-demo replay of each demo set on the same eval episodes (from its records)::
 
     python experiments/prior_start.py              # about 20 minutes on one core
     python experiments/prior_start.py --report-only
@@ -41,20 +42,31 @@ MODELS = (("chunk5", 0.2), ("chunk5_h256", 0.2), ("chunk5_s6k", "dart_hold"),
           ("chunk5_s6k_h256_b1", "dart_hold"))
 
 
-def _load(name: str):
+def _ceiling():
+    """experiments/skill_ceiling.py as a module: its ``run_row`` (the rows), ``benchmark()``
+    (the models) and ``replay_line`` (the demo-using baseline)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(f"experiments_{name}",
-                                                  ROOT / "experiments" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location("experiments_skill_ceiling",
+                                                  ROOT / "experiments" / "skill_ceiling.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def model_key(macro: str, demo_set: float | str) -> str:
+def model_key(macro: str, demo_set: float | str, bench=None) -> str:
     """The record's model name: the benchmark's ``closed_loop/<macro><demo tag>`` key."""
-    tag = f"_{demo_set}" if isinstance(demo_set, str) else f"_dart{demo_set:g}"
-    return f"closed_loop/{macro}{tag}"
+    bench = bench or _ceiling().benchmark()
+    return f"closed_loop/{macro}{bench._dart(demo_set)}"
+
+
+# Nearest-demo replay of each demo set on the same eval episodes (the protocol's demo-using
+# baseline): (run log under experiments/results, record key, what it replays).
+REPLAYS = (("benchmark_reacher.jsonl", "replay", "the 1,000 noise-free terminated demos"),
+           ("skills_reacher.jsonl", "replay/replay_clean_hold",
+            "the noise-free demos held on the target"),
+           ("skills_reacher.jsonl", "replay/replay_dart_hold",
+            "the DART demos held on the target, their recorded actions"))
 
 
 def describe(macro: str, demo_set: float | str, macros: dict, favae: dict) -> dict:
@@ -66,9 +78,11 @@ def describe(macro: str, demo_set: float | str, macros: dict, favae: dict) -> di
             "beta": spec.get("beta", favae["beta"]), "steps": spec.get("steps", favae["steps"])}
 
 
-def build_report(records: list[dict], command: str, kl: dict[str, float]) -> str:
+def build_report(records: list[dict], command: str, kl: dict[str, float],
+                 replays: tuple[str, ...] = ()) -> str:
     """prior_start.md from the records; ``kl``: each model's final KL (nats, from its
-    training record) where known."""
+    training record) where known; ``replays``: nearest-demo replay's lines
+    (``skill_ceiling.replay_line``)."""
     rows = []
     for stream in STREAMS:
         for rec in records:
@@ -102,6 +116,7 @@ def build_report(records: list[dict], command: str, kl: dict[str, float]) -> str
         *markdown_table(["stream", "model", "demos", "head", "beta", "steps", "KL", "policy",
                          "success", "95% interval", "median final distance",
                          "primitive steps"], rows),
+        "", *[f"- {line}" for line in replays],
         "", "## Reading", "", notes_block(), ""])
 
 
@@ -113,7 +128,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.episodes < 1:
         raise SystemExit(f"--episodes must be >= 1, got {args.episodes}")
-    bench = _load("benchmark")
+    ceiling = _ceiling()
+    bench = ceiling.benchmark()
     skills_log = RunLog(RESULTS / f"skills_{ENV}.jsonl")
     log = RunLog(RESULTS / "prior_start.jsonl")
     macros, favae = bench.ENVS[ENV]["macros"], bench.ENVS[ENV]["favae"]
@@ -121,20 +137,20 @@ def main(argv=None) -> int:
         import torch
 
         torch.set_num_threads(1)
-        ceiling = _load("skill_ceiling")
         command = command_line()
         for macro, demo_set in MODELS:
             path = bench.prepare_closed_loop(ENV, macro, skills_log, demo_set)
             bench.prepare_prior(ENV, path, macros[macro]["tail"], f"prior/{path.parent.name}",
                                 skills_log, demo_set)
+            name = model_key(macro, demo_set, bench)
             for stream in STREAMS:
                 for kind in KINDS:
-                    key = f"{model_key(macro, demo_set)}/{kind}/{stream}/{args.episodes}"
+                    key = f"{name}/{kind}/{stream}/{args.episodes}"
                     if log.get(key) is not None:
                         continue
                     t0 = time.perf_counter()
                     rec = ceiling.run_row(kind, path.parent, args.episodes, stream, ENV)
-                    log.put({"key": key, **rec, "model_key": model_key(macro, demo_set),
+                    log.put({"key": key, **rec, "model_key": name,
                              "model_settings": describe(macro, demo_set, macros, favae),
                              "seconds": time.perf_counter() - t0, "command": command})
                     print(f"{key}: {rec['success_rate']:.2f}", flush=True)
@@ -143,8 +159,10 @@ def main(argv=None) -> int:
         raise SystemExit("no records in prior_start.jsonl; run without --report-only first")
     kl = {r["key"]: r["final"]["kl"] for r in skills_log.records()
           if r.get("kind") == "closed_loop" and "kl" in r.get("final", {})}
+    replays = tuple(ceiling.replay_line(ENV, log_name, key, what)
+                    for log_name, key, what in REPLAYS)
     out = write_result(RESULTS / "prior_start.md",
-                       build_report(records, records[0]["command"], kl))
+                       build_report(records, records[0]["command"], kl, replays))
     print(f"wrote {out}")
     return 0
 

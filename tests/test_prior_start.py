@@ -42,7 +42,9 @@ def test_report_lists_each_stream_with_intervals_and_the_models_kl(ps):
     records = [_rec("closed_loop/a", "eval", "prior mean", [True, False, False, False],
                     settings),
                _rec("closed_loop/a", "tune", "demo codes", [True, True, True, True], settings)]
-    text = ps.build_report(records, "python experiments/prior_start.py", {"closed_loop/a": 3.5})
+    text = ps.build_report(records, "python experiments/prior_start.py", {"closed_loop/a": 3.5},
+                           ("Nearest-demo replay (x): 0.33 [0.24, 0.42].",))
+    assert "- Nearest-demo replay (x): 0.33 [0.24, 0.42]." in text
     assert text.startswith("# Where latent SAC + prior starts")
     assert "Command: `python experiments/prior_start.py`" in text
     lines = [line for line in text.splitlines() if line.startswith("| tune")
