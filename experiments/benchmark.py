@@ -119,7 +119,11 @@ ENVS: dict[str, dict[str, Any]] = {
                             # the table's chunk trained 6,000 steps: on 4,000 demos as many
                             # passes over the chunks as 3,000 steps give on 2,000
                             # (``cl_prior_sac_chunk_s6k_dart4000``)
-                            "chunk_s6k": dict(horizon=50, tail="pad_last", steps=6_000)},
+                            "chunk_s6k": dict(horizon=50, tail="pad_last", steps=6_000),
+                            # the same with the 2 x 256 action head that ReacherSparse's held
+                            # demos needed (``cl_prior_sac_chunk_s6k_h256_dart4000``)
+                            "chunk_s6k_h256": dict(horizon=50, tail="pad_last", steps=6_000,
+                                                   head_hidden=(256, 256))},
                     favae=dict(beta=0.1, capacity=(0.0, 0.0, 0.0), steps=3000,
                                lr_schedule="cosine")),
 }
@@ -193,6 +197,11 @@ PRIOR_COMPONENTS = 8     # Gaussians of the ``*_mixprior_*`` agents' prior (skil
 # first 100 steps (a missed grasp, a drop), so that the demos show recoveries (not tuned).
 # "dart2000": the DART demos' settings, 2,000 episodes instead of the env's count (``episodes``:
 # a set's own count; the first 600 are the DART set's, the same demo seeds and noise stream).
+FEW_DEMOS = (100, 300)
+DEMO_SETS_HOLD_BASE: dict[str, dict[str, Any]] = {
+    "dart": dict(action_noise=DART_NOISE, env_kwargs={"terminate_on_success": False}),
+    "clean": dict(env_kwargs={"terminate_on_success": False}),
+}
 DEMO_SETS: dict[str, dict[str, Any]] = {
     "recover": dict(action_noise=DART_NOISE, demonstrator_kwargs={"replan": True},
                     bursts=0.5, burst_steps=20, burst_within=100),
@@ -207,8 +216,13 @@ DEMO_SETS: dict[str, dict[str, Any]] = {
     # ReacherSparse-v0's demonstrator kept running after it reaches the target (the env's
     # ``terminate_on_success=False``) to the 50-step limit: the demos also show it settling
     # on the target and holding it there, under DART's noise correcting small offsets.
-    "dart_hold": dict(action_noise=DART_NOISE, env_kwargs={"terminate_on_success": False}),
-    "clean_hold": dict(env_kwargs={"terminate_on_success": False}),
+    "dart_hold": dict(DEMO_SETS_HOLD_BASE["dart"]),
+    "clean_hold": dict(DEMO_SETS_HOLD_BASE["clean"]),
+    # The first 100 and 300 of those 1,000 held demos (the same seeds, plans and noise):
+    # where the demos are few, whether the latent agent or flat BC + fine-tune gains more
+    # from them (both reach 1.00 at 300,000 steps on all 1,000).
+    **{f"{kind}_hold{n}": dict(DEMO_SETS_HOLD_BASE[kind], episodes=n)
+       for kind in ("dart", "clean") for n in FEW_DEMOS},
 }
 _PRIOR_SAC = [
     {"params": {}, "cfg": {}},
@@ -370,6 +384,13 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                                          closed_loop=True, cfg={"prior": True},
                                          trials=_PRIOR_SAC, demo_set="dart3000",
                                          envs=("reacher",)),
+    # The same with the 2 x 256 action head (ClosedLoopFAVAEConfig's default: one layer of
+    # 64), which ReacherSparse-v0's agents needed for the prior's mean to act like the
+    # demonstrator (prior_start.md): whether that choice carries over to Gripper-v1.
+    "cl_prior_sac_chunk_s6k_h256_dart4000": dict(algo="sac", flat=False,
+                                                 macro="chunk_s6k_h256", closed_loop=True,
+                                                 cfg={"prior": True}, trials=_PRIOR_SAC,
+                                                 demo_set="dart4000", envs=("gripper",)),
     # The same H = 5 agent on the 1,000 DART demos of ``cl_prior_sac_chunk_dart`` and
     # ``flat_bc_ft_dart``, where flat BC + PPO fine-tune is weaker than on 3,000 (0.59 and 0.56
     # at 300,000 steps against 1.00 and 0.99): how the latent agent's standing against its
@@ -411,6 +432,19 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                                  demo_set="dart_hold", envs=("reacher",)),
     **{f"replay_{name}": dict(replay=True, demo_set=name, trials=[], envs=("reacher",))
        for name in ("dart_hold", "clean_hold")},
+    # The same agent, its flat BC + fine-tune and replay on the first 100 and 300 held demos.
+    **{name: spec for n in FEW_DEMOS for name, spec in {
+        f"cl_prior_sac_chunk5_s6k_h256_dart_hold{n}": dict(
+            algo="sac", flat=False, macro="chunk5_s6k_h256", closed_loop=True,
+            cfg={"prior": True}, trials=_PRIOR_SAC, demo_set=f"dart_hold{n}",
+            envs=("reacher",)),
+        f"flat_bc_ft_dart_hold{n}": dict(algo="ppo", flat=True, bc=True, trials=_FT,
+                                         demo_set=f"dart_hold{n}", envs=("reacher",)),
+        f"replay_dart_hold{n}": dict(replay=True, demo_set=f"dart_hold{n}", trials=[],
+                                     envs=("reacher",)),
+        f"replay_clean_hold{n}": dict(replay=True, demo_set=f"clean_hold{n}", trials=[],
+                                      envs=("reacher",)),
+    }.items()},
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -463,6 +497,8 @@ SKILL_ROWS = [
     *_demo_set_rows("dart4000", "clean4000", DEMO_SETS["dart4000"]["episodes"]),
     ("latent SAC + skill prior, closed-loop, chunked H, 4,000 DART demos, model trained 6,000 "
      "steps", "cl_prior_sac_chunk_s6k_dart4000", "final", "skills"),
+    ("latent SAC + skill prior, closed-loop, chunked H, 4,000 DART demos, model trained 6,000 "
+     "steps, action head 2 x 256", "cl_prior_sac_chunk_s6k_h256_dart4000", "final", "skills"),
     ("latent SAC + skill prior, closed-loop, H = 5, 3,000 DART demos",
      "cl_prior_sac_chunk5_dart3000", "final", "skills"),
     ("latent SAC + skill prior, closed-loop, H = 5, DART demos", "cl_prior_sac_chunk5_dart",
@@ -483,6 +519,16 @@ SKILL_ROWS = [
      "skills"),
     ("flat BC + PPO fine-tune, DART demos held on the target", "flat_bc_ft_dart_hold", "final",
      "skills"),
+    *[row for n in FEW_DEMOS for row in (
+        (f"nearest-demo replay (no learning), first {n} demos held on the target",
+         f"replay_clean_hold{n}", None, "skills"),
+        (f"nearest-demo replay (no learning), first {n} DART demos held on the target, "
+         "recorded actions", f"replay_dart_hold{n}", None, "skills"),
+        (f"latent SAC + skill prior, closed-loop, H = 5, first {n} DART demos held on the "
+         "target (model 6,000 steps, action head 2 x 256)",
+         f"cl_prior_sac_chunk5_s6k_h256_dart_hold{n}", "final", "skills"),
+        (f"flat BC + PPO fine-tune, first {n} DART demos held on the target",
+         f"flat_bc_ft_dart_hold{n}", "final", "skills"))],
 ]
 
 

@@ -573,3 +573,23 @@ def test_a_macro_can_set_its_closed_loop_models_head_and_bottleneck(bench, tmp_p
     assert plain.config.beta == bench.ENVS["reacher"]["favae"]["beta"]
     rec = log.get("closed_loop/tiny")
     assert rec["beta"] == 0.5 and rec["steps"] == 2 and list(rec["head_hidden"]) == [8, 4]
+
+
+@pytest.mark.parametrize("kind", ["dart", "clean"])
+def test_a_few_held_demos_set_is_the_first_episodes_of_the_full_set(bench, kind):
+    """``DEMO_SETS["<kind>_hold<n>"]`` claims the first n of the held set's episodes (the same
+    seeds, plans and noise): collected with a shorter count, a prefix must come out equal."""
+    import numpy as np
+    from macroact.data.demos import collect
+
+    assert all(f"{kind}_hold{n}" in bench.DEMO_SETS for n in bench.FEW_DEMOS)
+    full = {k: v for k, v in bench.DEMO_SETS[f"{kind}_hold"].items()}
+    few = dict(bench.DEMO_SETS[f"{kind}_hold{bench.FEW_DEMOS[0]}"])
+    assert few.pop("episodes") == bench.FEW_DEMOS[0] and few == full
+    env_id = bench.ENVS["reacher"]["env_id"]
+    long, short = collect(env_id, 5, **full), collect(env_id, 3, **full)
+    assert not any(t.any() for t in long.terminations)  # held: no episode ends on success
+    for name in ("observations", "actions"):
+        for a, b in zip(getattr(short, name), getattr(long, name)[:3]):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(short.factors, long.factors[:3])
