@@ -54,7 +54,11 @@ class ClosedLoopFAVAEConfig(FAVAEConfig):
         obs_dim: observation size O (set from the data by ``macroact train --closed-loop``).
         feature_dim: channels of the decoder's per-step feature vector.
         head_hidden: hidden layer sizes of the MLP that maps (feature_t, observation_t) to
-            action_t.
+            action_t. The default, one layer of 64, is the one the benchmark's earlier
+            closed-loop agents use; on both of its tasks two layers of 256 (``--head-hidden
+            256 256``) fit the demos far better and made latent SAC + prior much stronger
+            (experiments/results/skills.md, "Twenty-second session" and after), at the cost
+            of a larger per-step head in the wrapper.
         encode_obs: the ladder encoder also reads the chunk's observations (else only its
             actions, as an open-loop FAVAE).
     """
