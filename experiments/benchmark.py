@@ -191,17 +191,19 @@ AGENTS: dict[str, dict[str, Any]] = {
 # (target KL 5 nats, SPiRL's) and a trial with one gradient step per decision and target KL 1.
 DART_NOISE = 0.2         # the ``*_dart`` agents' demo noise (skill_ceiling.md: the choice)
 PRIOR_COMPONENTS = 8     # Gaussians of the ``*_mixprior_*`` agents' prior (skill_ceiling.md)
+# ReacherSparse-v0's demos held on the target (DEMO_SETS' "*_hold*"), with and without DART's
+# noise, and the prefixes of them (their first FEW_DEMOS episodes) that are sets of their own.
+FEW_DEMOS = (100, 300)
+DEMO_SETS_HOLD_BASE: dict[str, dict[str, Any]] = {
+    "dart": dict(action_noise=DART_NOISE, env_kwargs={"terminate_on_success": False}),
+    "clean": dict(env_kwargs={"terminate_on_success": False}),
+}
 # Demo sets beyond the clean and the DART ones (an agent's ``demo_set``): name -> ``collect``'s
 # settings. "recover": DART's noise with a Gripper demonstrator that re-plans from the live
 # state, and half of the episodes disturbed by one burst of 20 random actions within their
 # first 100 steps (a missed grasp, a drop), so that the demos show recoveries (not tuned).
 # "dart2000": the DART demos' settings, 2,000 episodes instead of the env's count (``episodes``:
 # a set's own count; the first 600 are the DART set's, the same demo seeds and noise stream).
-FEW_DEMOS = (100, 300)
-DEMO_SETS_HOLD_BASE: dict[str, dict[str, Any]] = {
-    "dart": dict(action_noise=DART_NOISE, env_kwargs={"terminate_on_success": False}),
-    "clean": dict(env_kwargs={"terminate_on_success": False}),
-}
 DEMO_SETS: dict[str, dict[str, Any]] = {
     "recover": dict(action_noise=DART_NOISE, demonstrator_kwargs={"replan": True},
                     bursts=0.5, burst_steps=20, burst_within=100),
@@ -230,17 +232,18 @@ _PRIOR_SAC = [
 ]
 
 
-def _demo_set_agents(demo_set: str, env: str, clean_set: str | None = None
-                     ) -> dict[str, dict[str, Any]]:
-    """The one-Gaussian closed-loop SAC + prior agent on ``demo_set`` (a DEMO_SETS name) with
-    its demo-using baselines: flat BC + PPO fine-tune on the same demos and, given
-    ``clean_set`` (the same seeds and plans without the noise), nearest-demo replay of the
-    demos' recorded actions and of ``clean_set``."""
+def _demo_set_agents(demo_set: str, env: str, clean_set: str | None = None,
+                     macro: str = "chunk") -> dict[str, dict[str, Any]]:
+    """The one-Gaussian closed-loop SAC + prior agent on ``demo_set`` (a DEMO_SETS name) and
+    the env's ``macro`` (``cl_prior_sac_<macro>_<demo_set>``) with its demo-using baselines:
+    flat BC + PPO fine-tune on the same demos and, given ``clean_set`` (the same seeds and
+    plans without the noise), nearest-demo replay of the demos' recorded actions and of
+    ``clean_set``."""
     agents = {
-        f"cl_prior_sac_chunk_{demo_set}": dict(algo="sac", flat=False, macro="chunk",
-                                               closed_loop=True, cfg={"prior": True},
-                                               trials=_PRIOR_SAC, demo_set=demo_set,
-                                               envs=(env,)),
+        f"cl_prior_sac_{macro}_{demo_set}": dict(algo="sac", flat=False, macro=macro,
+                                                 closed_loop=True, cfg={"prior": True},
+                                                 trials=_PRIOR_SAC, demo_set=demo_set,
+                                                 envs=(env,)),
         f"flat_bc_ft_{demo_set}": dict(algo="ppo", flat=True, bc=True, trials=_FT,
                                        demo_set=demo_set, envs=(env,)),
     }
@@ -433,18 +436,8 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     **{f"replay_{name}": dict(replay=True, demo_set=name, trials=[], envs=("reacher",))
        for name in ("dart_hold", "clean_hold")},
     # The same agent, its flat BC + fine-tune and replay on the first 100 and 300 held demos.
-    **{name: spec for n in FEW_DEMOS for name, spec in {
-        f"cl_prior_sac_chunk5_s6k_h256_dart_hold{n}": dict(
-            algo="sac", flat=False, macro="chunk5_s6k_h256", closed_loop=True,
-            cfg={"prior": True}, trials=_PRIOR_SAC, demo_set=f"dart_hold{n}",
-            envs=("reacher",)),
-        f"flat_bc_ft_dart_hold{n}": dict(algo="ppo", flat=True, bc=True, trials=_FT,
-                                         demo_set=f"dart_hold{n}", envs=("reacher",)),
-        f"replay_dart_hold{n}": dict(replay=True, demo_set=f"dart_hold{n}", trials=[],
-                                     envs=("reacher",)),
-        f"replay_clean_hold{n}": dict(replay=True, demo_set=f"clean_hold{n}", trials=[],
-                                      envs=("reacher",)),
-    }.items()},
+    **{name: spec for n in FEW_DEMOS for name, spec in _demo_set_agents(
+        f"dart_hold{n}", "reacher", f"clean_hold{n}", macro="chunk5_s6k_h256").items()},
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)

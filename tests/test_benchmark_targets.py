@@ -583,7 +583,7 @@ def test_a_few_held_demos_set_is_the_first_episodes_of_the_full_set(bench, kind)
     from macroact.data.demos import collect
 
     assert all(f"{kind}_hold{n}" in bench.DEMO_SETS for n in bench.FEW_DEMOS)
-    full = {k: v for k, v in bench.DEMO_SETS[f"{kind}_hold"].items()}
+    full = dict(bench.DEMO_SETS[f"{kind}_hold"])
     few = dict(bench.DEMO_SETS[f"{kind}_hold{bench.FEW_DEMOS[0]}"])
     assert few.pop("episodes") == bench.FEW_DEMOS[0] and few == full
     env_id = bench.ENVS["reacher"]["env_id"]
