@@ -193,7 +193,7 @@ DART_NOISE = 0.2         # the ``*_dart`` agents' demo noise (skill_ceiling.md: 
 PRIOR_COMPONENTS = 8     # Gaussians of the ``*_mixprior_*`` agents' prior (skill_ceiling.md)
 # ReacherSparse-v0's demos held on the target (DEMO_SETS' "*_hold*"), with and without DART's
 # noise, and the prefixes of them (their first FEW_DEMOS episodes) that are sets of their own.
-FEW_DEMOS = (100, 300)
+FEW_DEMOS = (30, 100, 300)
 DEMO_SETS_HOLD_BASE: dict[str, dict[str, Any]] = {
     "dart": dict(action_noise=DART_NOISE, env_kwargs={"terminate_on_success": False}),
     "clean": dict(env_kwargs={"terminate_on_success": False}),
@@ -220,9 +220,9 @@ DEMO_SETS: dict[str, dict[str, Any]] = {
     # on the target and holding it there, under DART's noise correcting small offsets.
     "dart_hold": dict(DEMO_SETS_HOLD_BASE["dart"]),
     "clean_hold": dict(DEMO_SETS_HOLD_BASE["clean"]),
-    # The first 100 and 300 of those 1,000 held demos (the same seeds, plans and noise):
+    # The first 30, 100 and 300 of those 1,000 held demos (the same seeds, plans and noise):
     # where the demos are few, whether the latent agent or flat BC + fine-tune gains more
-    # from them (both reach 1.00 at 300,000 steps on all 1,000).
+    # from them (both reach 1.00 at 300,000 steps on all 1,000, 0.98 on the first 100).
     **{f"{kind}_hold{n}": dict(DEMO_SETS_HOLD_BASE[kind], episodes=n)
        for kind in ("dart", "clean") for n in FEW_DEMOS},
 }
@@ -435,7 +435,7 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                                  demo_set="dart_hold", envs=("reacher",)),
     **{f"replay_{name}": dict(replay=True, demo_set=name, trials=[], envs=("reacher",))
        for name in ("dart_hold", "clean_hold")},
-    # The same agent, its flat BC + fine-tune and replay on the first 100 and 300 held demos.
+    # The same agent, its flat BC + fine-tune and replay on the first 30, 100 and 300 held demos.
     **{name: spec for n in FEW_DEMOS for name, spec in _demo_set_agents(
         f"dart_hold{n}", "reacher", f"clean_hold{n}", macro="chunk5_s6k_h256").items()},
 }
