@@ -39,7 +39,9 @@ STREAMS = ("tune", "eval")
 MODELS = (("chunk5", 0.2), ("chunk5_h256", 0.2), ("chunk5_s6k", "dart_hold"),
           ("chunk5_s6k_h256", "dart_hold"), ("chunk5_s6k_b0.1", "dart_hold"),
           ("chunk5_s6k_b1", "dart_hold"), ("chunk5_s6k_h256_b0.1", "dart_hold"),
-          ("chunk5_s6k_h256_b1", "dart_hold"))
+          ("chunk5_s6k_h256_b1", "dart_hold"),
+          # the larger-head model on the first 30, 100 and 300 of the held demos
+          *(("chunk5_s6k_h256", f"dart_hold{n}") for n in (30, 100, 300)))
 
 
 def _ceiling():
@@ -66,14 +68,20 @@ REPLAYS = (("benchmark_reacher.jsonl", "replay", "the 1,000 noise-free terminate
            ("skills_reacher.jsonl", "replay/replay_clean_hold",
             "the noise-free demos held on the target"),
            ("skills_reacher.jsonl", "replay/replay_dart_hold",
-            "the DART demos held on the target, their recorded actions"))
+            "the DART demos held on the target, their recorded actions"),
+           *(("skills_reacher.jsonl", f"replay/replay_clean_hold{n}",
+              f"the first {n} noise-free demos held on the target") for n in (30, 100, 300)))
 
 
 def describe(macro: str, demo_set: float | str, macros: dict, favae: dict) -> dict:
     """What a model differs in: its demos, action head, beta and training steps."""
     spec = macros[macro]
-    demos = ("DART demos held on the target" if demo_set == "dart_hold"
-             else f"DART {demo_set:g} demos" if not isinstance(demo_set, str) else demo_set)
+    if isinstance(demo_set, str) and demo_set.startswith("dart_hold"):
+        n = demo_set.removeprefix("dart_hold")
+        demos = f"the first {n} DART demos held on the target" if n else \
+            "DART demos held on the target"
+    else:
+        demos = f"DART {demo_set:g} demos" if not isinstance(demo_set, str) else demo_set
     return {"demos": demos, "head": "x".join(str(h) for h in spec.get("head_hidden", (64,))),
             "beta": spec.get("beta", favae["beta"]), "steps": spec.get("steps", favae["steps"])}
 
@@ -108,7 +116,7 @@ def build_report(records: list[dict], command: str, kl: dict[str, float],
         "`demo codes`: the posterior mean of the scripted demonstrator's next 5 steps from the "
         "live state (skill_ceiling.py), what a perfect latent policy could pick. Models: the "
         "skills table's closed-loop FAVAEs (records in skills_reacher.jsonl), trained on 1,000 "
-        "demos of the demo stream; `head`: the action head's hidden layers; `KL`: the model's "
+        "demos of the demo stream (or the first n of them where `demos` says so); `head`: the action head's hidden layers; `KL`: the model's "
         "final KL summed over ladders (nats; 0 means the codes carry nothing and the head acts "
         "on the observation alone). Interval: bootstrap over episodes; final distance: "
         "fingertip-target distance at the episode's end (m).", "",

@@ -35,6 +35,8 @@ def test_model_keys_and_settings_follow_the_benchmark(ps):
     assert ps.describe("chunk5_s6k_h256_b1", "dart_hold", macros, favae) == {
         "demos": "DART demos held on the target", "head": "256x256", "beta": 1.0,
         "steps": 6000}
+    assert ps.describe("chunk5_s6k_h256", "dart_hold30", macros, favae)["demos"] == \
+        "the first 30 DART demos held on the target"
 
 
 def test_report_lists_each_stream_with_intervals_and_the_models_kl(ps):
