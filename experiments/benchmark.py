@@ -97,6 +97,13 @@ ENVS: dict[str, dict[str, Any]] = {
                                                 head_hidden=(256, 256)),
                             "chunk5_s6k_h256": dict(horizon=5, tail="pad_zero", steps=6_000,
                                                     head_hidden=(256, 256)),
+                            # the same with the lowest ladder's capacity C at 3.5 nats: the
+                            # KL that model reached on all 1,000 held demos (3.53, all in
+                            # that ladder), where on the first 30 its codes carry 0.59 nats
+                            # and its head acts on the observation alone (prior_start.md)
+                            "chunk5_s6k_h256_c3.5": dict(horizon=5, tail="pad_zero",
+                                                         steps=6_000, head_hidden=(256, 256),
+                                                         capacity=(3.5, 0.0, 0.0)),
                             "chunk5_s6k_h256_b0.1": dict(horizon=5, tail="pad_zero",
                                                          steps=6_000, head_hidden=(256, 256),
                                                          beta=0.1),
@@ -438,6 +445,12 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     # The same agent, its flat BC + fine-tune and replay on the first 30, 100 and 300 held demos.
     **{name: spec for n in FEW_DEMOS for name, spec in _demo_set_agents(
         f"dart_hold{n}", "reacher", f"clean_hold{n}", macro="chunk5_s6k_h256").items()},
+    # On the first 30 the model's codes carry 0.59 nats (3.53 on all 1,000): the same agent
+    # with the lowest ladder's capacity held at the full set's KL (chosen after the 30-demo
+    # runs and the tune stream's prior_start rows).
+    "cl_prior_sac_chunk5_s6k_h256_c3.5_dart_hold30": dict(
+        algo="sac", flat=False, macro="chunk5_s6k_h256_c3.5", closed_loop=True,
+        cfg={"prior": True}, trials=_PRIOR_SAC, demo_set="dart_hold30", envs=("reacher",)),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -522,6 +535,8 @@ SKILL_ROWS = [
          f"cl_prior_sac_chunk5_s6k_h256_dart_hold{n}", "final", "skills"),
         (f"flat BC + PPO fine-tune, first {n} DART demos held on the target",
          f"flat_bc_ft_dart_hold{n}", "final", "skills"))],
+    ("the same on the first 30, the codes' capacity C = 3.5 nats (the KL reached "
+     "on all 1,000)", "cl_prior_sac_chunk5_s6k_h256_c3.5_dart_hold30", "final", "skills"),
 ]
 
 
@@ -775,8 +790,9 @@ def prepare_closed_loop(env: str, macro: str, log, noise: float | str = 0.0) -> 
 
     spec = ENVS[env]["macros"][macro]
     # A macro may train its model longer (``steps``) or with another information bottleneck
-    # (``beta``) than the env's FAVAE settings say.
-    fav = {**ENVS[env]["favae"], **{k: spec[k] for k in ("steps", "beta") if k in spec}}
+    # (``beta``, ``capacity``) than the env's FAVAE settings say.
+    fav = {**ENVS[env]["favae"],
+           **{k: spec[k] for k in ("steps", "beta", "capacity") if k in spec}}
     path = data_dir(env) / f"closed_loop_{macro}{_dart(noise)}" / "model.pt"
     key = f"closed_loop/{macro}{_dart(noise)}"
     if path.is_file() and log.get(key) is not None:

@@ -41,7 +41,9 @@ MODELS = (("chunk5", 0.2), ("chunk5_h256", 0.2), ("chunk5_s6k", "dart_hold"),
           ("chunk5_s6k_b1", "dart_hold"), ("chunk5_s6k_h256_b0.1", "dart_hold"),
           ("chunk5_s6k_h256_b1", "dart_hold"),
           # the larger-head model on the first 30, 100 and 300 of the held demos
-          *(("chunk5_s6k_h256", f"dart_hold{n}") for n in (30, 100, 300)))
+          *(("chunk5_s6k_h256", f"dart_hold{n}") for n in (30, 100, 300)),
+          # and on the first 30 with the lowest ladder's capacity at the full set's KL
+          ("chunk5_s6k_h256_c3.5", "dart_hold30"))
 
 
 def _ceiling():
