@@ -535,8 +535,9 @@ SKILL_ROWS = [
          f"cl_prior_sac_chunk5_s6k_h256_dart_hold{n}", "final", "skills"),
         (f"flat BC + PPO fine-tune, first {n} DART demos held on the target",
          f"flat_bc_ft_dart_hold{n}", "final", "skills"))],
-    ("the same on the first 30, the codes' capacity C = 3.5 nats (the KL reached "
-     "on all 1,000)", "cl_prior_sac_chunk5_s6k_h256_c3.5_dart_hold30", "final", "skills"),
+    ("latent SAC + skill prior, closed-loop, H = 5, first 30 DART demos held on the target, "
+     "the codes' capacity C = 3.5 nats (model 6,000 steps, action head 2 x 256)",
+     "cl_prior_sac_chunk5_s6k_h256_c3.5_dart_hold30", "final", "skills"),
 ]
 
 
