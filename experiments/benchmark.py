@@ -100,7 +100,7 @@ ENVS: dict[str, dict[str, Any]] = {
                             # the same with the lowest ladder's capacity C at 3.5 nats: the
                             # KL that model reached on all 1,000 held demos (3.53, all in
                             # that ladder), where on the first 30 its codes carry 0.59 nats
-                            # and its head acts on the observation alone (prior_start.md)
+                            # and score about what the prior's mean does (prior_start.md)
                             "chunk5_s6k_h256_c3.5": dict(horizon=5, tail="pad_zero",
                                                          steps=6_000, head_hidden=(256, 256),
                                                          capacity=(3.5, 0.0, 0.0)),
@@ -447,7 +447,7 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
         f"dart_hold{n}", "reacher", f"clean_hold{n}", macro="chunk5_s6k_h256").items()},
     # On the first 30 the model's codes carry 0.59 nats (3.53 on all 1,000): the same agent
     # with the lowest ladder's capacity held at the full set's KL (chosen after the 30-demo
-    # runs and the tune stream's prior_start rows).
+    # runs and the plain model's prior_start rows, before any run of this one).
     "cl_prior_sac_chunk5_s6k_h256_c3.5_dart_hold30": dict(
         algo="sac", flat=False, macro="chunk5_s6k_h256_c3.5", closed_loop=True,
         cfg={"prior": True}, trials=_PRIOR_SAC, demo_set="dart_hold30", envs=("reacher",)),
