@@ -239,6 +239,12 @@ _PRIOR_SAC = [
 ]
 
 
+def _cl_prior_sac(macro: str, demo_set: str, env: str) -> dict[str, Any]:
+    """The one-Gaussian closed-loop SAC + prior agent on the env's ``macro`` and ``demo_set``."""
+    return dict(algo="sac", flat=False, macro=macro, closed_loop=True, cfg={"prior": True},
+                trials=_PRIOR_SAC, demo_set=demo_set, envs=(env,))
+
+
 def _demo_set_agents(demo_set: str, env: str, clean_set: str | None = None,
                      macro: str = "chunk") -> dict[str, dict[str, Any]]:
     """The one-Gaussian closed-loop SAC + prior agent on ``demo_set`` (a DEMO_SETS name) and
@@ -247,10 +253,7 @@ def _demo_set_agents(demo_set: str, env: str, clean_set: str | None = None,
     plans without the noise), nearest-demo replay of the demos' recorded actions and of
     ``clean_set``."""
     agents = {
-        f"cl_prior_sac_{macro}_{demo_set}": dict(algo="sac", flat=False, macro=macro,
-                                                 closed_loop=True, cfg={"prior": True},
-                                                 trials=_PRIOR_SAC, demo_set=demo_set,
-                                                 envs=(env,)),
+        f"cl_prior_sac_{macro}_{demo_set}": _cl_prior_sac(macro, demo_set, env),
         f"flat_bc_ft_{demo_set}": dict(algo="ppo", flat=True, bc=True, trials=_FT,
                                        demo_set=demo_set, envs=(env,)),
     }
@@ -448,9 +451,8 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     # On the first 30 the model's codes carry 0.59 nats (3.53 on all 1,000): the same agent
     # with the lowest ladder's capacity held at the full set's KL (chosen after the 30-demo
     # runs and the plain model's prior_start rows, before any run of this one).
-    "cl_prior_sac_chunk5_s6k_h256_c3.5_dart_hold30": dict(
-        algo="sac", flat=False, macro="chunk5_s6k_h256_c3.5", closed_loop=True,
-        cfg={"prior": True}, trials=_PRIOR_SAC, demo_set="dart_hold30", envs=("reacher",)),
+    "cl_prior_sac_chunk5_s6k_h256_c3.5_dart_hold30": _cl_prior_sac("chunk5_s6k_h256_c3.5",
+                                                                   "dart_hold30", "reacher"),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)

@@ -36,12 +36,13 @@ STREAMS = ("tune", "eval")
 # (macro of benchmark.ENVS["reacher"], demo set: a DART noise or a DEMO_SETS name), in the
 # report's order: the action head and the demos that end at the target or hold it, then the
 # bottleneck (beta) with which the codes carry nothing and the head acts alone.
+FEW_DEMOS = (30, 100, 300)  # the benchmark's few-held-demo sets (benchmark.FEW_DEMOS)
 MODELS = (("chunk5", 0.2), ("chunk5_h256", 0.2), ("chunk5_s6k", "dart_hold"),
           ("chunk5_s6k_h256", "dart_hold"), ("chunk5_s6k_b0.1", "dart_hold"),
           ("chunk5_s6k_b1", "dart_hold"), ("chunk5_s6k_h256_b0.1", "dart_hold"),
           ("chunk5_s6k_h256_b1", "dart_hold"),
           # the larger-head model on the first 30, 100 and 300 of the held demos
-          *(("chunk5_s6k_h256", f"dart_hold{n}") for n in (30, 100, 300)),
+          *(("chunk5_s6k_h256", f"dart_hold{n}") for n in FEW_DEMOS),
           # and on the first 30 with the lowest ladder's capacity at the full set's KL
           ("chunk5_s6k_h256_c3.5", "dart_hold30"))
 
@@ -72,18 +73,20 @@ REPLAYS = (("benchmark_reacher.jsonl", "replay", "the 1,000 noise-free terminate
            ("skills_reacher.jsonl", "replay/replay_dart_hold",
             "the DART demos held on the target, their recorded actions"),
            *(("skills_reacher.jsonl", f"replay/replay_clean_hold{n}",
-              f"the first {n} noise-free demos held on the target") for n in (30, 100, 300)))
+              f"the first {n} noise-free demos held on the target") for n in FEW_DEMOS))
 
 
 def describe(macro: str, demo_set: float | str, macros: dict, favae: dict) -> dict:
     """What a model differs in: its demos, action head, beta and training steps."""
     spec = macros[macro]
-    if isinstance(demo_set, str) and demo_set.startswith("dart_hold"):
+    if not isinstance(demo_set, str):
+        demos = f"DART {demo_set:g} demos"
+    elif demo_set.startswith("dart_hold"):
         n = demo_set.removeprefix("dart_hold")
         demos = f"the first {n} DART demos held on the target" if n else \
             "DART demos held on the target"
     else:
-        demos = f"DART {demo_set:g} demos" if not isinstance(demo_set, str) else demo_set
+        demos = demo_set
     return {"demos": demos, "head": "x".join(str(h) for h in spec.get("head_hidden", (64,))),
             "beta": spec.get("beta", favae["beta"]), "steps": spec.get("steps", favae["steps"])}
 
@@ -118,10 +121,11 @@ def build_report(records: list[dict], command: str, kl: dict[str, float],
         "`demo codes`: the posterior mean of the scripted demonstrator's next 5 steps from the "
         "live state (skill_ceiling.py), what a perfect latent policy could pick. Models: the "
         "skills table's closed-loop FAVAEs (records in skills_reacher.jsonl), trained on 1,000 "
-        "demos of the demo stream (or the first n of them where `demos` says so); `head`: the action head's hidden layers; `KL`: the model's "
-        "final KL summed over ladders (nats; 0 means the codes carry nothing and the head acts "
-        "on the observation alone). Interval: bootstrap over episodes; final distance: "
-        "fingertip-target distance at the episode's end (m).", "",
+        "demos of the demo stream (or the first n of them where `demos` says so); `head`: "
+        "the action head's hidden layers; `KL`: the model's final KL summed over ladders "
+        "(nats; 0 means the codes carry nothing and the head acts on the observation alone). "
+        "Interval: bootstrap over episodes; final distance: fingertip-target distance at the "
+        "episode's end (m).", "",
         f"Machine: {'; '.join(machines)}.", "",
         *markdown_table(["stream", "model", "demos", "head", "beta", "steps", "KL", "policy",
                          "success", "95% interval", "median final distance",

@@ -24,6 +24,7 @@ def _rec(key, stream, kind, successes, settings):
 def test_model_keys_and_settings_follow_the_benchmark(ps):
     bench = load_experiment("benchmark")
     macros, favae = bench.ENVS["reacher"]["macros"], bench.ENVS["reacher"]["favae"]
+    assert ps.FEW_DEMOS == bench.FEW_DEMOS
     for macro, demo_set in ps.MODELS:  # every listed model is one the benchmark can train
         assert macro in macros
         assert bench._demo_settings(demo_set) is not None
