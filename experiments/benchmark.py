@@ -68,6 +68,11 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT_ROOT = ROOT
 RESULTS = ROOT / "experiments" / "results"
 RUNS = ROOT / "runs" / "benchmark"
+# The closed-loop action head's training noise on its observations (ClosedLoopFAVAEConfig's
+# ``obs_noise``, std in normalised units) of the ``chunk5_s6k_h256_on*`` macros; set before any
+# run of them, the agent then takes the level whose demonstrator's codes score best on the
+# tuning stream (experiments/prior_start.py).
+OBS_NOISE = (0.05, 0.1, 0.2)
 
 ENVS: dict[str, dict[str, Any]] = {
     "reaching2d": dict(env_id="macroact/Reaching2D-v1", demos=200, budget=30_000,
@@ -104,6 +109,15 @@ ENVS: dict[str, dict[str, Any]] = {
                             "chunk5_s6k_h256_c3.5": dict(horizon=5, tail="pad_zero",
                                                          steps=6_000, head_hidden=(256, 256),
                                                          capacity=(3.5, 0.0, 0.0)),
+                            # the same with noise on the observations its head reads in
+                            # training (std in normalised units): a smoother head for the
+                            # first 30 held demos, whose demonstrator's codes score 0.63 at
+                            # unseen targets (prior_start.md, "Twenty-fifth session")
+                            **{f"chunk5_s6k_h256_on{s}": dict(horizon=5, tail="pad_zero",
+                                                             steps=6_000,
+                                                             head_hidden=(256, 256),
+                                                             obs_noise=s)
+                               for s in OBS_NOISE},
                             "chunk5_s6k_h256_b0.1": dict(horizon=5, tail="pad_zero",
                                                          steps=6_000, head_hidden=(256, 256),
                                                          beta=0.1),
@@ -805,8 +819,10 @@ def prepare_closed_loop(env: str, macro: str, log, noise: float | str = 0.0) -> 
     n_act = chunks.actions.shape[2]
     n_obs = x.shape[2] - n_act
     torch.manual_seed(0)
-    # ``head_hidden``: a macro's own action head (default ClosedLoopFAVAEConfig's)
-    head = {"head_hidden": tuple(spec["head_hidden"])} if "head_hidden" in spec else {}
+    # ``head_hidden``: a macro's own action head, ``obs_noise``: its head's training noise
+    # (default ClosedLoopFAVAEConfig's)
+    head = {**({"head_hidden": tuple(spec["head_hidden"])} if "head_hidden" in spec else {}),
+            **({"obs_noise": spec["obs_noise"]} if "obs_noise" in spec else {})}
     model = ClosedLoopFAVAE(ClosedLoopFAVAEConfig(seq_len=spec["horizon"], beta=fav["beta"],
                                                   capacity=tuple(fav["capacity"]),
                                                   obs_dim=n_obs, **head),

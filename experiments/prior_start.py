@@ -37,6 +37,7 @@ STREAMS = ("tune", "eval")
 # report's order: the action head and the demos that end at the target or hold it, then the
 # bottleneck (beta) with which the codes carry nothing and the head acts alone.
 FEW_DEMOS = (30, 100, 300)  # the benchmark's few-held-demo sets (benchmark.FEW_DEMOS)
+OBS_NOISE = (0.05, 0.1, 0.2)  # the head's training noise levels (benchmark.OBS_NOISE)
 MODELS = (("chunk5", 0.2), ("chunk5_h256", 0.2), ("chunk5_s6k", "dart_hold"),
           ("chunk5_s6k_h256", "dart_hold"), ("chunk5_s6k_b0.1", "dart_hold"),
           ("chunk5_s6k_b1", "dart_hold"), ("chunk5_s6k_h256_b0.1", "dart_hold"),
@@ -44,7 +45,9 @@ MODELS = (("chunk5", 0.2), ("chunk5_h256", 0.2), ("chunk5_s6k", "dart_hold"),
           # the larger-head model on the first 30, 100 and 300 of the held demos
           *(("chunk5_s6k_h256", f"dart_hold{n}") for n in FEW_DEMOS),
           # and on the first 30 with the lowest ladder's capacity at the full set's KL
-          ("chunk5_s6k_h256_c3.5", "dart_hold30"))
+          ("chunk5_s6k_h256_c3.5", "dart_hold30"),
+          # and on the first 30 with noise on the observations its head reads in training
+          *((f"chunk5_s6k_h256_on{s}", "dart_hold30") for s in OBS_NOISE))
 
 
 def _ceiling():
@@ -77,7 +80,8 @@ REPLAYS = (("benchmark_reacher.jsonl", "replay", "the 1,000 noise-free terminate
 
 
 def describe(macro: str, demo_set: float | str, macros: dict, favae: dict) -> dict:
-    """What a model differs in: its demos, action head, beta and training steps."""
+    """What a model differs in: its demos, action head (with its training noise on the
+    observations, where it has one), beta and training steps."""
     spec = macros[macro]
     if not isinstance(demo_set, str):
         demos = f"DART {demo_set:g} demos"
@@ -87,7 +91,10 @@ def describe(macro: str, demo_set: float | str, macros: dict, favae: dict) -> di
             "DART demos held on the target"
     else:
         demos = demo_set
-    return {"demos": demos, "head": "x".join(str(h) for h in spec.get("head_hidden", (64,))),
+    head = "x".join(str(h) for h in spec.get("head_hidden", (64,)))
+    if spec.get("obs_noise"):
+        head += f", obs noise {spec['obs_noise']:g}"
+    return {"demos": demos, "head": head,
             "beta": spec.get("beta", favae["beta"]), "steps": spec.get("steps", favae["steps"])}
 
 

@@ -25,6 +25,7 @@ def test_model_keys_and_settings_follow_the_benchmark(ps):
     bench = load_experiment("benchmark")
     macros, favae = bench.ENVS["reacher"]["macros"], bench.ENVS["reacher"]["favae"]
     assert ps.FEW_DEMOS == bench.FEW_DEMOS
+    assert ps.OBS_NOISE == bench.OBS_NOISE
     for macro, demo_set in ps.MODELS:  # every listed model is one the benchmark can train
         assert macro in macros
         assert bench._demo_settings(demo_set) is not None
@@ -38,6 +39,8 @@ def test_model_keys_and_settings_follow_the_benchmark(ps):
         "steps": 6000}
     assert ps.describe("chunk5_s6k_h256", "dart_hold30", macros, favae)["demos"] == \
         "the first 30 DART demos held on the target"
+    assert ps.describe("chunk5_s6k_h256_on0.1", "dart_hold30", macros, favae)["head"] == \
+        "256x256, obs noise 0.1"
 
 
 def test_report_lists_each_stream_with_intervals_and_the_models_kl(ps):

@@ -255,6 +255,37 @@ def test_closed_loop_save_load_round_trip(tmp_path):
     assert torch.equal(again.act(f[:, 0], o), model.act(f[:, 0], o))
 
 
+def test_observation_noise_changes_training_only_and_is_saved(tmp_path):
+    """``obs_noise`` perturbs what the head reads in training; evaluation, the wrapper's
+    ``act`` and a reloaded model see the observations as given."""
+    torch.manual_seed(0)
+    x = torch.rand(8, 6, 5) * 2 - 1
+    plain = random_closed_model()
+    noisy = ClosedLoopFAVAE(ClosedLoopFAVAEConfig(seq_len=6, obs_dim=3, obs_noise=0.3, **TINY), 5)
+    noisy.load_state_dict(plain.state_dict())
+    noisy.eval()
+    assert torch.equal(noisy(x)["rec"], plain(x)["rec"])
+    assert torch.equal(noisy.reconstruct_normalized(x), plain.reconstruct_normalized(x))
+    plain.train(), noisy.train()
+    torch.manual_seed(1)
+    rec_plain = plain(x)["rec"]
+    torch.manual_seed(1)
+    rec_noisy = noisy(x)["rec"]
+    assert not torch.equal(rec_noisy, rec_plain)
+    noisy.save(tmp_path / "model.pt")
+    from macroact.models import load_model
+
+    again = load_model(tmp_path)
+    assert again.config.obs_noise == 0.3
+    assert torch.equal(again(x)["rec"], plain.eval()(x)["rec"])  # loaded in eval mode
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "0.1", True])
+def test_observation_noise_must_be_a_finite_non_negative_number(bad):
+    with pytest.raises(ValueError, match="obs_noise"):
+        ClosedLoopFAVAEConfig(seq_len=6, obs_dim=3, obs_noise=bad)
+
+
 # -- prior-guided agents ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def prior_run(tmp_path_factory):
@@ -352,7 +383,10 @@ def test_cli_closed_loop_train_prior_and_encode(tmp_path, capsys):
     run = tmp_path / "cl"
     assert main(["train", "--demos", str(tmp_path / "demos.npz"), "--closed-loop", "--steps",
                  "5", "--no-progress", "--channels", "8,8,8", "--feature-dim", "4",
-                 "--head-hidden", "8", "--out", str(run)]) == 0
+                 "--head-hidden", "8", "--obs-noise", "0.05", "--out", str(run)]) == 0
+    from macroact.models import load_model
+
+    assert load_model(run).config.obs_noise == 0.05
     recorded = json.loads((run / "run.json").read_text())
     assert recorded["model"] == "closed_loop_favae" and recorded["data"]["horizon"] == 10
     assert main(["prior", str(run), "--demos", str(tmp_path / "demos.npz"), "--steps", "5",

@@ -41,7 +41,7 @@ from torch import nn
 from macroact.models.base import ModelConfig, SequenceModel
 from macroact.models.favae import FAVAE, FAVAEConfig
 from macroact.models.losses import ladder_loss_terms
-from macroact.validation import positive_int
+from macroact.validation import non_negative, positive_int
 
 _FAVAE_FIELDS = tuple(f.name for f in dataclasses.fields(FAVAEConfig))
 
@@ -61,12 +61,18 @@ class ClosedLoopFAVAEConfig(FAVAEConfig):
             of a larger per-step head in the wrapper.
         encode_obs: the ladder encoder also reads the chunk's observations (else only its
             actions, as an open-loop FAVAE).
+        obs_noise: in training only, the standard deviation of Gaussian noise added to the
+            normalised observations the action head reads (the targets stay the demo's
+            actions): a smoothness regulariser for a head fitted on few demos. 0 (the
+            default) trains on the observations as recorded; evaluation and the wrapper never
+            add noise.
     """
 
     obs_dim: int = 1
     feature_dim: int = 16
     head_hidden: tuple[int, ...] = (64,)
     encode_obs: bool = False
+    obs_noise: float = 0.0
 
     def __post_init__(self):
         super().__post_init__()
@@ -77,6 +83,7 @@ class ClosedLoopFAVAEConfig(FAVAEConfig):
             positive_int(h, "every head_hidden size")
         if not isinstance(self.encode_obs, bool):
             raise ValueError(f"encode_obs must be true or false, got {self.encode_obs!r}")
+        self.obs_noise = non_negative(self.obs_noise, "obs_noise")
 
     def favae_config(self) -> FAVAEConfig:
         """The ladder part's config (the FAVAE fields of this one)."""
@@ -181,6 +188,8 @@ class ClosedLoopFAVAE(SequenceModel):
         params = self.vae.encode_ladders(self._encoder_input(act, obs))
         zs = [mu + torch.randn_like(mu) * (0.5 * lv).exp() if self.training else mu
               for mu, lv in params]
+        if self.training and self.config.obs_noise > 0:
+            obs = obs + self.config.obs_noise * torch.randn_like(obs)
         ahat = self.head_normalized(self.vae.decode_ladders(zs), obs)
         rec = (ahat - act).pow(2).sum(dim=(1, 2)).mean()
         return ladder_loss_terms(rec, params, self.vae.capacities(progress), self.config.beta)
