@@ -37,7 +37,7 @@ STREAMS = ("tune", "eval")
 # report's order: the action head and the demos that end at the target or hold it, then the
 # bottleneck (beta) with which the codes carry nothing and the head acts alone.
 FEW_DEMOS = (30, 100, 300)  # the benchmark's few-held-demo sets (benchmark.FEW_DEMOS)
-OBS_NOISE = (0.05, 0.1, 0.2)  # the head's training noise levels (benchmark.OBS_NOISE)
+OBS_NOISE = (0.05, 0.1, 0.2, 0.4)  # the head's training noise levels (benchmark.OBS_NOISE)
 MODELS = (("chunk5", 0.2), ("chunk5_h256", 0.2), ("chunk5_s6k", "dart_hold"),
           ("chunk5_s6k_h256", "dart_hold"), ("chunk5_s6k_b0.1", "dart_hold"),
           ("chunk5_s6k_b1", "dart_hold"), ("chunk5_s6k_h256_b0.1", "dart_hold"),

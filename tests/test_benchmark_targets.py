@@ -553,15 +553,15 @@ def test_model_records_name_the_data_they_trained_on(bench, tmp_path):
 
 def test_a_macro_can_set_its_closed_loop_models_head_and_bottleneck(bench, tmp_path,
                                                                     monkeypatch):
-    """``head_hidden``, ``beta``, ``capacity`` and ``steps`` of a macro reach the closed-loop
-    model and its record; a macro without them keeps the env's FAVAE settings and the config's
-    head."""
+    """``head_hidden``, ``obs_noise``, ``beta``, ``capacity`` and ``steps`` of a macro reach
+    the closed-loop model, its record and the report's model text; a macro without them keeps
+    the env's FAVAE settings and the config's head."""
     from macroact.data.demos import collect
     from macroact.models import load_model
 
     demos = collect("macroact/ReacherSparse-v0", 2)
     macros = {"tiny": dict(horizon=5, tail="pad_zero", steps=2, head_hidden=(8, 4), beta=0.5,
-                           capacity=(1.5, 0.0, 0.25)),
+                           capacity=(1.5, 0.0, 0.25), obs_noise=0.3),
               "plain": dict(horizon=5, tail="pad_zero", steps=2)}
     monkeypatch.setitem(bench.ENVS["reacher"], "macros", macros)
     monkeypatch.setattr(bench, "data_dir", lambda env: tmp_path)
@@ -578,6 +578,11 @@ def test_a_macro_can_set_its_closed_loop_models_head_and_bottleneck(bench, tmp_p
     rec = log.get("closed_loop/tiny")
     assert rec["beta"] == 0.5 and rec["steps"] == 2 and list(rec["head_hidden"]) == [8, 4]
     assert rec["capacity"] == [1.5, 0.0, 0.25]
+    assert tiny.config.obs_noise == rec["obs_noise"] == 0.3 and plain.config.obs_noise == 0.0
+    assert bench._macro_text(macros["tiny"]) == (
+        "H = 5, 2 training steps, action head 8 x 4, beta 0.5, capacity 1.5, 0, 0.25, "
+        "head's observation noise 0.3")
+    assert bench._macro_text(macros["plain"]) == "H = 5, 2 training steps"
 
 
 @pytest.mark.parametrize("kind", ["dart", "clean"])
