@@ -111,9 +111,11 @@ ENVS: dict[str, dict[str, Any]] = {
                                                          steps=6_000, head_hidden=(256, 256),
                                                          capacity=(3.5, 0.0, 0.0)),
                             # the same with noise on the observations its head reads in
-                            # training (std in normalised units): a smoother head for the
-                            # first 30 held demos, whose demonstrator's codes score 0.63 at
-                            # unseen targets (prior_start.md, "Twenty-fifth session")
+                            # training (std in normalised units), for the first 30 held demos,
+                            # whose demonstrator's codes score 0.63 at unseen targets without
+                            # it: the noise moves the information into the codes (0.99 with
+                            # 0.4) but the prior's mean falls (prior_start.md, "Twenty-fifth
+                            # session")
                             **{f"chunk5_s6k_h256_on{s}": dict(horizon=5, tail="pad_zero",
                                                              steps=6_000,
                                                              head_hidden=(256, 256),
