@@ -850,8 +850,7 @@ def prepare_closed_loop(env: str, macro: str, log, noise: float | str = 0.0) -> 
     torch.manual_seed(0)
     # ``head_hidden``: a macro's own action head, ``obs_noise``: its head's training noise
     # (default ClosedLoopFAVAEConfig's)
-    head = {**({"head_hidden": tuple(spec["head_hidden"])} if "head_hidden" in spec else {}),
-            **({"obs_noise": spec["obs_noise"]} if "obs_noise" in spec else {})}
+    head = {k: spec[k] for k in ("head_hidden", "obs_noise") if k in spec}
     model = ClosedLoopFAVAE(ClosedLoopFAVAEConfig(seq_len=spec["horizon"], beta=fav["beta"],
                                                   capacity=tuple(fav["capacity"]),
                                                   obs_dim=n_obs, **head),

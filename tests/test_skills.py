@@ -272,6 +272,8 @@ def test_observation_noise_changes_training_only_and_is_saved(tmp_path):
     torch.manual_seed(1)
     rec_noisy = noisy(x)["rec"]
     assert not torch.equal(rec_noisy, rec_plain)
+    f, o = noisy.decode_features(torch.randn(2, noisy.latent_dim))[:, 0], torch.randn(2, 3)
+    assert torch.equal(noisy.act(f, o), plain.act(f, o))  # the wrapper's path, in train mode too
     noisy.save(tmp_path / "model.pt")
     from macroact.models import load_model
 

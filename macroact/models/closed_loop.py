@@ -63,9 +63,11 @@ class ClosedLoopFAVAEConfig(FAVAEConfig):
             actions, as an open-loop FAVAE).
         obs_noise: in training only, the standard deviation of Gaussian noise added to the
             normalised observations the action head reads (the targets stay the demo's
-            actions): a smoothness regulariser for a head fitted on few demos. 0 (the
-            default) trains on the observations as recorded; evaluation and the wrapper never
-            add noise.
+            actions). The head then reads less from the observation and the codes carry
+            more: on 30 ReacherSparse demos 0.4 lifted what the demonstrator's codes score
+            but lowered the skill prior's start and the agent over it
+            (experiments/results/prior_start.md, skills.md). 0 (the default) trains on the
+            observations as recorded; evaluation and the wrapper never add noise.
     """
 
     obs_dim: int = 1
