@@ -321,6 +321,31 @@ def test_a_residual_agents_skill_stage_is_the_chosen_trial_for_the_rest_of_the_b
         bench.prepare_skill_agent("gripper", "res_sac_cl_prior_dart", 2, "eval", _Log({}), None)
 
 
+def test_residual_agents_correct_a_skill_agent_of_their_env_and_demos_and_have_a_row(bench):
+    """A residual row is staged on its ``residual_of`` agent: that agent must exist, apply to
+    the same envs and use the same demos (else the corrections would sit on skills learned
+    from other data), the share must leave both stages steps, and every trial sets the
+    corrections' reach within the wrapper's (0, 2]."""
+    residual = {n: a for n, a in bench.SKILL_AGENTS.items() if a.get("residual_of")}
+    assert "res_sac_cl_prior_h256_dart_hold30" in residual
+    rows = {agent for _, agent, *_ in bench.SKILL_ROWS}
+    for name, a in residual.items():
+        base = bench.SKILL_AGENTS[a["residual_of"]]
+        assert a["algo"] == "sac" and a["flat"] and not base["flat"], name
+        assert a.get("envs") == base.get("envs"), name
+        assert (a.get("demo_set"), a.get("demo_noise")) == \
+            (base.get("demo_set"), base.get("demo_noise")), name
+        assert 0 < a["residual_share"] < 1, name
+        assert all(0 < t["cfg"]["residual_scale"] <= 2 for t in a["trials"]), name
+        assert name in rows, name
+    new = residual["res_sac_cl_prior_h256_dart_hold30"]
+    assert bench.applies("res_sac_cl_prior_h256_dart_hold30", "reacher")
+    assert not bench.applies("res_sac_cl_prior_h256_dart_hold30", "gripper")
+    assert [t["params"]["train_freq"] for t in new["trials"]] == [4, 4]
+    assert "residual_prior_std" not in new["trials"][0]["cfg"]
+    assert new["trials"][1]["cfg"]["residual_prior_std"] == 0.5
+
+
 def test_settings_diagnostics_of_three_seeds_or_more_are_read_against_the_gripper_target(
         bench):
     def rec(seed, success, override=None, agent="cl_prior_sac_chunk_dart2000",
