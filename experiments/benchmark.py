@@ -495,20 +495,22 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     # Per-step corrections where the 30-demo skills fall short (demonstrator's codes 0.63 at
     # unseen targets, the agent 0.69 at 300,000 steps, flat BC + PPO fine-tune 0.94): flat
     # SAC adds a bounded correction (reach 0.5 of half the range, the reach chosen on this
-    # env in the twelfth session) to every action of the frozen 30-demo agent, staged as the
+    # env in the twelfth session) to every action of the frozen skill agent, staged as the
     # other residual rows (skill agent for the first half of the budget, its trial chosen at
     # the table's budget). One gradient step per 4 env steps in both trials (flat SAC from
     # scratch: first at 0.9 after about 100,000 steps with one per env step, 750,000 with one
     # per 8; one per 4 for the wall-clock budget). Trials: SAC's entropy bonus, or the KL to a
-    # zero-mean prior over the corrections (std 0.5, target 1 nat). Set before any run.
-    "res_sac_cl_prior_h256_dart_hold30": dict(
-        algo="sac", flat=True, residual_of="cl_prior_sac_chunk5_s6k_h256_dart_hold30",
-        residual_share=0.5, demo_set="dart_hold30", envs=("reacher",),
+    # zero-mean prior over the corrections (std 0.5, target 1 nat). Set before any run; the
+    # 100-demo agent (both agents level at 0.98 there) added after the 30-demo agent's
+    # tuning-stream runs, before any of its eval runs.
+    **{f"res_sac_cl_prior_h256_dart_hold{n}": dict(
+        algo="sac", flat=True, residual_of=f"cl_prior_sac_chunk5_s6k_h256_dart_hold{n}",
+        residual_share=0.5, demo_set=f"dart_hold{n}", envs=("reacher",),
         trials=[{"params": {"train_freq": 4, "gradient_steps": 1},
                  "cfg": {"residual_scale": 0.5}},
                 {"params": {"train_freq": 4, "gradient_steps": 1},
                  "cfg": {"residual_scale": 0.5, "residual_prior_std": 0.5,
-                         "prior_target_kl": 1.0}}]),
+                         "prior_target_kl": 1.0}}]) for n in (30, 100)},
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -600,9 +602,9 @@ SKILL_ROWS = [
      "noise of std 0.4 on the observations the action head reads in training (model 6,000 "
      "steps, action head 2 x 256)",
      "cl_prior_sac_chunk5_s6k_h256_on0.4_dart_hold30", "final", "skills"),
-    ("residual SAC over latent SAC + skill prior (closed-loop, H = 5, first 30 DART demos held "
-     "on the target, model 6,000 steps, action head 2 x 256), half the budget each",
-     "res_sac_cl_prior_h256_dart_hold30", "final", "skills"),
+    *[(f"residual SAC over latent SAC + skill prior (closed-loop, H = 5, first {n} DART demos "
+       "held on the target, model 6,000 steps, action head 2 x 256), half the budget each",
+       f"res_sac_cl_prior_h256_dart_hold{n}", "final", "skills") for n in (30, 100)],
 ]
 
 
