@@ -507,10 +507,9 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
         algo="sac", flat=True, residual_of=f"cl_prior_sac_chunk5_s6k_h256_dart_hold{n}",
         residual_share=0.5, demo_set=f"dart_hold{n}", envs=("reacher",),
         trials=[{"params": {"train_freq": 4, "gradient_steps": 1},
-                 "cfg": {"residual_scale": 0.5}},
-                {"params": {"train_freq": 4, "gradient_steps": 1},
-                 "cfg": {"residual_scale": 0.5, "residual_prior_std": 0.5,
-                         "prior_target_kl": 1.0}}]) for n in (30, 100)},
+                 "cfg": {"residual_scale": 0.5, **prior}}
+                for prior in ({}, {"residual_prior_std": 0.5, "prior_target_kl": 1.0})])
+       for n in (30, 100)},
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
