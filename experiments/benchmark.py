@@ -492,6 +492,13 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
     # prior_start.md), chosen before any agent run on it.
     "cl_prior_sac_chunk5_s6k_h256_on0.4_dart_hold30": _cl_prior_sac("chunk5_s6k_h256_on0.4",
                                                                     "dart_hold30", "reacher"),
+    # The default chunk length (the table's H = 10, five macros per 50-step episode) on
+    # the first 100 held demos, where the H = 5 agent is level with flat BC + fine-tune at
+    # 300,000 steps (0.98 each) and its slowest seed first reaches 0.9 evaluation success after
+    # 60,000-75,000 steps; on all 1,000 held demos the H = 10 agent reached 0.9 within 10,000
+    # steps. Added after those runs, before any run of this one.
+    "cl_prior_sac_chunk_s6k_h256_dart_hold100": _cl_prior_sac("chunk_s6k_h256", "dart_hold100",
+                                                              "reacher"),
     # Per-step corrections where the 30-demo skills fall short (demonstrator's codes 0.63 at
     # unseen targets, the agent 0.69 at 300,000 steps, flat BC + PPO fine-tune 0.94): flat
     # SAC adds a bounded correction (reach 0.5 of half the range, the reach chosen on this
@@ -601,6 +608,9 @@ SKILL_ROWS = [
      "noise of std 0.4 on the observations the action head reads in training (model 6,000 "
      "steps, action head 2 x 256)",
      "cl_prior_sac_chunk5_s6k_h256_on0.4_dart_hold30", "final", "skills"),
+    ("latent SAC + skill prior, closed-loop, chunked H, first 100 DART demos held on the "
+     "target (model 6,000 steps, action head 2 x 256)",
+     "cl_prior_sac_chunk_s6k_h256_dart_hold100", "final", "skills"),
     *[(f"residual SAC over latent SAC + skill prior (closed-loop, H = 5, first {n} DART demos "
        "held on the target, model 6,000 steps, action head 2 x 256), half the budget each",
        f"res_sac_cl_prior_h256_dart_hold{n}", "final", "skills") for n in (30, 100)],

@@ -321,6 +321,27 @@ def test_a_residual_agents_skill_stage_is_the_chosen_trial_for_the_rest_of_the_b
         bench.prepare_skill_agent("gripper", "res_sac_cl_prior_dart", 2, "eval", _Log({}), None)
 
 
+def test_every_skill_agent_has_one_table_row_whose_macro_and_demos_exist(bench):
+    """An agent without a row in SKILL_ROWS would train and never be reported; a row naming
+    no agent would report nothing. Each agent's macro is one of its envs' macros and its demo
+    set one of DEMO_SETS (the H = 10 agent on the first 100 held demos among them)."""
+    rows = [agent for _, agent, *_ in bench.SKILL_ROWS
+            if agent is not None and not agent.startswith("replay")]
+    assert len(rows) == len(set(rows))
+    agents = {n for n, a in bench.SKILL_AGENTS.items() if not a.get("replay")}
+    assert agents <= set(rows) and set(rows) <= agents | set(bench.AGENTS)
+    for name, a in bench.SKILL_AGENTS.items():
+        if a.get("demo_set"):
+            assert a["demo_set"] in bench.DEMO_SETS, name
+        for env in a.get("envs", ()):
+            if a.get("macro"):
+                assert a["macro"] in bench.ENVS[env]["macros"], (name, env)
+    h10 = bench.SKILL_AGENTS["cl_prior_sac_chunk_s6k_h256_dart_hold100"]
+    assert bench.ENVS["reacher"]["macros"][h10["macro"]]["horizon"] == 10
+    assert h10["demo_set"] == "dart_hold100" and h10["trials"] == \
+        bench.SKILL_AGENTS["cl_prior_sac_chunk5_s6k_h256_dart_hold100"]["trials"]
+
+
 def test_residual_agents_correct_a_skill_agent_of_their_env_and_demos_and_have_a_row(bench):
     """A residual row is staged on its ``residual_of`` agent: that agent must exist, apply to
     the same envs and use the same demos (else the corrections would sit on skills learned
