@@ -1413,13 +1413,20 @@ def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
     snapshot at 0.9 evaluation success (NaN when none reached it), ``before``, the steps
     of the snapshot before that one (0 when it was the first): the run crossed 0.9 somewhere
     in (before, first], ``final``, the success of the curve's last point, and ``updates``,
-    the run's gradient steps per primitive step (NaN when its record kept no count)."""
+    the run's gradient steps per primitive step (NaN when its record kept no count).
+    A staged residual run (its record's ``skill``: the skill agent trained for its first
+    steps, then frozen) keeps no snapshots of its own: it gets its skill stage's curve (the
+    staged agent is that skill agent until then; ``stage``: the stage's budget, ``final`` the
+    stage's last point); a stage that never reached 0.9 leaves the crossing unknown (NaN: it
+    fell in the unsnapshotted residual stage, if at all)."""
     by_dir = {c["agent_dir"]: c for c in curves}
     out, seen = [], set()
     for r in records:
         tag = override_tag(r.get("override") or {})
         name = f"{r['agent']}_t{r['trial']}_s{r['seed']}{long_run_suffix(r['budget'], tag)}"
-        c = by_dir.get(name)
+        c, stage = by_dir.get(name), None
+        if c is None and r.get("skill") and not tag:
+            c, stage = by_dir.get(Path(r["skill"]["dir"]).name), r["skill"]["budget"]
         # a ``--retune`` eval run that reuses a ``--long`` run's directory counts once
         if c is None or c["env_id"] != r["env_id"] or name in seen:
             continue
@@ -1427,11 +1434,12 @@ def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
         first = math.nan if c.get("first_at_target") is None else float(c["first_at_target"])
         earlier = [s for s, _ in c.get("points", []) if s < first]
         updates = (r["training"]["gradient_steps"] / r["primitive_steps"]
-                   if "training" in r and r.get("primitive_steps") else math.nan)
+                   if "training" in r and r.get("primitive_steps") and stage is None
+                   else math.nan)
         out.append(dict(agent=r["agent"], budget=r["budget"], seed=r["seed"], tag=tag,
                         first=first, before=float(max(earlier, default=0)),
                         final=float(c["points"][-1][1]) if c.get("points") else math.nan,
-                        updates=updates))
+                        updates=updates, stage=stage))
     return sorted(out, key=lambda x: (x["agent"], x["budget"], x["tag"], x["seed"]))
 
 
@@ -1442,7 +1450,8 @@ SKILL_PRIOR_AGENTS = ("cl_prior_sac", "cl_mixprior")
 def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
     """Issue 18's step ratio on evaluation-success curves (``eval_curve_runs``): each run's
     steps to 0.9 evaluation success, then, for each closed-loop SAC + prior group (agent,
-    budget, settings) whose every seed reached it, the slowest seed against the fastest flat
+    budget, settings; and each staged residual group, read on its skill stage) whose every
+    seed reached it, the slowest seed against the fastest flat
     SAC and flat PPO run, each flat settings group (the trial chosen by the protocol, and any
     ``--set`` diagnostic) on its own. Snapshots are spaced, so each crossing is known only
     within (previous snapshot, first snapshot at 0.9]: the ratio is given as that range, and
@@ -1460,13 +1469,17 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
 
     listed = []
     for (agent, budget, tag), rs in groups.items():
+        stages = sorted({r["stage"] for r in rs if r.get("stage")})
         got = ", ".join(f"seed {r['seed']} " + (
-            f"not reached (final {r['final']:.2f})" if math.isnan(r["first"])
+            f"not reached{' in its skill stage' if r.get('stage') else ''} "
+            f"(final {r['final']:.2f})" if math.isnan(r["first"])
             else f"{r['first']:,.0f}") for r in rs)
         updates = [r["updates"] for r in rs if not math.isnan(r.get("updates", math.nan))]
         rate = (f", gradient steps per primitive step {np.median(updates):.2g}" if updates
                 else "")
-        listed.append(f"{name(agent, tag)}, {budget:,}-step runs{rate}: {got}")
+        read = (f" (read on the snapshots of its skill stage, its first "
+                f"{', '.join(f'{b:,}' for b in stages)} steps)" if stages else "")
+        listed.append(f"{name(agent, tag)}, {budget:,}-step runs{read}{rate}: {got}")
     flat = {}  # (agent, tag) -> (low, high, runs): the fastest flat crossing lies in (low, high]
     for (agent, _, tag), rs in groups.items():
         if agent in ("flat_sac", "flat_ppo"):
@@ -1478,7 +1491,9 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
             flat[(agent, tag)] = (low, high, n + len(rs))
     verdicts = []
     for (agent, budget, tag), rs in groups.items():
-        if not agent.startswith(SKILL_PRIOR_AGENTS) or any(math.isnan(r["first"]) for r in rs):
+        staged = any(r.get("stage") for r in rs)  # a residual agent over a skill agent
+        if not (agent.startswith(SKILL_PRIOR_AGENTS) or staged) \
+                or any(math.isnan(r["first"]) for r in rs):
             continue
         # the slowest seed crossed in (max before, max first]
         slow_low, slow_high = max(r["before"] for r in rs), max(r["first"] for r in rs)

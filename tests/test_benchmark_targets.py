@@ -462,6 +462,41 @@ def test_eval_curve_runs_match_run_directories(bench):
         (r["agent"], r["seed"], r["tag"]) for r in runs]
 
 
+def test_eval_curve_runs_read_a_staged_residual_run_on_its_skill_stage(bench):
+    """A residual run keeps no snapshots: its crossing is its skill stage's (the staged agent
+    is that agent for the stage's steps), found by the stage directory its record names; a
+    stage that never reached 0.9 leaves the crossing unknown, and the text says where the
+    steps were read and gives the group a verdict only when every seed crossed."""
+    def staged(seed):
+        return {**_long("res_x", seed, 300_000, trial=1), "training": {"gradient_steps": 9},
+                "primitive_steps": 300_000,
+                "skill": {"agent": "cl_prior_sac_y", "trial": 1, "budget": 150_000,
+                          "dir": f"runs/benchmark/reacher/runs/cl_prior_sac_y_t1_s{seed}"
+                                 "_b150000", "success_rate": 0.9}}
+    records = [staged(0), staged(1), _long("flat_sac", 0, 1_500_000, trial=0)]
+    curves = [_curve("cl_prior_sac_y_t1_s0_b150000", 37_503.0,
+                     points=[(30_002, 0.88), (37_503, 0.9), (150_000, 0.94)]),
+              _curve("cl_prior_sac_y_t1_s1_b150000", None, points=[(150_000, 0.7)]),
+              _curve("flat_sac_t0_s0_b1500000", None, points=[(1_500_000, 0.0)])]
+    runs = bench.eval_curve_runs(records, curves)
+    res = [r for r in runs if r["agent"] == "res_x"]
+    assert [(r["seed"], r["stage"]) for r in res] == [(0, 150_000), (1, 150_000)]
+    assert (res[0]["first"], res[0]["before"], res[0]["final"]) == (37_503.0, 30_002.0, 0.94)
+    assert math.isnan(res[1]["first"]) and math.isnan(res[0]["updates"])
+    labels = {"res_x": "staged X", "flat_sac": "flat SAC"}
+    text = bench.eval_curve_text(runs, labels)
+    assert ("staged X, 300,000-step runs (read on the snapshots of its skill stage, its first "
+            "150,000 steps): seed 0 37,503, seed 1 not reached in its skill stage (final 0.70)"
+            ) in text and "Step ratio" not in text
+    one = bench.eval_curve_text([r for r in runs if r["seed"] == 0], labels)
+    assert ("staged X at 300,000 (1 seed(s), slowest crossing in (30,002, 37,503]): flat SAC "
+            "(1 run(s)) not at 0.9 by 1,500,000: ratio below 0.03 (<= 1/3)") in one
+    # a run with its own curve is read on it, not on its stage
+    own = bench.eval_curve_runs(records[:1], [_curve("res_x_t1_s0_b300000", 200_000.0,
+                                                     points=[(200_000, 0.95)])])
+    assert own[0]["first"] == 200_000.0 and own[0]["stage"] is None
+
+
 def test_eval_curve_text_ratio_brackets_crossings_between_snapshots(bench):
     labels = {"cl_prior_sac_x": "agent X", "flat_sac": "flat SAC", "flat_ppo": "flat PPO"}
 
