@@ -517,6 +517,23 @@ SKILL_AGENTS: dict[str, dict[str, Any]] = {
                  "cfg": {"residual_scale": 0.5, **prior}}
                 for prior in ({}, {"residual_prior_std": 0.5, "prior_target_kl": 1.0})])
        for n in (30, 100)},
+    # One gradient step per primitive step for both sides of issue 18's step ratio (the trial
+    # grids above make one per 8 env steps for flat SAC and one per decision, 0.2 per primitive
+    # step, for the H = 5 agent). Flat SAC with rl-zoo3's default for SAC (train_freq 1,
+    # gradient_steps 1, which the toml leaves for CPU time), or with flat SAC's other learning
+    # rate; and the 100-demo H = 5 agent with H = 5 gradient steps per decision, at the target
+    # KLs of its two trials. Added after two diagnostics on eval seeds, before any run of
+    # these: flat SAC with `--set train_freq=1` (first at 0.9 evaluation success after
+    # 102,000 and 108,000 steps, seeds 0-1) and this agent's trial 1 with
+    # `--set gradient_steps=5` at 45,000 steps (seeds 0-4), so the grids were set with those
+    # runs in view; each agent's trial is chosen on the tune stream at the budget it runs at.
+    "flat_sac_utd1": dict(algo="sac", flat=True, envs=("reacher",), trials=[
+        {"params": {"train_freq": 1, "gradient_steps": 1}, "cfg": {}},
+        {"params": {"train_freq": 1, "gradient_steps": 1, "learning_rate": 1e-3}, "cfg": {}}]),
+    "cl_prior_sac_chunk5_s6k_h256_dart_hold100_utd1": dict(
+        _cl_prior_sac("chunk5_s6k_h256", "dart_hold100", "reacher"),
+        trials=[{"params": {"train_freq": 1, "gradient_steps": 5}, "cfg": cfg}
+                for cfg in ({}, {"prior_target_kl": 1.0})]),
 }
 PRIOR_STEPS = 2000       # Adam steps of each skill prior (PriorTrainConfig's default)
 RUN_SUFFIX = ""          # appended to run directories (``--long``: their budget)
@@ -614,6 +631,11 @@ SKILL_ROWS = [
     *[(f"residual SAC over latent SAC + skill prior (closed-loop, H = 5, first {n} DART demos "
        "held on the target, model 6,000 steps, action head 2 x 256), half the budget each",
        f"res_sac_cl_prior_h256_dart_hold{n}", "final", "skills") for n in (30, 100)],
+    ("latent SAC + skill prior, closed-loop, H = 5, first 100 DART demos held on the target "
+     "(model 6,000 steps, action head 2 x 256), one gradient step per primitive step",
+     "cl_prior_sac_chunk5_s6k_h256_dart_hold100_utd1", "final", "skills"),
+    ("flat SAC from scratch, one gradient step per env step (rl-zoo3's default)",
+     "flat_sac_utd1", "final", "skills"),
 ]
 
 
@@ -1443,6 +1465,8 @@ def eval_curve_runs(records: list[dict], curves: list[dict]) -> list[dict]:
     return sorted(out, key=lambda x: (x["agent"], x["budget"], x["tag"], x["seed"]))
 
 
+FLAT_FROM_SCRATCH = {"flat_sac": "flat_sac", "flat_sac_utd1": "flat_sac", "flat_ppo": "flat_ppo"}
+"""The flat agents from scratch of issue 18's step ratio -> the algorithm they stand for."""
 SKILL_PRIOR_AGENTS = ("cl_prior_sac", "cl_mixprior")
 """Name prefixes of the closed-loop latent SAC + skill prior agents (issue 18's agent)."""
 
@@ -1452,8 +1476,8 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
     steps to 0.9 evaluation success, then, for each closed-loop SAC + prior group (agent,
     budget, settings; and each staged residual group, read on its skill stage) whose every
     seed reached it, the slowest seed against the fastest flat SAC and flat PPO run, each flat
-    settings group (the trial chosen by the protocol, and any ``--set`` diagnostic) on its
-    own. Snapshots are spaced, so each crossing is known only within (previous snapshot, first
+    agent from scratch (FLAT_FROM_SCRATCH) and settings group (the trial chosen by the
+    protocol, and any ``--set`` diagnostic) on its own. Snapshots are spaced, so each crossing is known only within (previous snapshot, first
     snapshot at 0.9]: the ratio is given as that range, and a flat run that never reached 0.9
     crossed after its budget. A comparison is met when the range's top is at most 1/3, missed
     when its bottom is above 1/3, undecided otherwise; the group's verdict is met only when
@@ -1482,7 +1506,7 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
         listed.append(f"{name(agent, tag)}, {budget:,}-step runs{read}{rate}: {got}")
     flat = {}  # (agent, tag) -> (low, high, runs): the fastest flat crossing lies in (low, high]
     for (agent, _, tag), rs in groups.items():
-        if agent in ("flat_sac", "flat_ppo"):
+        if agent in FLAT_FROM_SCRATCH:
             low, high, n = flat.get((agent, tag), (math.inf, math.inf, 0))
             for r in rs:
                 reached = not math.isnan(r["first"])
@@ -1499,7 +1523,7 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
         slow_low, slow_high = max(r["before"] for r in rs), max(r["first"] for r in rs)
         parts, outcomes = [], []
         for f in ("flat_sac", "flat_ppo"):
-            keys = [k for k in flat if k[0] == f]
+            keys = [k for k in flat if FLAT_FROM_SCRATCH[k[0]] == f]
             if not keys:
                 parts.append(f"{labels.get(f, f)}: no curve")
                 outcomes.append("undecided")

@@ -543,6 +543,31 @@ def test_eval_curve_text_ratio_brackets_crossings_between_snapshots(bench):
     assert bench.eval_curve_text([], labels) == ""
 
 
+def test_eval_curve_text_compares_every_flat_sac_agent_from_scratch(bench):
+    """flat_sac_utd1 (one gradient step per env step) is a flat SAC from scratch of its own:
+    its fastest run is a comparison beside flat SAC's, and a fast one undoes the verdict;
+    flat SAC with demos in its replay buffer is not from scratch and is not compared."""
+    labels = {"cl_prior_sac_x": "agent X", "flat_sac": "flat SAC", "flat_ppo": "flat PPO",
+              "flat_sac_utd1": "flat SAC UTD 1", "flat_sac_demo_dart": "flat SAC + demos"}
+
+    def run(agent, seed, budget, first, before=0.0):
+        return dict(agent=agent, seed=seed, budget=budget, tag="", first=first, before=before,
+                    final=0.9, updates=math.nan)
+
+    nan = math.nan
+    runs = [run("cl_prior_sac_x", 0, 100_000, 15_000.0, 10_000.0),
+            run("flat_sac", 0, 300_000, nan), run("flat_ppo", 0, 300_000, 150_000.0, 135_000.0)]
+    assert "- met on these seeds" in bench.eval_curve_text(runs, labels)
+    demos = bench.eval_curve_text(runs + [run("flat_sac_demo_dart", 0, 100_000, 5_000.0)],
+                                  labels)
+    assert "- met on these seeds" in demos and "flat SAC + demos (" not in demos
+    utd = bench.eval_curve_text(runs + [run("flat_sac_utd1", 0, 100_000, 40_000.0, 35_000.0),
+                                        run("flat_sac_utd1", 1, 100_000, nan)], labels)
+    assert ("flat SAC UTD 1 (2 run(s)) first at 0.9 in (35,000, 40,000]: ratio 0.25 to 0.43 "
+            "(undecided)") in utd and "- not shown" in utd
+    assert bench.FLAT_FROM_SCRATCH["flat_sac_utd1"] == "flat_sac"
+
+
 def test_retune_runs_the_trials_at_the_long_budget_then_the_winner_reusing_long_runs(
         bench, tmp_path, monkeypatch):
     """``--long N --retune``: both trials on the tune stream at N, then the eval seeds with the
