@@ -1477,11 +1477,11 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
     budget, settings; and each staged residual group, read on its skill stage) whose every
     seed reached it, the slowest seed against the fastest flat SAC and flat PPO run, each flat
     agent from scratch (FLAT_FROM_SCRATCH) and settings group (the trial chosen by the
-    protocol, and any ``--set`` diagnostic) on its own. Snapshots are spaced, so each crossing is known only within (previous snapshot, first
-    snapshot at 0.9]: the ratio is given as that range, and a flat run that never reached 0.9
-    crossed after its budget. A comparison is met when the range's top is at most 1/3, missed
-    when its bottom is above 1/3, undecided otherwise; the group's verdict is met only when
-    every comparison is."""
+    protocol, and any ``--set`` diagnostic) on its own. Snapshots are spaced, so each crossing
+    is known only within (previous snapshot, first snapshot at 0.9]: the ratio is given as
+    that range, and a flat run that never reached 0.9 crossed after its budget. A comparison
+    is met when the range's top is at most 1/3, missed when its bottom is above 1/3,
+    undecided otherwise; the group's verdict is met only when every comparison is."""
     if not runs:
         return ""
     groups: dict[tuple[str, int, str], list[dict]] = {}
