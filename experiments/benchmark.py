@@ -1522,7 +1522,7 @@ def eval_curve_text(runs: list[dict], labels: dict[str, str]) -> str:
         # the slowest seed crossed in (max before, max first]
         slow_low, slow_high = max(r["before"] for r in rs), max(r["first"] for r in rs)
         parts, outcomes = [], []
-        for f in ("flat_sac", "flat_ppo"):
+        for f in dict.fromkeys(FLAT_FROM_SCRATCH.values()):  # flat SAC, then flat PPO
             keys = [k for k in flat if FLAT_FROM_SCRATCH[k[0]] == f]
             if not keys:
                 parts.append(f"{labels.get(f, f)}: no curve")
