@@ -1983,6 +1983,10 @@ def main(argv: list[str] | None = None) -> int:
                         "agent's trials on the tune stream at N, the winner on the eval seeds, "
                         "default all 5; a --long N run of the same trial and seed is reused), "
                         "recorded in skills_<env>_retuned.jsonl")
+    p.add_argument("--trials", type=int, nargs="+", default=None, metavar="I",
+                   help="with --retune: tune only these trials (numbered from 0) here, e.g. "
+                        "one per process to tune side by side; the eval seeds run once every "
+                        "trial is recorded")
     p.add_argument("--agents", nargs="+", default=None,
                    choices=["replay", *AGENTS, *SKILL_AGENTS, *EXTRA_AGENTS],
                    help="which rows to run (default: all of the table's)")
@@ -2020,6 +2024,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.retune and not (args.long and args.table == "skills" and args.set is None):
         raise SystemExit(f"--retune tunes --table skills --long N runs again at N, without "
                          f"--set; got --table {args.table} --long {args.long} --set {args.set}")
+    if args.trials is not None and not args.retune:
+        raise SystemExit(f"--trials {args.trials} chooses which trials --retune runs; add "
+                         f"--retune (with --table skills --long N)")
     if args.table == "skills":
         return skills_main(args, argv)
     if args.table == "external":
@@ -2091,19 +2098,25 @@ def run_long(env: str, agents: list[str], seeds: list[int], budget: int, log, tu
 
 
 def run_retuned(env: str, agents: list[str], seeds: list[int], budget: int, log, long_log,
-                report, model_log, favae_log=None) -> None:
+                report, model_log, favae_log=None, trials: list[int] | None = None) -> None:
     """The protocol's tuning at a long budget (``--long N --retune``): each agent's trials run
     again at ``budget`` primitive steps on the tune stream (``tune/<agent>/<i>/<budget>`` in
     ``log``), then its eval seeds with the trial that wins there
     (``run/<agent>/<seed>/<budget>``). A seed that ``long_log`` (the ``--long N`` runs, trial
     chosen at the table's budget) already ran with that trial is reused, not rerun: the same
-    settings, seed and budget."""
+    settings, seed and budget. ``trials`` (``--trials``): only these trials run here, so that
+    two processes can tune one agent side by side; the eval seeds wait (are skipped) until
+    every trial is recorded."""
     def at_budget(agent: str, trial: int, seed: int, stream: str) -> dict:
         with run_settings(env, budget, long_run_suffix(budget, "")):
             return run_agent(env, agent, trial, seed, stream, model_log, favae_log)
 
     for agent in agents:
-        for i in range(len(agent_spec(agent)["trials"])):
+        n = len(agent_spec(agent)["trials"])
+        bad = [i for i in trials or [] if not 0 <= i < n]
+        if bad:
+            raise SystemExit(f"--trials {bad}: {agent} has trials 0-{n - 1}; give those")
+        for i in range(n) if trials is None else sorted(set(trials)):
             key = f"tune/{agent}/{i}/{budget}"
             if log.get(key) is None:
                 rec = at_budget(agent, i, TUNE_SEED, "tune")
@@ -2147,7 +2160,7 @@ def skills_long(args, argv: list[str]) -> int:
         run_retuned(args.env, args.agents or list(LONG_AGENTS), args.seeds or list(SEEDS),
                     args.long, rep.RunLog(RESULTS / f"skills_{args.env}_retuned.jsonl"), log,
                     lambda: build_skills_report(argv), tuned["skills"],
-                    favae_log=tuned["benchmark"])
+                    favae_log=tuned["benchmark"], trials=args.trials)
     elif not args.report_only:
         run_long(args.env, args.agents or list(LONG_AGENTS), args.seeds or [SEEDS[0]],
                  args.long, log,

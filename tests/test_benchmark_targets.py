@@ -610,6 +610,40 @@ def test_retune_runs_the_trials_at_the_long_budget_then_the_winner_reusing_long_
     assert bench.retuned_text([], labels) == ""
 
 
+def test_retune_trials_tunes_only_those_and_waits_for_the_rest_before_eval_seeds(
+        bench, tmp_path, monkeypatch):
+    """``--retune --trials 1`` (two processes tuning one agent side by side): trial 1 only, no
+    eval seed until trial 0 is recorded too; then the winner's seeds run."""
+    rep = bench._reporting()
+    calls = []
+
+    def fake_run_agent(env, agent, trial, seed, stream, log, favae_log=None):
+        budget = bench.ENVS[env]["budget"]
+        calls.append((trial, seed, stream))
+        success = {0: 0.6, 1: 0.3}[trial] if stream == "tune" else 0.9
+        return {**_run(agent, budget, None, seed, success=success), "trial": trial,
+                "mean_return": success, "total_seconds": 5.0}
+
+    monkeypatch.setattr(bench, "run_agent", fake_run_agent)
+    agent = "cl_prior_sac_chunk_dart2000"
+    log = rep.RunLog(tmp_path / "skills_gripper_retuned.jsonl")
+    long_log = rep.RunLog(tmp_path / "skills_gripper_long.jsonl")
+
+    def run(trials):
+        bench.run_retuned("gripper", [agent], [0], 1_000_000, log, long_log, lambda: None,
+                          None, trials=trials)
+
+    run([1])
+    assert calls == [(1, bench.TUNE_SEED, "tune")]  # trial 0 missing: seed 0 waits
+    assert log.get(f"run/{agent}/0/1000000") is None
+    run([0])
+    assert calls[1:] == [(0, bench.TUNE_SEED, "tune"), (0, 0, "eval")]  # trial 0 wins
+    with pytest.raises(SystemExit, match=r"--trials \[2\]: .* has trials 0-1"):
+        run([2])
+    with pytest.raises(SystemExit, match="add --retune"):
+        bench.main(["--table", "skills", "--env", "gripper", "--long", "1000", "--trials", "0"])
+
+
 def test_retune_is_refused_outside_skills_long_runs(bench):
     for extra in ([], ["--long", "1000", "--set", "train_freq=1"]):
         with pytest.raises(SystemExit, match="--retune"):
