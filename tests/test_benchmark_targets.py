@@ -568,24 +568,31 @@ def test_eval_curve_text_compares_every_flat_sac_agent_from_scratch(bench):
     assert bench.FLAT_FROM_SCRATCH["flat_sac_utd1"] == "flat_sac"
 
 
-def test_retune_runs_the_trials_at_the_long_budget_then_the_winner_reusing_long_runs(
-        bench, tmp_path, monkeypatch):
-    """``--long N --retune``: both trials on the tune stream at N, then the eval seeds with the
-    winner; a --long N run of that trial and seed is reused, one of another trial is not."""
+def _fake_retune(bench, tmp_path, monkeypatch, tune_success: dict[int, float]):
+    """``run_agent`` replaced by a fake that records (trial, seed, stream, budget, run
+    suffix) and scores ``tune_success[trial]`` on the tune stream, 0.9 on eval seeds; the
+    calls, a Gripper agent, and empty retuned and long logs."""
     rep = bench._reporting()
     calls = []
 
     def fake_run_agent(env, agent, trial, seed, stream, log, favae_log=None):
         budget = bench.ENVS[env]["budget"]
         calls.append((trial, seed, stream, budget, bench.RUN_SUFFIX))
-        success = {0: 0.3, 1: 0.6}[trial] if stream == "tune" else 0.9
+        success = tune_success[trial] if stream == "tune" else 0.9
         return {**_run(agent, budget, None, seed, success=success), "trial": trial,
                 "mean_return": success, "total_seconds": 5.0}
 
     monkeypatch.setattr(bench, "run_agent", fake_run_agent)
-    agent = "cl_prior_sac_chunk_dart2000"
-    log = rep.RunLog(tmp_path / "skills_gripper_retuned.jsonl")
-    long_log = rep.RunLog(tmp_path / "skills_gripper_long.jsonl")
+    return (calls, "cl_prior_sac_chunk_dart2000",
+            rep.RunLog(tmp_path / "skills_gripper_retuned.jsonl"),
+            rep.RunLog(tmp_path / "skills_gripper_long.jsonl"))
+
+
+def test_retune_runs_the_trials_at_the_long_budget_then_the_winner_reusing_long_runs(
+        bench, tmp_path, monkeypatch):
+    """``--long N --retune``: both trials on the tune stream at N, then the eval seeds with the
+    winner; a --long N run of that trial and seed is reused, one of another trial is not."""
+    calls, agent, log, long_log = _fake_retune(bench, tmp_path, monkeypatch, {0: 0.3, 1: 0.6})
     long_log.put({"key": f"run/{agent}/0/1000000", **_run(agent, 1_000_000, None, 0, 0.5),
                   "trial": 0})
     long_log.put({"key": f"run/{agent}/1/1000000", **_run(agent, 1_000_000, None, 1, 0.7),
@@ -614,30 +621,18 @@ def test_retune_trials_tunes_only_those_and_waits_for_the_rest_before_eval_seeds
         bench, tmp_path, monkeypatch):
     """``--retune --trials 1`` (two processes tuning one agent side by side): trial 1 only, no
     eval seed until trial 0 is recorded too; then the winner's seeds run."""
-    rep = bench._reporting()
-    calls = []
-
-    def fake_run_agent(env, agent, trial, seed, stream, log, favae_log=None):
-        budget = bench.ENVS[env]["budget"]
-        calls.append((trial, seed, stream))
-        success = {0: 0.6, 1: 0.3}[trial] if stream == "tune" else 0.9
-        return {**_run(agent, budget, None, seed, success=success), "trial": trial,
-                "mean_return": success, "total_seconds": 5.0}
-
-    monkeypatch.setattr(bench, "run_agent", fake_run_agent)
-    agent = "cl_prior_sac_chunk_dart2000"
-    log = rep.RunLog(tmp_path / "skills_gripper_retuned.jsonl")
-    long_log = rep.RunLog(tmp_path / "skills_gripper_long.jsonl")
+    calls, agent, log, long_log = _fake_retune(bench, tmp_path, monkeypatch, {0: 0.6, 1: 0.3})
 
     def run(trials):
         bench.run_retuned("gripper", [agent], [0], 1_000_000, log, long_log, lambda: None,
                           None, trials=trials)
 
     run([1])
-    assert calls == [(1, bench.TUNE_SEED, "tune")]  # trial 0 missing: seed 0 waits
+    assert calls == [(1, bench.TUNE_SEED, "tune", 1_000_000, "_b1000000")]  # seed 0 waits
     assert log.get(f"run/{agent}/0/1000000") is None
     run([0])
-    assert calls[1:] == [(0, bench.TUNE_SEED, "tune"), (0, 0, "eval")]  # trial 0 wins
+    # trial 0 (0.6) beats trial 1 (0.3): its eval seed runs
+    assert [c[:3] for c in calls[1:]] == [(0, bench.TUNE_SEED, "tune"), (0, 0, "eval")]
     with pytest.raises(SystemExit, match=r"--trials \[2\]: .* has trials 0-1"):
         run([2])
     with pytest.raises(SystemExit, match="add --retune"):
